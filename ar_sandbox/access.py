@@ -1,0 +1,159 @@
+"""API keys, scopes and workspaces (CONTRACT.md section 6).
+
+A key is ``sk_live_<random>`` or ``sk_test_<random>``; the prefix is the mode. Keys
+are stored as their SHA-256 (they are long random strings, so a fast hash is the
+right one) and are never logged or echoed. A key belongs either to one company
+(a workspace key) or to an organization; an organization key reaches the
+organization's companies that its workspace filter allows, and names the one it
+works in with the ``X-Workspace-Id`` header.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import APIKeyHeader
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ar_sandbox.db import Database
+from ar_sandbox.errors import ApiError
+from ar_sandbox.models import ApiKey, Company
+
+SCOPES = (
+    "customers:read",
+    "customers:write",
+    "accounts:read",
+    "accounts:write",
+    "ledgers:read",
+    "ledgers:write",
+    "statements:read",
+    "statements:write",
+    "campaigns:read",
+    "payments:read",
+    "payments:write",
+    "disputes:read",
+    "disputes:write",
+    "sync:write",
+)
+MODES = {"sk_live_": "live", "sk_test_": "test"}
+
+api_key_header = APIKeyHeader(
+    name="X-Api-Key", auto_error=False, description="sk_live_… or sk_test_…"
+)
+
+
+def hash_key(key: str) -> str:
+    return hashlib.sha256(key.encode("utf-8")).hexdigest()
+
+
+def generate_key(mode: str) -> str:
+    prefix = "sk_live_" if mode == "live" else "sk_test_"
+    return prefix + secrets.token_urlsafe(32)
+
+
+def mode_of(key: str) -> str | None:
+    return next((mode for prefix, mode in MODES.items() if key.startswith(prefix)), None)
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is calling: one company, one mode, a set of scopes (empty = all)."""
+
+    key_id: str
+    company_id: str
+    mode: str
+    scopes: frozenset[str]
+
+    @property
+    def is_test(self) -> bool:
+        return self.mode == "test"
+
+    def allows(self, scope: str) -> bool:
+        return not self.scopes or scope in self.scopes
+
+
+def _company_for(session: Session, key: ApiKey, workspace: str | None) -> str:
+    if key.company_id is not None:
+        if workspace is not None and workspace != key.company_id:
+            raise ApiError(404, "Workspace not found")
+        return key.company_id
+    allowed = set(json.loads(key.workspace_ids))
+    query = select(Company.id).where(Company.organization_id == key.organization_id)
+    reachable = [cid for cid in session.scalars(query) if not allowed or cid in allowed]
+    if workspace is not None:
+        if workspace not in reachable:
+            raise ApiError(404, "Workspace not found")
+        return workspace
+    if len(reachable) == 1:
+        return reachable[0]
+    raise ApiError(
+        400, "X-Workspace-Id is required: this organization key reaches several workspaces"
+    )
+
+
+def authenticate(database: Database, key: str | None, workspace: str | None) -> Principal:
+    if not key:
+        raise ApiError(401, "Missing API key: send it in the X-Api-Key header")
+    mode = mode_of(key)
+    if mode is None:
+        raise ApiError(401, "Invalid API key")
+    with database.session() as session:
+        stored = session.scalar(select(ApiKey).where(ApiKey.key_hash == hash_key(key)))
+        if stored is None or stored.revoked_at is not None or stored.mode != mode:
+            raise ApiError(401, "Invalid API key")
+        company_id = _company_for(session, stored, workspace)
+        return Principal(stored.id, company_id, mode, frozenset(json.loads(stored.scopes)))
+
+
+def database_of(request: Request) -> Database:
+    database: Database = request.app.state.database
+    return database
+
+
+DatabaseDep = Annotated[Database, Depends(database_of)]
+
+
+def current_principal(
+    request: Request,
+    key: Annotated[str | None, Depends(api_key_header)],
+) -> Principal:
+    principal = authenticate(database_of(request), key, request.headers.get("X-Workspace-Id"))
+    request.state.principal = principal
+    return principal
+
+
+def require(scope: str) -> Callable[[Principal], Principal]:
+    """A dependency that answers 403 naming ``scope`` when the key lacks it."""
+    if scope not in SCOPES:
+        raise ValueError(f"unknown scope {scope!r}")
+
+    def check(principal: Annotated[Principal, Depends(current_principal)]) -> Principal:
+        if not principal.allows(scope):
+            raise ApiError(403, f"API key lacks the required scope: {scope}")
+        return principal
+
+    return check
+
+
+CustomersRead = Annotated[Principal, Depends(require("customers:read"))]
+CustomersWrite = Annotated[Principal, Depends(require("customers:write"))]
+AccountsRead = Annotated[Principal, Depends(require("accounts:read"))]
+AccountsWrite = Annotated[Principal, Depends(require("accounts:write"))]
+LedgersRead = Annotated[Principal, Depends(require("ledgers:read"))]
+LedgersWrite = Annotated[Principal, Depends(require("ledgers:write"))]
+StatementsRead = Annotated[Principal, Depends(require("statements:read"))]
+StatementsWrite = Annotated[Principal, Depends(require("statements:write"))]
+CampaignsRead = Annotated[Principal, Depends(require("campaigns:read"))]
+PaymentsRead = Annotated[Principal, Depends(require("payments:read"))]
+PaymentsWrite = Annotated[Principal, Depends(require("payments:write"))]
+DisputesRead = Annotated[Principal, Depends(require("disputes:read"))]
+DisputesWrite = Annotated[Principal, Depends(require("disputes:write"))]
+SyncWrite = Annotated[Principal, Depends(require("sync:write"))]
+AnyKey = Annotated[Principal, Depends(current_principal)]

@@ -1,0 +1,134 @@
+"""Per-key rate limiting and seeded fault injection, as plain ASGI middleware.
+
+Both are off by default. Only the External API is affected, never ``/openapi.json``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import math
+import random
+import threading
+import time
+from dataclasses import dataclass
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from ar_sandbox.settings import FaultSettings
+
+API_PREFIX = "/api/v1/external"
+
+
+async def _send_error(
+    send: Send, status: int, message: str, headers: dict[str, str] | None = None
+) -> None:
+    body = json.dumps(
+        {"success": False, "status_code": status, "message": message, "errors": []}
+    ).encode()
+    raw_headers = [
+        (b"content-type", b"application/json"),
+        (b"content-length", str(len(body)).encode()),
+    ]
+    raw_headers += [(k.lower().encode(), v.encode()) for k, v in (headers or {}).items()]
+    await send({"type": "http.response.start", "status": status, "headers": raw_headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+def _api_key_fingerprint(scope: Scope) -> str | None:
+    for name, value in scope.get("headers", []):
+        if name == b"x-api-key":
+            return hashlib.sha256(value).hexdigest()
+    return None
+
+
+@dataclass
+class _Bucket:
+    tokens: float
+    updated: float
+
+
+class RateLimitMiddleware:
+    """A token bucket per API key: ``rate`` requests a second, bursts of ``burst``."""
+
+    def __init__(self, app: ASGIApp, *, rate: float, burst: int = 0) -> None:
+        self.app = app
+        self.rate = rate
+        self.capacity = float(burst or max(1, math.ceil(rate)))
+        self.buckets: dict[str, _Bucket] = {}
+        self.lock = threading.Lock()
+
+    def _wait_needed(self, key: str) -> float:
+        now = time.monotonic()
+        with self.lock:
+            bucket = self.buckets.setdefault(key, _Bucket(self.capacity, now))
+            bucket.tokens = min(self.capacity, bucket.tokens + (now - bucket.updated) * self.rate)
+            bucket.updated = now
+            if bucket.tokens >= 1:
+                bucket.tokens -= 1
+                return 0.0
+            return (1 - bucket.tokens) / self.rate
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or self.rate <= 0 or not scope["path"].startswith(API_PREFIX):
+            await self.app(scope, receive, send)
+            return
+        key = _api_key_fingerprint(scope)
+        wait = self._wait_needed(key) if key else 0.0
+        if wait > 0:
+            retry_after = str(max(1, math.ceil(wait)))
+            await _send_error(send, 429, "Rate limit exceeded", {"Retry-After": retry_after})
+            return
+        await self.app(scope, receive, send)
+
+
+class FaultInjectionMiddleware:
+    """Answers some requests with 503 or 429 before processing, or 500 after it.
+
+    The 500 comes after the request was processed and committed, like a gateway
+    failing on the way back: a client cannot tell whether its work landed.
+    """
+
+    def __init__(self, app: ASGIApp, *, faults: FaultSettings) -> None:
+        self.app = app
+        self.faults = faults
+        self.random = random.Random(faults.seed)
+        self.lock = threading.Lock()
+
+    def _draw(self) -> str | None:
+        with self.lock:
+            roll = self.random.random()
+        f = self.faults
+        for name, probability in (
+            ("503", f.error_503),
+            ("429", f.error_429),
+            ("slow", f.slow),
+            ("500", f.error_500),
+        ):
+            if roll < probability:
+                return name
+            roll -= probability
+        return None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not scope["path"].startswith(API_PREFIX):
+            await self.app(scope, receive, send)
+            return
+        fault = self._draw()
+        if fault == "503":
+            await _send_error(send, 503, "Service temporarily unavailable (injected)")
+        elif fault == "429":
+            await _send_error(send, 429, "Rate limit exceeded (injected)", {"Retry-After": "1"})
+        elif fault == "slow":
+            await asyncio.sleep(self.faults.slow_seconds)
+            await self.app(scope, receive, send)
+        elif fault == "500":
+
+            async def swallow(_: Message) -> None:
+                return None
+
+            await self.app(scope, receive, swallow)
+            await _send_error(send, 500, "Internal server error (injected after processing)")
+        else:
+            await self.app(scope, receive, send)

@@ -1,0 +1,236 @@
+"""Storage models. Every business row carries ``company_id`` and ``mode``.
+
+Money is stored exactly: ``NUMERIC(14,2)`` where the database has it, and the
+decimal's text on SQLite (whose NUMERIC is a float). Sums are taken in Python.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import (
+    Date,
+    DateTime,
+    Dialect,
+    ForeignKey,
+    Index,
+    Numeric,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeEngine
+
+CENT = Decimal("0.01")
+
+
+def new_id() -> str:
+    return str(uuid.uuid4())
+
+
+def utcnow() -> datetime:
+    """Naive UTC, the same on every backend; rendered with a ``Z`` on the way out."""
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+class Money(TypeDecorator[Decimal]):
+    """An exact two-decimal amount on every backend."""
+
+    impl = Numeric(14, 2)
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
+        if dialect.name == "sqlite":
+            return dialect.type_descriptor(String(32))
+        return dialect.type_descriptor(Numeric(14, 2, asdecimal=True))
+
+    def process_bind_param(self, value: Decimal | None, dialect: Dialect) -> Any:
+        if value is None:
+            return None
+        quantized = Decimal(value).quantize(CENT)
+        return str(quantized) if dialect.name == "sqlite" else quantized
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> Decimal | None:
+        return None if value is None else Decimal(value).quantize(CENT)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+def _id_column() -> Mapped[str]:
+    return mapped_column(String(36), primary_key=True, default=new_id)
+
+
+class Organization(Base):
+    __tablename__ = "organizations"
+    id: Mapped[str] = _id_column()
+    name: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class Company(Base):
+    """A workspace: the unit every row is scoped by."""
+
+    __tablename__ = "companies"
+    id: Mapped[str] = _id_column()
+    name: Mapped[str] = mapped_column(String(255))
+    organization_id: Mapped[str | None] = mapped_column(ForeignKey("organizations.id"))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class ApiKey(Base):
+    """A key is stored as its SHA-256; the key itself is shown once, at creation."""
+
+    __tablename__ = "api_keys"
+    id: Mapped[str] = _id_column()
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    key_prefix: Mapped[str] = mapped_column(String(16))
+    name: Mapped[str] = mapped_column(String(255), default="")
+    mode: Mapped[str] = mapped_column(String(8))
+    company_id: Mapped[str | None] = mapped_column(ForeignKey("companies.id"))
+    organization_id: Mapped[str | None] = mapped_column(ForeignKey("organizations.id"))
+    scopes: Mapped[str] = mapped_column(Text, default="[]")  # JSON list; [] = everything
+    workspace_ids: Mapped[str] = mapped_column(Text, default="[]")  # JSON list; [] = all
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+
+class Customer(Base):
+    __tablename__ = "customers"
+    __table_args__ = (UniqueConstraint("company_id", "mode", "external_id"),)
+    id: Mapped[str] = _id_column()
+    company_id: Mapped[str] = mapped_column(ForeignKey("companies.id"), index=True)
+    mode: Mapped[str] = mapped_column(String(8))
+    external_id: Mapped[str | None] = mapped_column(String(255))
+    email: Mapped[str | None] = mapped_column(String(320))
+    phone: Mapped[str | None] = mapped_column(String(16))
+    first_name: Mapped[str | None] = mapped_column(String(255))
+    last_name: Mapped[str | None] = mapped_column(String(255))
+    company_name: Mapped[str | None] = mapped_column(String(255))
+    tags: Mapped[str] = mapped_column(Text, default="[]")
+    custom_fields: Mapped[str] = mapped_column(Text, default="{}")
+    communication_preferences: Mapped[str] = mapped_column(Text, default="{}")
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    deleted_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+
+class Invoice(Base):
+    """Accounts and statements alike; statements have ``billing_type = 'statement'``."""
+
+    __tablename__ = "invoices"
+    __table_args__ = (
+        UniqueConstraint("company_id", "mode", "external_id"),
+        Index("ix_invoices_customer_billing", "customer_id", "billing_type"),
+    )
+    id: Mapped[str] = _id_column()
+    company_id: Mapped[str] = mapped_column(ForeignKey("companies.id"))
+    mode: Mapped[str] = mapped_column(String(8))
+    customer_id: Mapped[str] = mapped_column(ForeignKey("customers.id"))
+    external_id: Mapped[str] = mapped_column(String(255))
+    invoice_number: Mapped[str] = mapped_column(String(255))
+    billing_type: Mapped[str] = mapped_column(String(32))
+    amount: Mapped[Decimal] = mapped_column(Money)
+    paid_amount: Mapped[Decimal] = mapped_column(Money)
+    currency: Mapped[str] = mapped_column(String(3), default="USD")
+    status: Mapped[str] = mapped_column(String(32), default="not_assigned")
+    enrollment_status: Mapped[str] = mapped_column(String(32), default="not_enrolled")
+    issue_date: Mapped[date] = mapped_column(Date)
+    due_date: Mapped[date] = mapped_column(Date)
+    period_start: Mapped[date | None] = mapped_column(Date)
+    period_end: Mapped[date | None] = mapped_column(Date)
+    description: Mapped[str | None] = mapped_column(Text)
+    source: Mapped[str] = mapped_column(String(32), default="api")
+    campaign_id: Mapped[str | None] = mapped_column(ForeignKey("campaigns.id"))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class LedgerEntry(Base):
+    __tablename__ = "ledger_entries"
+    __table_args__ = (UniqueConstraint("company_id", "mode", "external_id"),)
+    id: Mapped[str] = _id_column()
+    company_id: Mapped[str] = mapped_column(ForeignKey("companies.id"))
+    mode: Mapped[str] = mapped_column(String(8))
+    customer_id: Mapped[str] = mapped_column(ForeignKey("customers.id"), index=True)
+    invoice_id: Mapped[str | None] = mapped_column(ForeignKey("invoices.id"), index=True)
+    external_id: Mapped[str] = mapped_column(String(255))
+    transaction_date: Mapped[date] = mapped_column(Date)
+    transaction_type: Mapped[str] = mapped_column(String(32))
+    amount: Mapped[Decimal] = mapped_column(Money)
+    amount_paid: Mapped[Decimal | None] = mapped_column(Money)
+    estimated_insurance: Mapped[Decimal | None] = mapped_column(Money)
+    payment_link_id: Mapped[str | None] = mapped_column(String(100))
+    procedure_code: Mapped[str | None] = mapped_column(String(50))
+    description: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class Payment(Base):
+    """Money applied directly against an account (not a ledger entry)."""
+
+    __tablename__ = "payments"
+    __table_args__ = (UniqueConstraint("company_id", "mode", "external_id"),)
+    id: Mapped[str] = _id_column()
+    company_id: Mapped[str] = mapped_column(ForeignKey("companies.id"))
+    mode: Mapped[str] = mapped_column(String(8))
+    invoice_id: Mapped[str] = mapped_column(ForeignKey("invoices.id"), index=True)
+    customer_id: Mapped[str] = mapped_column(ForeignKey("customers.id"))
+    external_id: Mapped[str | None] = mapped_column(String(255))
+    amount: Mapped[Decimal] = mapped_column(Money)
+    payment_date: Mapped[date] = mapped_column(Date)
+    payment_method: Mapped[str | None] = mapped_column(String(64))
+    reference: Mapped[str | None] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class Dispute(Base):
+    __tablename__ = "disputes"
+    id: Mapped[str] = _id_column()
+    company_id: Mapped[str] = mapped_column(ForeignKey("companies.id"))
+    mode: Mapped[str] = mapped_column(String(8))
+    invoice_id: Mapped[str] = mapped_column(ForeignKey("invoices.id"), index=True)
+    customer_id: Mapped[str] = mapped_column(ForeignKey("customers.id"))
+    reason: Mapped[str] = mapped_column(String(255))
+    description: Mapped[str | None] = mapped_column(Text)
+    amount: Mapped[Decimal | None] = mapped_column(Money)
+    status: Mapped[str] = mapped_column(String(32), default="open")
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class Campaign(Base):
+    __tablename__ = "campaigns"
+    id: Mapped[str] = _id_column()
+    company_id: Mapped[str] = mapped_column(ForeignKey("companies.id"))
+    mode: Mapped[str] = mapped_column(String(8))
+    name: Mapped[str] = mapped_column(String(255))
+    description: Mapped[str | None] = mapped_column(Text)
+    type: Mapped[str] = mapped_column(String(64))
+    category: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(32))
+    next_campaign_id: Mapped[str | None] = mapped_column(ForeignKey("campaigns.id"))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class CampaignExecution(Base):
+    """One run of a campaign against one invoice. Active: pending, running, waiting."""
+
+    __tablename__ = "campaign_executions"
+    id: Mapped[str] = _id_column()
+    company_id: Mapped[str] = mapped_column(ForeignKey("companies.id"))
+    mode: Mapped[str] = mapped_column(String(8))
+    campaign_id: Mapped[str] = mapped_column(ForeignKey("campaigns.id"))
+    invoice_id: Mapped[str] = mapped_column(ForeignKey("invoices.id"), index=True)
+    customer_id: Mapped[str] = mapped_column(ForeignKey("customers.id"))
+    status: Mapped[str] = mapped_column(String(32), default="pending")
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)

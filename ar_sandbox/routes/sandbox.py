@@ -1,0 +1,52 @@
+"""Sandbox-only routes (not part of AR): drive campaign executions forward in tests."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+from uuid import UUID
+
+from fastapi import Query
+from sqlalchemy.orm import Session
+
+from ar_sandbox.access import AnyKey, DatabaseDep
+from ar_sandbox.routes._shared import router
+from ar_sandbox.schemas.common import Envelope
+from ar_sandbox.schemas.statements import AdvanceResult, ExecutionOut
+from ar_sandbox.services import enrollment
+
+api = router("sandbox")
+
+
+@api.get("/executions", summary="List campaign executions (sandbox only)")
+def list_executions(
+    database: DatabaseDep, principal: AnyKey, invoice_id: UUID | None = None
+) -> Envelope[list[ExecutionOut]]:
+    data = database.run(
+        lambda s: [
+            ExecutionOut.of(e)
+            for e in enrollment.list_executions(
+                s, principal, str(invoice_id) if invoice_id else None
+            )
+        ]
+    )
+    return Envelope(message="Executions retrieved", data=data)
+
+
+@api.post("/executions/{execution_id}/advance", summary="Advance an execution (sandbox only)")
+def advance_execution(
+    database: DatabaseDep,
+    principal: AnyKey,
+    execution_id: UUID,
+    to: Annotated[Literal["running", "waiting", "completed"] | None, Query()] = None,
+) -> Envelope[AdvanceResult]:
+    def work(session: Session) -> AdvanceResult:
+        execution, invoice, follow_up = enrollment.advance_execution(
+            session, principal, str(execution_id), to
+        )
+        return AdvanceResult(
+            execution=ExecutionOut.of(execution),
+            invoice_status=invoice.status,
+            next_execution=ExecutionOut.of(follow_up) if follow_up else None,
+        )
+
+    return Envelope(message="Execution advanced", data=database.run(work))

@@ -1,0 +1,32 @@
+from __future__ import annotations
+
+from sqlalchemy.orm import Session
+
+from ar_sandbox.access import DatabaseDep, SyncWrite
+from ar_sandbox.routes._shared import router
+from ar_sandbox.schemas.common import Envelope, StatementCounts, UpsertCounts
+from ar_sandbox.schemas.sync import SyncRequest, SyncResult
+from ar_sandbox.services import accounts, customers, ledgers
+
+api = router("sync")
+
+
+@api.post("/sync", summary="Customers, then invoices, then ledger entries, then aggregation")
+def sync(database: DatabaseDep, principal: SyncWrite, body: SyncRequest) -> Envelope[SyncResult]:
+    def work(session: Session) -> SyncResult:
+        result = SyncResult(
+            customers=UpsertCounts(),
+            invoices=UpsertCounts(),
+            ledger_entries=UpsertCounts(),
+            statements=StatementCounts(),
+        )
+        if body.customers:
+            result.customers = customers.bulk_upsert(session, principal, body.customers)
+        if body.invoices:
+            result.invoices = accounts.bulk_upsert(session, principal, body.invoices)
+        if body.ledger_entries:
+            pushed = ledgers.push_entries(session, principal, body.ledger_entries)
+            result.ledger_entries, result.statements = pushed.ledger_entries, pushed.statements
+        return result
+
+    return Envelope(message="Sync completed successfully", data=database.run(work))

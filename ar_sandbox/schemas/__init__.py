@@ -1,0 +1,1 @@
+"""Request and response schemas, apart from the storage models."""

@@ -1,0 +1,164 @@
+"""Shared field types and the response envelopes of CONTRACT.md section 7."""
+
+from __future__ import annotations
+
+import math
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Annotated, Any, Generic, TypeVar
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    WithJsonSchema,
+)
+
+T = TypeVar("T")
+
+MONEY_LIMIT = Decimal(10) ** 10
+CENT = Decimal("0.01")
+EARLIEST_DATE = date(1900, 1, 1)
+LATEST_DATE = date(2100, 12, 31)
+
+
+def _exact_money(value: Decimal) -> Decimal:
+    if not value.is_finite():
+        raise ValueError("amount must be a finite number")
+    if abs(value) >= MONEY_LIMIT:
+        raise ValueError("amount must be less than 10^10 in absolute value")
+    if value != value.quantize(CENT):
+        raise ValueError("amount must have at most 2 decimal places")
+    return value.quantize(CENT)
+
+
+def _reject_bool(value: Any) -> Any:
+    if isinstance(value, bool | str):
+        raise ValueError("amount must be a JSON number")
+    if isinstance(value, float):
+        # Only reachable when a caller bypasses the Decimal-parsing JSON route.
+        return Decimal(repr(value)) if math.isfinite(value) else Decimal("NaN")
+    return value
+
+
+def _as_json_number(value: Decimal) -> float:
+    # A two-decimal amount below 10^10 has at most 12 significant digits, so the
+    # shortest float repr is exactly the decimal: JSON carries it without loss.
+    return float(value)
+
+
+_MONEY_SCHEMA = WithJsonSchema({"type": "number", "multipleOf": 0.01, "examples": [240.0]})
+
+Money = Annotated[
+    Decimal,
+    BeforeValidator(_reject_bool),
+    AfterValidator(_exact_money),
+    PlainSerializer(_as_json_number, return_type=float, when_used="json"),
+    _MONEY_SCHEMA,
+]
+"""A request amount: a JSON number with at most two decimals, |x| < 10^10."""
+
+MoneyOut = Annotated[
+    Decimal,
+    PlainSerializer(_as_json_number, return_type=float, when_used="json"),
+    WithJsonSchema({"type": "number"}),
+]
+
+
+def _clean_text(value: str) -> str:
+    if "\x00" in value:
+        raise ValueError("text must not contain NUL characters")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as err:
+        raise ValueError("text must be valid Unicode") from err
+    return value
+
+
+Text = Annotated[str, AfterValidator(_clean_text)]
+"""A string every backend can store (no NUL, no lone surrogates)."""
+Str50 = Annotated[Text, Field(max_length=50)]
+Str64 = Annotated[Text, Field(max_length=64)]
+Str100 = Annotated[Text, Field(max_length=100)]
+Str255 = Annotated[Text, Field(max_length=255)]
+LongText = Annotated[Text, Field(max_length=10_000)]
+ExternalId = Annotated[Text, Field(min_length=1, max_length=255)]
+
+
+def _in_supported_range(value: date) -> date:
+    if not EARLIEST_DATE <= value <= LATEST_DATE:
+        raise ValueError(f"date must be between {EARLIEST_DATE} and {LATEST_DATE}")
+    return value
+
+
+BusinessDate = Annotated[date, AfterValidator(_in_supported_range)]
+
+
+def _utc_iso(value: datetime) -> str:
+    return value.isoformat(timespec="milliseconds") + "Z"
+
+
+Timestamp = Annotated[
+    datetime,
+    PlainSerializer(_utc_iso, return_type=str, when_used="json"),
+]
+
+
+class Envelope(BaseModel, Generic[T]):
+    """Every success: ``{"success": true, "status_code": 200, "message", "data"}``."""
+
+    success: bool = True
+    status_code: int = 200
+    message: str
+    data: T
+
+
+class ErrorItem(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    index: int | None = None
+    field: str | None = None
+    message: str
+
+
+class ErrorEnvelope(BaseModel):
+    success: bool = False
+    status_code: int
+    message: str
+    errors: list[ErrorItem] = Field(default_factory=list)
+
+
+class PageInfo(BaseModel):
+    total: int
+    page: int
+    per_page: int
+    total_pages: int
+
+
+class RecordError(BaseModel):
+    """A per-record failure inside a 200 response."""
+
+    index: int
+    external_id: str | None = None
+    error: str
+
+
+class UpsertCounts(BaseModel):
+    total: int = 0
+    created: int = 0
+    updated: int = 0
+    skipped: int = 0
+    failed: int = 0
+    errors: list[RecordError] = Field(default_factory=list)
+
+
+class StatementCounts(BaseModel):
+    total: int = 0
+    created: int = 0
+    updated: int = 0
+    skipped: int = 0
+    failed: int = 0
+    allocations_created: int = 0

@@ -1,0 +1,127 @@
+"""Customer schemas (002). Requests accept camelCase names as documented, or snake_case."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Annotated, Any
+
+from email_validator import EmailNotValidError, validate_email
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic_core import PydanticCustomError
+
+from ar_sandbox.schemas.common import (
+    ExternalId,
+    PageInfo,
+    Str100,
+    Str255,
+    Text,
+    Timestamp,
+    UpsertCounts,
+)
+
+E164 = re.compile(r"^\+[1-9]\d{1,14}$")
+MAX_CUSTOMERS = 100
+
+
+def _e164(value: str) -> str:
+    if not E164.match(value):
+        raise ValueError("phone must be in E.164 format, for example +15550001234")
+    return value
+
+
+def _email(value: str) -> str:
+    try:
+        validate_email(value, check_deliverability=False)
+    except EmailNotValidError as err:
+        raise ValueError(f"email is not valid: {err}") from err
+    return value
+
+
+Phone = Annotated[Text, AfterValidator(_e164)]
+Email = Annotated[Text, Field(max_length=320), AfterValidator(_email)]
+
+
+class CustomerFields(BaseModel):
+    model_config = ConfigDict(validate_by_name=True, validate_by_alias=True)
+
+    email: Email | None = None
+    phone: Phone | None = None
+    first_name: Str255 | None = Field(None, alias="firstName")
+    last_name: Str255 | None = Field(None, alias="lastName")
+    company_name: Str255 | None = Field(None, alias="companyName")
+    external_id: ExternalId | None = None
+    tags: Annotated[list[Str100], Field(max_length=50)] | None = None
+    custom_fields: dict[Str255, Any] | None = None
+    communication_preferences: dict[Str100, bool] | None = None
+
+    def _require_contact(self) -> None:
+        if not self.email and not self.phone:
+            raise PydanticCustomError(
+                "contact_required", "email or phone is required", {"field": "email"}
+            )
+
+
+class CustomerCreate(CustomerFields):
+    @model_validator(mode="after")
+    def _has_contact(self) -> CustomerCreate:
+        self._require_contact()
+        return self
+
+
+class CustomerBulkRecord(CustomerFields):
+    external_id: ExternalId
+
+    @model_validator(mode="after")
+    def _has_contact(self) -> CustomerBulkRecord:
+        self._require_contact()
+        return self
+
+
+class CustomerUpdate(CustomerFields):
+    """Fields to change; what is not sent stays as it is."""
+
+
+class CustomerBulkRequest(BaseModel):
+    customers: Annotated[list[CustomerBulkRecord], Field(min_length=1, max_length=MAX_CUSTOMERS)]
+
+
+class CustomerOut(BaseModel):
+    id: str
+    company_id: str
+    external_id: str | None
+    email: str | None
+    phone: str | None
+    first_name: str | None
+    last_name: str | None
+    company_name: str | None
+    tags: list[str]
+    custom_fields: dict[str, Any]
+    communication_preferences: dict[str, Any]
+    created_at: Timestamp
+    updated_at: Timestamp
+
+    @classmethod
+    def of(cls, row: Any) -> CustomerOut:
+        return cls(
+            id=row.id,
+            company_id=row.company_id,
+            external_id=row.external_id,
+            email=row.email,
+            phone=row.phone,
+            first_name=row.first_name,
+            last_name=row.last_name,
+            company_name=row.company_name,
+            tags=json.loads(row.tags),
+            custom_fields=json.loads(row.custom_fields),
+            communication_preferences=json.loads(row.communication_preferences),
+            created_at=row.created_at,
+            updated_at=row.updated_at,
+        )
+
+
+class CustomerPage(PageInfo):
+    customers: list[CustomerOut]
+
+
+CustomerBulkResult = UpsertCounts

@@ -1,0 +1,1 @@
+"""Business operations on a session: no HTTP here, one call per request."""

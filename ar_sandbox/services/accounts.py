@@ -1,0 +1,263 @@
+"""Accounts (invoices): bulk upsert, read; payments and disputes against them."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.orm import Session
+
+from ar_sandbox.access import Principal
+from ar_sandbox.errors import ApiError, bad_request, not_found
+from ar_sandbox.models import Customer, Dispute, Invoice, Payment, new_id, utcnow
+from ar_sandbox.schemas.accounts import DisputeCreate, InvoiceRecord, PaymentCreate
+from ar_sandbox.schemas.common import PageInfo, RecordError, UpsertCounts
+from ar_sandbox.services.common import (
+    CustomerRef,
+    in_scope,
+    last_occurrences,
+    paginate,
+    resolve_customers,
+)
+
+
+def today() -> date:
+    return datetime.now(UTC).date()
+
+
+def bulk_upsert(
+    session: Session, principal: Principal, records: Sequence[InvoiceRecord]
+) -> UpsertCounts:
+    counts = UpsertCounts(total=len(records))
+    keep, duplicates = last_occurrences([r.external_id for r in records])
+    counts.skipped = len(duplicates)
+    refs = [
+        CustomerRef(
+            str(records[i].customer_id) if records[i].customer_id else None,
+            records[i].customer_external_id,
+        )
+        for i in keep
+    ]
+    resolved = resolve_customers(session, principal, refs)
+    query = select(Invoice.external_id, Invoice).where(
+        *in_scope(Invoice, principal),
+        Invoice.external_id.in_([records[i].external_id for i in keep]),
+    )
+    existing = dict(session.execute(query).tuples().all())
+    now = utcnow()
+    inserts: list[dict[str, Any]] = []
+    updates: list[dict[str, Any]] = []
+    for index, customer in zip(keep, resolved, strict=True):
+        record = records[index]
+
+        def fail(reason: str, index: int = index, record: InvoiceRecord = record) -> None:
+            counts.errors.append(
+                RecordError(index=index, external_id=record.external_id, error=reason)
+            )
+
+        if isinstance(customer, Exception):
+            fail(str(customer))
+            continue
+        values = {
+            "customer_id": customer,
+            "invoice_number": record.invoice_number or record.external_id,
+            "amount": record.amount,
+            "currency": record.currency,
+            "issue_date": record.issue_date,
+            "due_date": record.due_date,
+            "description": record.description,
+            "updated_at": now,
+        }
+        stored = existing.get(record.external_id)
+        if stored is None:
+            inserts.append(
+                {
+                    **values,
+                    "id": new_id(),
+                    "company_id": principal.company_id,
+                    "mode": principal.mode,
+                    "external_id": record.external_id,
+                    "billing_type": "standard",
+                    "paid_amount": 0,
+                    "status": "not_assigned",
+                    "enrollment_status": "not_enrolled",
+                    "source": "api",
+                    "created_at": now,
+                }
+            )
+        elif stored.billing_type == "statement":
+            fail("external_id belongs to a statement; statements change through ledger entries")
+        elif record.amount < stored.paid_amount:
+            fail(f"amount {record.amount} is below the {stored.paid_amount} already paid")
+        else:
+            updates.append({**values, "id": stored.id})
+    if inserts:
+        session.execute(insert(Invoice), inserts)
+    if updates:
+        session.execute(update(Invoice), updates)
+    counts.created, counts.updated = len(inserts), len(updates)
+    counts.failed = len(counts.errors)
+    counts.errors.sort(key=lambda e: e.index)
+    return counts
+
+
+def list_accounts(
+    session: Session,
+    principal: Principal,
+    *,
+    customer_id: str | None,
+    customer_external_id: str | None,
+    status: str | None,
+    billing_type: str | None,
+    page: int,
+    per_page: int,
+) -> tuple[Sequence[Invoice], PageInfo]:
+    query = select(Invoice).where(*in_scope(Invoice, principal))
+    if customer_id is not None:
+        query = query.where(Invoice.customer_id == customer_id)
+    if customer_external_id is not None:
+        customers = select(Customer.id).where(
+            *in_scope(Customer, principal), Customer.external_id == customer_external_id
+        )
+        query = query.where(Invoice.customer_id.in_(customers))
+    if status is not None:
+        query = query.where(Invoice.status == status)
+    if billing_type is not None:
+        query = query.where(Invoice.billing_type == billing_type)
+    query = query.order_by(Invoice.issue_date.desc(), Invoice.created_at.desc(), Invoice.id)
+    return paginate(session, query, page, per_page)
+
+
+def get_account(session: Session, principal: Principal, account_id: str) -> Invoice:
+    account = session.scalar(
+        select(Invoice).where(*in_scope(Invoice, principal), Invoice.id == account_id)
+    )
+    if account is None:
+        raise not_found("Account")
+    return account
+
+
+def _lock_account(session: Session, principal: Principal, account_id: str) -> Invoice:
+    account = session.scalar(
+        select(Invoice)
+        .where(*in_scope(Invoice, principal), Invoice.id == account_id)
+        .with_for_update()
+    )
+    if account is None:
+        raise not_found("Account")
+    return account
+
+
+def record_payment(
+    session: Session, principal: Principal, account_id: str, body: PaymentCreate
+) -> tuple[Payment, Invoice, bool]:
+    """Apply a payment; returns (payment, account, created). Replays are idempotent."""
+    account = _lock_account(session, principal, account_id)
+    if account.billing_type == "statement":
+        raise bad_request("Payments on statements are recorded as ledger entries (Ledgers API)")
+    if body.external_id:
+        previous = session.scalar(
+            select(Payment).where(
+                *in_scope(Payment, principal), Payment.external_id == body.external_id
+            )
+        )
+        if previous is not None:
+            if previous.invoice_id == account.id and previous.amount == body.amount:
+                return previous, account, False
+            raise ApiError(409, f"A payment with external_id {body.external_id!r} already exists")
+    outstanding = account.amount - account.paid_amount
+    if body.amount > outstanding:
+        raise bad_request(
+            f"Payment amount {body.amount} exceeds the outstanding balance {outstanding}"
+        )
+    payment = Payment(
+        id=new_id(),
+        company_id=principal.company_id,
+        mode=principal.mode,
+        invoice_id=account.id,
+        customer_id=account.customer_id,
+        external_id=body.external_id,
+        amount=body.amount,
+        payment_date=body.payment_date or today(),
+        payment_method=body.payment_method,
+        reference=body.reference,
+        created_at=utcnow(),
+    )
+    session.add(payment)
+    account.paid_amount = account.paid_amount + body.amount
+    if account.paid_amount == account.amount:
+        account.status = "paid_in_full"
+    account.updated_at = utcnow()
+    session.flush()
+    return payment, account, True
+
+
+def list_payments(
+    session: Session, principal: Principal, *, account_id: str | None, page: int, per_page: int
+) -> tuple[Sequence[Payment], PageInfo]:
+    query = select(Payment).where(*in_scope(Payment, principal))
+    if account_id is not None:
+        get_account(session, principal, account_id)
+        query = query.where(Payment.invoice_id == account_id)
+    query = query.order_by(Payment.payment_date.desc(), Payment.created_at.desc(), Payment.id)
+    return paginate(session, query, page, per_page)
+
+
+def get_payment(session: Session, principal: Principal, payment_id: str) -> Payment:
+    payment = session.scalar(
+        select(Payment).where(*in_scope(Payment, principal), Payment.id == payment_id)
+    )
+    if payment is None:
+        raise not_found("Payment")
+    return payment
+
+
+def open_dispute(
+    session: Session, principal: Principal, account_id: str, body: DisputeCreate
+) -> tuple[Dispute, Invoice]:
+    account = _lock_account(session, principal, account_id)
+    if body.amount is not None and body.amount > account.amount:
+        raise bad_request(
+            f"Disputed amount {body.amount} exceeds the account amount {account.amount}"
+        )
+    now = utcnow()
+    dispute = Dispute(
+        id=new_id(),
+        company_id=principal.company_id,
+        mode=principal.mode,
+        invoice_id=account.id,
+        customer_id=account.customer_id,
+        reason=body.reason,
+        description=body.description,
+        amount=body.amount,
+        status="open",
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(dispute)
+    account.status = "disputed"
+    account.updated_at = now
+    session.flush()
+    return dispute, account
+
+
+def list_disputes(
+    session: Session, principal: Principal, *, account_id: str | None, page: int, per_page: int
+) -> tuple[Sequence[Dispute], PageInfo]:
+    query = select(Dispute).where(*in_scope(Dispute, principal))
+    if account_id is not None:
+        get_account(session, principal, account_id)
+        query = query.where(Dispute.invoice_id == account_id)
+    query = query.order_by(Dispute.created_at.desc(), Dispute.id)
+    return paginate(session, query, page, per_page)
+
+
+def get_dispute(session: Session, principal: Principal, dispute_id: str) -> Dispute:
+    dispute = session.scalar(
+        select(Dispute).where(*in_scope(Dispute, principal), Dispute.id == dispute_id)
+    )
+    if dispute is None:
+        raise not_found("Dispute")
+    return dispute

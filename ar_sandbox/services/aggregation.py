@@ -1,0 +1,288 @@
+"""Apply the pure aggregator to stored entries: statements, allocations, links.
+
+Runs inside the push's transaction for every customer the push touched. Rows are
+diffed against what is stored so that an unchanged customer writes nothing.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import delete, insert, select, update
+from sqlalchemy.orm import Session
+
+from ar_sandbox.access import Principal
+from ar_sandbox.aggregator import (
+    ALLOCATION_TYPE,
+    BILLABLE_TYPES,
+    PAYMENT_TYPES,
+    CustomerStatements,
+    Entry,
+    aggregate,
+    due_date,
+    month_of,
+    period_end,
+    statement_number,
+)
+from ar_sandbox.models import Customer, Dispute, Invoice, LedgerEntry, new_id, utcnow
+from ar_sandbox.schemas.common import StatementCounts
+from ar_sandbox.services.common import in_scope
+
+ZERO = Decimal("0.00")
+
+
+@dataclass
+class _Writes:
+    new_statements: list[dict[str, Any]] = field(default_factory=list)
+    statement_updates: list[dict[str, Any]] = field(default_factory=list)
+    statement_deletes: list[str] = field(default_factory=list)
+    entry_links: list[dict[str, Any]] = field(default_factory=list)
+    new_allocations: list[dict[str, Any]] = field(default_factory=list)
+    allocation_updates: list[dict[str, Any]] = field(default_factory=list)
+    allocation_deletes: list[str] = field(default_factory=list)
+
+
+@dataclass
+class _Stored:
+    """One customer's stored rows, as plain tuples."""
+
+    key: str  # external_id, or the UUID when there is none
+    entries: list[Any] = field(default_factory=list)
+    allocations: dict[str, Any] = field(default_factory=dict)
+    statements: dict[date, Any] = field(default_factory=dict)
+
+
+def reaggregate(
+    session: Session, principal: Principal, customer_ids: Iterable[str]
+) -> StatementCounts:
+    ids = sorted(set(customer_ids))
+    counts = StatementCounts()
+    if not ids:
+        return counts
+    stored = _load(session, principal, ids)
+    writes = _Writes()
+    undeletable = _statements_with_disputes(session, stored)
+    now = utcnow()
+    for customer_id, rows in stored.items():
+        result = aggregate(
+            Entry(r.external_id, r.transaction_date, r.transaction_type, r.amount)
+            for r in rows.entries
+        )
+        _plan_customer(principal, customer_id, rows, result, undeletable, writes, counts, now)
+    _apply(session, writes)
+    counts.total = counts.created + counts.updated + counts.skipped + counts.failed
+    return counts
+
+
+def _load(session: Session, principal: Principal, ids: list[str]) -> dict[str, _Stored]:
+    customers = session.execute(
+        select(Customer.id, Customer.external_id).where(Customer.id.in_(ids))
+    )
+    stored = {cid: _Stored(key=ext or cid) for cid, ext in customers}
+    entry_query = select(
+        LedgerEntry.id,
+        LedgerEntry.customer_id,
+        LedgerEntry.external_id,
+        LedgerEntry.transaction_date,
+        LedgerEntry.transaction_type,
+        LedgerEntry.amount,
+        LedgerEntry.invoice_id,
+    ).where(*in_scope(LedgerEntry, principal), LedgerEntry.customer_id.in_(ids))
+    for row in session.execute(entry_query):
+        if row.transaction_type == ALLOCATION_TYPE:
+            stored[row.customer_id].allocations[row.external_id] = row
+        else:
+            stored[row.customer_id].entries.append(row)
+    statement_query = select(
+        Invoice.id,
+        Invoice.customer_id,
+        Invoice.period_start,
+        Invoice.amount,
+        Invoice.paid_amount,
+        Invoice.enrollment_status,
+        Invoice.external_id,
+    ).where(
+        *in_scope(Invoice, principal),
+        Invoice.customer_id.in_(ids),
+        Invoice.billing_type == "statement",
+    )
+    for statement in session.execute(statement_query):
+        stored[statement.customer_id].statements[statement.period_start] = statement
+    return stored
+
+
+def _statements_with_disputes(session: Session, stored: dict[str, _Stored]) -> set[str]:
+    candidates = [s.id for rows in stored.values() for s in rows.statements.values()]
+    if not candidates:
+        return set()
+    query = select(Dispute.invoice_id).where(Dispute.invoice_id.in_(candidates)).distinct()
+    return set(session.scalars(query))
+
+
+def _plan_customer(
+    principal: Principal,
+    customer_id: str,
+    rows: _Stored,
+    result: CustomerStatements,
+    undeletable: set[str],
+    writes: _Writes,
+    counts: StatementCounts,
+    now: Any,
+) -> None:
+    statement_ids: dict[date, str] = {}
+    for statement in result.statements:
+        number = statement_number(statement.month, rows.key)
+        existing = rows.statements.get(statement.month)
+        if existing is None:
+            statement_id = new_id()
+            writes.new_statements.append(
+                {
+                    "id": statement_id,
+                    "company_id": principal.company_id,
+                    "mode": principal.mode,
+                    "customer_id": customer_id,
+                    "external_id": number,
+                    "invoice_number": number,
+                    "billing_type": "statement",
+                    "amount": statement.amount,
+                    "paid_amount": statement.paid_amount,
+                    "currency": "USD",
+                    "status": "not_assigned",
+                    "enrollment_status": "not_enrolled",
+                    "issue_date": statement.month,
+                    "due_date": due_date(statement.month),
+                    "period_start": statement.month,
+                    "period_end": period_end(statement.month),
+                    "source": "api",
+                    "created_at": now,
+                    "updated_at": now,
+                }
+            )
+            counts.created += 1
+        else:
+            statement_id = existing.id
+            changed = (existing.amount, existing.paid_amount) != (
+                statement.amount,
+                statement.paid_amount,
+            )
+            if changed or existing.external_id != number:
+                writes.statement_updates.append(
+                    {
+                        "id": statement_id,
+                        "amount": statement.amount,
+                        "paid_amount": statement.paid_amount,
+                        "external_id": number,
+                        "invoice_number": number,
+                        "updated_at": now,
+                    }
+                )
+            counts.updated += changed
+            counts.skipped += not changed
+        statement_ids[statement.month] = statement_id
+
+    for month, existing in rows.statements.items():
+        if month in statement_ids:
+            continue
+        deletable = existing.enrollment_status == "not_enrolled" and existing.id not in undeletable
+        if deletable:
+            writes.statement_deletes.append(existing.id)
+            counts.updated += 1
+        elif (existing.amount, existing.paid_amount) != (ZERO, ZERO):
+            writes.statement_updates.append(
+                {"id": existing.id, "amount": ZERO, "paid_amount": ZERO, "updated_at": now}
+            )
+            counts.updated += 1
+        else:
+            counts.skipped += 1
+
+    _plan_allocations(principal, customer_id, rows, result, statement_ids, writes, now)
+    counts.allocations_created += len(result.allocations)
+
+
+def _plan_allocations(
+    principal: Principal,
+    customer_id: str,
+    rows: _Stored,
+    result: CustomerStatements,
+    statement_ids: dict[date, str],
+    writes: _Writes,
+    now: Any,
+) -> None:
+    first_statement: dict[str, str] = {}
+    wanted: dict[str, dict[str, Any]] = {}
+    for allocation in result.allocations:
+        statement_id = statement_ids[allocation.month]
+        first_statement.setdefault(allocation.payment_external_id, statement_id)
+        external_id = f"ALLOC-{allocation.payment_external_id}-{statement_id}"
+        wanted[external_id] = {
+            "external_id": external_id,
+            "transaction_date": allocation.payment_date,
+            "amount": -allocation.amount,
+            "invoice_id": statement_id,
+        }
+    for external_id, stored in rows.allocations.items():
+        target = wanted.pop(external_id, None)
+        if target is None:
+            writes.allocation_deletes.append(stored.id)
+        elif (stored.amount, stored.transaction_date) != (
+            target["amount"],
+            target["transaction_date"],
+        ):
+            writes.allocation_updates.append(
+                {
+                    "id": stored.id,
+                    "amount": target["amount"],
+                    "transaction_date": target["transaction_date"],
+                    "updated_at": now,
+                }
+            )
+    for target in wanted.values():
+        writes.new_allocations.append(
+            {
+                **target,
+                "id": new_id(),
+                "company_id": principal.company_id,
+                "mode": principal.mode,
+                "customer_id": customer_id,
+                "transaction_type": ALLOCATION_TYPE,
+                "created_at": now,
+                "updated_at": now,
+            }
+        )
+
+    for entry in rows.entries:
+        if entry.transaction_type in BILLABLE_TYPES:
+            link = statement_ids.get(month_of(entry.transaction_date))
+        elif entry.transaction_type in PAYMENT_TYPES:
+            link = first_statement.get(entry.external_id)
+        else:
+            link = None
+        if link != entry.invoice_id:
+            writes.entry_links.append({"id": entry.id, "invoice_id": link})
+
+
+def _apply(session: Session, writes: _Writes) -> None:
+    """Write in an order the foreign keys accept: statements exist before links."""
+    if writes.new_statements:
+        session.execute(insert(Invoice), writes.new_statements)
+    if writes.statement_updates:
+        by_shape: dict[frozenset[str], list[dict[str, Any]]] = defaultdict(list)
+        for row in writes.statement_updates:
+            by_shape[frozenset(row)].append(row)
+        for rows in by_shape.values():
+            session.execute(update(Invoice), rows)
+    if writes.entry_links:
+        session.execute(update(LedgerEntry), writes.entry_links)
+    if writes.allocation_deletes:
+        session.execute(delete(LedgerEntry).where(LedgerEntry.id.in_(writes.allocation_deletes)))
+    if writes.allocation_updates:
+        session.execute(update(LedgerEntry), writes.allocation_updates)
+    if writes.new_allocations:
+        session.execute(insert(LedgerEntry), writes.new_allocations)
+    if writes.statement_deletes:
+        session.execute(delete(Invoice).where(Invoice.id.in_(writes.statement_deletes)))

@@ -1,0 +1,118 @@
+"""Pieces every service uses: scoping, paging, customer references, locking."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from sqlalchemy import ColumnElement, Select, func, select
+from sqlalchemy.orm import Session
+
+from ar_sandbox.access import Principal
+from ar_sandbox.models import Customer
+from ar_sandbox.schemas.common import PageInfo
+
+RowT = TypeVar("RowT")
+
+
+def in_scope(model: type[Any], principal: Principal) -> list[ColumnElement[bool]]:
+    """The company-and-mode filter that every query of business rows carries."""
+    return [model.company_id == principal.company_id, model.mode == principal.mode]
+
+
+def paginate(
+    session: Session, query: Select[RowT], page: int, per_page: int
+) -> tuple[Sequence[RowT], PageInfo]:
+    total = session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
+    offset = (page - 1) * per_page
+    rows: Sequence[RowT] = []
+    if offset < total:  # never hand the database an offset past the end
+        rows = session.scalars(query.offset(offset).limit(per_page)).all()
+    info = PageInfo(
+        total=total, page=page, per_page=per_page, total_pages=math.ceil(total / per_page)
+    )
+    return rows, info
+
+
+def like_pattern(text: str) -> str:
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+@dataclass(frozen=True)
+class CustomerRef:
+    customer_id: str | None
+    customer_external_id: str | None
+
+
+def resolve_customers(
+    session: Session, principal: Principal, refs: Sequence[CustomerRef]
+) -> list[str | Exception]:
+    """Each reference's customer id, or the reason it does not resolve.
+
+    Two queries for any number of references. Deleted customers, and customers of
+    another company or mode, do not resolve (their existence is not revealed).
+    """
+    ids = {r.customer_id for r in refs if r.customer_id}
+    external_ids = {r.customer_external_id for r in refs if r.customer_external_id}
+    live = [*in_scope(Customer, principal), Customer.deleted_at.is_(None)]
+    by_id: set[str] = set()
+    by_external: dict[str, str] = {}
+    for chunk in _chunks(sorted(ids), 500):
+        by_id.update(session.scalars(select(Customer.id).where(*live, Customer.id.in_(chunk))))
+    for chunk in _chunks(sorted(external_ids), 500):
+        query = select(Customer.external_id, Customer.id).where(
+            *live, Customer.external_id.in_(chunk)
+        )
+        by_external.update({ext: cid for ext, cid in session.execute(query) if ext})
+    resolved: list[str | Exception] = []
+    for ref in refs:
+        from_id = ref.customer_id if ref.customer_id in by_id else None
+        from_external = by_external.get(ref.customer_external_id or "")
+        if ref.customer_id and from_id is None:
+            resolved.append(LookupError(f"Customer {ref.customer_id} not found"))
+        elif ref.customer_external_id and from_external is None:
+            resolved.append(
+                LookupError(f"Customer with external_id {ref.customer_external_id!r} not found")
+            )
+        elif from_id and from_external and from_id != from_external:
+            resolved.append(
+                LookupError("customer_id and customer_external_id name different customers")
+            )
+        else:
+            resolved.append(from_id or from_external or LookupError("Customer not found"))
+    return resolved
+
+
+def last_occurrences(keys: Sequence[str]) -> tuple[list[int], list[int]]:
+    """Indexes of the last occurrence of each key, and of the earlier duplicates."""
+    last: dict[str, int] = {}
+    for index, key in enumerate(keys):
+        last[key] = index
+    keep = sorted(last.values())
+    kept = set(keep)
+    return keep, [i for i in range(len(keys)) if i not in kept]
+
+
+def lock_customers(session: Session, customer_ids: Iterable[str]) -> None:
+    """Serialize writers per customer on databases with row locks (Postgres).
+
+    Locks are taken in id order, so two pushes never wait on each other in a cycle.
+    SQLite needs nothing here: ``BEGIN IMMEDIATE`` already serializes writers.
+    """
+    if session.get_bind().dialect.name == "sqlite":
+        return
+    for chunk in _chunks(sorted(set(customer_ids)), 500):
+        session.execute(
+            select(Customer.id)
+            .where(Customer.id.in_(chunk))
+            .order_by(Customer.id)
+            .with_for_update()
+        ).all()
+
+
+def _chunks(items: Sequence[str], size: int) -> Iterable[Sequence[str]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]

@@ -1,0 +1,200 @@
+"""Campaign enrollment: the rules of 003 and 004 in one place.
+
+One active execution (pending, running, waiting) per invoice; campaigns accept new
+enrollments only while active, running or paused; payment-reminder campaigns refuse
+past-due invoices; statements go only into statement-acknowledgement campaigns,
+and test keys never enroll (campaigns send real communications).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ar_sandbox.access import Principal
+from ar_sandbox.errors import ApiError, bad_request, not_found
+from ar_sandbox.models import Campaign, CampaignExecution, Customer, Invoice, new_id, utcnow
+from ar_sandbox.services.accounts import today
+from ar_sandbox.services.common import in_scope
+
+SA_CATEGORY = "statement_acknowledgement"
+ACTIVE_EXECUTION = ("pending", "running", "waiting")
+EXECUTION_ORDER = ("pending", "running", "waiting", "completed")
+ACCEPTING_STATUSES = ("active", "running", "paused")
+
+ACTIVE_EXECUTION_MESSAGE = (
+    "Invoice has an active execution in another campaign. "
+    "Please wait for the current campaign to complete before reassigning."
+)
+NOT_FOUND_MESSAGE = "Invoice or Customer not found or access denied"
+WRONG_CUSTOMER_MESSAGE = "Invoice does not belong to this customer"
+PAST_DUE_MESSAGE = (
+    "Invoice is past its due date and cannot be enrolled in a payment reminder campaign. "
+    "Please use an early stage or first party campaign instead."
+)
+TEST_KEY_MESSAGE = (
+    "Sandbox keys (sk_test_) cannot enroll into campaigns: campaigns send real communications"
+)
+
+
+class EnrollmentRefusedError(Exception):
+    """One invoice could not be enrolled; the message is the API's."""
+
+
+@dataclass(frozen=True)
+class Enrolled:
+    invoice: Invoice
+    execution: CampaignExecution
+
+
+def refuse_test_keys(principal: Principal) -> None:
+    if principal.is_test:
+        raise bad_request(TEST_KEY_MESSAGE)
+
+
+def accepts_enrollments(campaign: Campaign) -> bool:
+    return campaign.status in ACCEPTING_STATUSES
+
+
+def get_campaign(session: Session, principal: Principal, campaign_id: str) -> Campaign:
+    campaign = session.scalar(
+        select(Campaign).where(*in_scope(Campaign, principal), Campaign.id == campaign_id)
+    )
+    if campaign is None:
+        raise not_found("Campaign")
+    return campaign
+
+
+def open_campaign(
+    session: Session, principal: Principal, campaign_id: str, *, sa: bool
+) -> Campaign:
+    """The target campaign, checked for category (when ``sa``) and for accepting enrollments."""
+    campaign = get_campaign(session, principal, campaign_id)
+    if sa and campaign.category != SA_CATEGORY:
+        raise bad_request(
+            f"Campaign category must be {SA_CATEGORY!r} to enroll statements "
+            f"(this campaign is {campaign.category!r})"
+        )
+    if not accepts_enrollments(campaign):
+        raise bad_request(f"Campaign does not accept new enrollments (status: {campaign.status})")
+    return campaign
+
+
+def lock_invoices(session: Session, principal: Principal, ids: Sequence[str]) -> dict[str, Invoice]:
+    query = (
+        select(Invoice)
+        .where(*in_scope(Invoice, principal), Invoice.id.in_(sorted(set(ids))))
+        .order_by(Invoice.id)
+        .with_for_update()
+    )
+    return {invoice.id: invoice for invoice in session.scalars(query)}
+
+
+def enroll(
+    session: Session, principal: Principal, invoice: Invoice, campaign: Campaign
+) -> Enrolled:
+    """Enroll one invoice (already locked) or raise ``EnrollmentRefusedError``."""
+    customer = session.scalar(
+        select(Customer).where(Customer.id == invoice.customer_id, Customer.deleted_at.is_(None))
+    )
+    if customer is None:
+        raise EnrollmentRefusedError(
+            "Statement has no customer"
+            if invoice.billing_type == "statement"
+            else NOT_FOUND_MESSAGE
+        )
+    if invoice.billing_type == "statement" and campaign.category != SA_CATEGORY:
+        raise EnrollmentRefusedError(
+            "Statements can only be enrolled into statement_acknowledgement campaigns"
+        )
+    if invoice.billing_type != "statement" and campaign.category == SA_CATEGORY:
+        raise EnrollmentRefusedError(
+            "Only statements can be enrolled into statement_acknowledgement campaigns"
+        )
+    active = session.scalar(
+        select(CampaignExecution.id).where(
+            CampaignExecution.invoice_id == invoice.id,
+            CampaignExecution.status.in_(ACTIVE_EXECUTION),
+        )
+    )
+    if active is not None:
+        raise EnrollmentRefusedError(ACTIVE_EXECUTION_MESSAGE)
+    if campaign.type == "payment_reminder" and invoice.due_date < today():
+        raise EnrollmentRefusedError(PAST_DUE_MESSAGE)
+    return Enrolled(invoice, _start(session, principal, invoice, campaign))
+
+
+def _start(
+    session: Session, principal: Principal, invoice: Invoice, campaign: Campaign
+) -> CampaignExecution:
+    now = utcnow()
+    execution = CampaignExecution(
+        id=new_id(),
+        company_id=principal.company_id,
+        mode=principal.mode,
+        campaign_id=campaign.id,
+        invoice_id=invoice.id,
+        customer_id=invoice.customer_id,
+        status="pending",
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(execution)
+    invoice.status = "in_progress"
+    invoice.enrollment_status = "enrolled"
+    invoice.campaign_id = campaign.id
+    invoice.updated_at = now
+    session.flush()
+    return execution
+
+
+def check_customer(invoice: Invoice, customer_id: str | None) -> None:
+    if customer_id is not None and invoice.customer_id != customer_id:
+        raise EnrollmentRefusedError(WRONG_CUSTOMER_MESSAGE)
+
+
+def advance_execution(
+    session: Session, principal: Principal, execution_id: str, to: str | None
+) -> tuple[CampaignExecution, Invoice, CampaignExecution | None]:
+    """Move an execution forward (sandbox only); on completion, chain or hand back."""
+    execution = session.scalar(
+        select(CampaignExecution)
+        .where(*in_scope(CampaignExecution, principal), CampaignExecution.id == execution_id)
+        .with_for_update()
+    )
+    if execution is None:
+        raise not_found("Execution")
+    if execution.status not in ACTIVE_EXECUTION:
+        raise bad_request(f"Execution is already {execution.status}")
+    position = EXECUTION_ORDER.index(execution.status)
+    target = to or EXECUTION_ORDER[position + 1]
+    if target not in EXECUTION_ORDER or EXECUTION_ORDER.index(target) <= position:
+        raise ApiError(422, f"Cannot advance an execution from {execution.status} to {target}")
+    now = utcnow()
+    execution.status, execution.updated_at = target, now
+    invoice = lock_invoices(session, principal, [execution.invoice_id])[execution.invoice_id]
+    follow_up = None
+    if target == "completed":
+        campaign = get_campaign(session, principal, execution.campaign_id)
+        invoice.status, invoice.updated_at = "pending_collection", now
+        if campaign.next_campaign_id:
+            following = get_campaign(session, principal, campaign.next_campaign_id)
+            if accepts_enrollments(following):
+                try:
+                    follow_up = enroll(session, principal, invoice, following).execution
+                except EnrollmentRefusedError:
+                    follow_up = None
+    session.flush()
+    return execution, invoice, follow_up
+
+
+def list_executions(
+    session: Session, principal: Principal, invoice_id: str | None
+) -> Sequence[CampaignExecution]:
+    query = select(CampaignExecution).where(*in_scope(CampaignExecution, principal))
+    if invoice_id is not None:
+        query = query.where(CampaignExecution.invoice_id == invoice_id)
+    return session.scalars(query.order_by(CampaignExecution.created_at, CampaignExecution.id)).all()

@@ -1,0 +1,167 @@
+"""Ledger upsert by ``external_id``, then re-aggregation of touched customers."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date
+from typing import Any
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.orm import Session
+
+from ar_sandbox.access import Principal
+from ar_sandbox.aggregator import ALLOCATION_TYPE
+from ar_sandbox.errors import not_found
+from ar_sandbox.models import Customer, LedgerEntry, new_id, utcnow
+from ar_sandbox.schemas.common import PageInfo, RecordError, UpsertCounts
+from ar_sandbox.schemas.ledgers import LedgerEntryRecord, LedgerPushResult
+from ar_sandbox.services.aggregation import reaggregate
+from ar_sandbox.services.common import (
+    CustomerRef,
+    in_scope,
+    last_occurrences,
+    lock_customers,
+    paginate,
+    resolve_customers,
+)
+
+_ENTRY_FIELDS = (
+    "transaction_date",
+    "transaction_type",
+    "amount",
+    "amount_paid",
+    "estimated_insurance",
+    "payment_link_id",
+    "procedure_code",
+    "description",
+)
+
+
+def push_entries(
+    session: Session, principal: Principal, records: Sequence[LedgerEntryRecord]
+) -> LedgerPushResult:
+    """Upsert ``records`` (the last occurrence of an ``external_id`` wins) and re-aggregate."""
+    counts = UpsertCounts(total=len(records))
+    keep, duplicates = last_occurrences([r.external_id for r in records])
+    counts.skipped = len(duplicates)
+    refs = [
+        CustomerRef(
+            str(records[i].customer_id) if records[i].customer_id else None,
+            records[i].customer_external_id,
+        )
+        for i in keep
+    ]
+    resolved = resolve_customers(session, principal, refs)
+    accepted: list[tuple[int, str]] = []
+    for index, customer in zip(keep, resolved, strict=True):
+        if isinstance(customer, Exception):
+            counts.errors.append(
+                RecordError(
+                    index=index, external_id=records[index].external_id, error=str(customer)
+                )
+            )
+        else:
+            accepted.append((index, customer))
+
+    external_ids = [records[i].external_id for i, _ in accepted]
+    existing = _existing(session, principal, external_ids)
+    touched = {cid for _, cid in accepted} | {row.customer_id for row in existing.values()}
+    lock_customers(session, touched)
+    # Re-read under the locks: a concurrent push may have moved or created rows meanwhile.
+    existing = _existing(session, principal, external_ids)
+    while extra := {row.customer_id for row in existing.values()} - touched:
+        touched |= extra
+        lock_customers(session, extra)
+        existing = _existing(session, principal, external_ids)
+
+    now = utcnow()
+    inserts: list[dict[str, Any]] = []
+    updates: list[dict[str, Any]] = []
+    for index, customer_id in accepted:
+        record = records[index]
+        values = {name: getattr(record, name) for name in _ENTRY_FIELDS}
+        values.update(customer_id=customer_id, updated_at=now)
+        stored = existing.get(record.external_id)
+        if stored is None:
+            inserts.append(
+                {
+                    **values,
+                    "id": new_id(),
+                    "company_id": principal.company_id,
+                    "mode": principal.mode,
+                    "external_id": record.external_id,
+                    "created_at": now,
+                }
+            )
+        elif stored.transaction_type == ALLOCATION_TYPE:
+            counts.errors.append(
+                RecordError(
+                    index=index,
+                    external_id=record.external_id,
+                    error="external_id belongs to a server-written payment allocation",
+                )
+            )
+        else:
+            updates.append({**values, "id": stored.id})
+    if inserts:
+        session.execute(insert(LedgerEntry), inserts)
+    if updates:
+        session.execute(update(LedgerEntry), updates)
+    counts.created, counts.updated = len(inserts), len(updates)
+    counts.failed = len(counts.errors)
+    counts.errors.sort(key=lambda e: e.index)
+    statements = reaggregate(session, principal, touched)
+    return LedgerPushResult(ledger_entries=counts, statements=statements)
+
+
+def _existing(session: Session, principal: Principal, external_ids: list[str]) -> dict[str, Any]:
+    if not external_ids:
+        return {}
+    query = select(
+        LedgerEntry.id,
+        LedgerEntry.external_id,
+        LedgerEntry.customer_id,
+        LedgerEntry.transaction_type,
+    ).where(*in_scope(LedgerEntry, principal), LedgerEntry.external_id.in_(external_ids))
+    return {row.external_id: row for row in session.execute(query)}
+
+
+def list_entries(
+    session: Session,
+    principal: Principal,
+    *,
+    customer_id: str | None,
+    customer_external_id: str | None,
+    from_date: date | None,
+    to_date: date | None,
+    transaction_type: str | None,
+    page: int,
+    per_page: int,
+) -> tuple[Sequence[LedgerEntry], PageInfo]:
+    query = select(LedgerEntry).where(*in_scope(LedgerEntry, principal))
+    if customer_id is not None:
+        query = query.where(LedgerEntry.customer_id == customer_id)
+    if customer_external_id is not None:
+        customer = select(Customer.id).where(
+            *in_scope(Customer, principal), Customer.external_id == customer_external_id
+        )
+        query = query.where(LedgerEntry.customer_id.in_(customer))
+    if from_date is not None:
+        query = query.where(LedgerEntry.transaction_date >= from_date)
+    if to_date is not None:
+        query = query.where(LedgerEntry.transaction_date <= to_date)
+    if transaction_type is not None:
+        query = query.where(LedgerEntry.transaction_type == transaction_type)
+    query = query.order_by(
+        LedgerEntry.transaction_date.desc(), LedgerEntry.created_at.desc(), LedgerEntry.id
+    )
+    return paginate(session, query, page, per_page)
+
+
+def get_entry(session: Session, principal: Principal, entry_id: str) -> LedgerEntry:
+    entry = session.scalar(
+        select(LedgerEntry).where(*in_scope(LedgerEntry, principal), LedgerEntry.id == entry_id)
+    )
+    if entry is None:
+        raise not_found("Ledger entry")
+    return entry
