@@ -1,0 +1,95 @@
+"""Fixtures shared by the whole suite: a running sandbox, companies, Postgres."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import create_engine, text
+
+from ar_sandbox.db import normalize_url
+from ar_sandbox.settings import Settings
+from tests.sandbox_server import RunningSandbox, running_sandbox
+
+os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
+POSTGRES_ENV = "AR_TEST_POSTGRES_URL"
+
+
+@pytest.fixture(scope="session")
+def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningSandbox]:
+    """One sandbox on SQLite for the session; tests isolate by making their own company."""
+    path: Path = tmp_path_factory.mktemp("sandbox") / "ar.db"
+    with running_sandbox(Settings(database_url=f"sqlite:///{path}")) as running:
+        yield running
+
+
+@pytest.fixture
+def company(sandbox: RunningSandbox) -> dict[str, Any]:
+    return sandbox.bootstrap()
+
+
+@pytest.fixture
+def live(sandbox: RunningSandbox, company: dict[str, Any]) -> Iterator[httpx.Client]:
+    with sandbox.client(company["live_key"]) as client:
+        yield client
+
+
+@pytest.fixture
+def test_mode(sandbox: RunningSandbox, company: dict[str, Any]) -> Iterator[httpx.Client]:
+    with sandbox.client(company["test_key"]) as client:
+        yield client
+
+
+def postgres_schema_url(base_url: str, schema: str) -> str:
+    separator = "&" if "?" in base_url else "?"
+    return f"{normalize_url(base_url)}{separator}options=-csearch_path%3D{schema}"
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """A fresh schema on the test Postgres, dropped afterwards."""
+    base = os.environ.get(POSTGRES_ENV)
+    if not base:
+        pytest.skip(
+            f"no Postgres: set {POSTGRES_ENV} (for example postgresql://postgres@127.0.0.1:5432/test)"
+        )
+    schema = f"ar_test_{uuid.uuid4().hex[:12]}"
+    engine = create_engine(normalize_url(base))
+    with engine.begin() as connection:
+        connection.execute(text(f'create schema "{schema}"'))
+    try:
+        yield postgres_schema_url(base, schema)
+    finally:
+        with engine.begin() as connection:
+            connection.execute(text(f'drop schema "{schema}" cascade'))
+        engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def pg_sandbox(postgres_url: str) -> Iterator[RunningSandbox]:
+    with running_sandbox(Settings(database_url=postgres_url, pool_size=8)) as running:
+        yield running
+
+
+def data(response: httpx.Response, status: int = 200) -> Any:
+    """The ``data`` of a success envelope, after checking the status and envelope."""
+    assert response.status_code == status, response.text
+    body = response.json()
+    assert body["success"] is True
+    assert body["status_code"] == status
+    return body["data"]
+
+
+def error(response: httpx.Response, status: int) -> dict[str, Any]:
+    assert response.status_code == status, response.text
+    body: dict[str, Any] = response.json()
+    assert body["success"] is False
+    assert body["status_code"] == status
+    assert isinstance(body["message"], str)
+    assert body["message"]
+    return body
