@@ -1,0 +1,410 @@
+"""Ledger push throughput of the sandbox, on SQLite and on Postgres.
+
+Pushes a seeded workload of ledger entries (sorted by customer, in batches of 500)
+to ``ar-sandbox serve`` running as a subprocess, then re-pushes all of it, and
+prints entries/s, batch latency and the server's peak RSS for each pass. At the
+end the statements the server materialized are checked against totals computed
+here independently, so a fast figure from a wrong server does not pass unnoticed.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import random
+import tempfile
+import time
+import uuid
+from collections import Counter, defaultdict
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import httpx
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
+
+from ar_sandbox.db import normalize_url
+from bench.sandbox_process import PeakRss, SandboxProcess, bootstrap, running_sandbox
+
+POSTGRES_ENV = "AR_BENCH_POSTGRES_URL"
+DEFAULT_POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/test"
+
+SEED = 20_240_601
+FULL_SIZE = (100_000, 2_000)  # entries, customers
+QUICK_SIZE = (10_000, 200)
+LEDGER_BATCH = 500  # the documented maximum per push
+CUSTOMER_BATCH = 100  # the documented maximum per bulk customer request
+STATEMENT_PAGE = 100  # the documented maximum per_page of GET /statements
+FIRST_DAY = date(2023, 1, 1)
+DAYS = (date(2026, 1, 1) - FIRST_DAY).days  # 36 statement months
+
+POSTGRES_MIN_ENTRIES_PER_SECOND = 5_000
+POSTGRES_MAX_P95_MS = 500.0
+
+# (type, weight, lowest cents, highest cents); the sign comes from NON_POSITIVE_TYPES.
+TRANSACTION_MIX = (
+    ("charge", 50, 2_000, 150_000),
+    ("adjustment", 8, 0, 20_000),
+    ("other_credit", 7, 0, 30_000),
+    ("patient_payment", 20, 500, 40_000),
+    ("insurance_payment", 15, 2_000, 120_000),
+)
+NON_POSITIVE_TYPES = frozenset({"other_credit", "patient_payment", "insurance_payment"})
+BILLABLE_TYPES = frozenset({"charge", "adjustment", "other_debit", "other_credit"})
+PAYMENT_TYPES = frozenset({"patient_payment", "insurance_payment"})
+PROCEDURES = (
+    ("D0120", "Periodic oral evaluation"),
+    ("D1110", "Prophylaxis - adult"),
+    ("D0274", "Bitewings - four radiographic images"),
+    ("D2391", "Resin-based composite - one surface, posterior"),
+    ("D2740", "Crown - porcelain/ceramic"),
+)
+
+
+@dataclass(frozen=True)
+class Workload:
+    customers: list[dict[str, Any]]
+    entries: list[dict[str, Any]]  # sorted by customer; amounts are Decimal
+
+
+@dataclass(frozen=True)
+class StatementTotals:
+    count: int
+    amount: Decimal
+    paid: Decimal
+
+
+@dataclass
+class PassResult:
+    name: str
+    entries: int
+    seconds: float
+    latencies_ms: list[float]
+    peak_rss_bytes: int
+    ledger: Counter[str]  # created/updated/skipped/failed, summed over the batches
+    statements: Counter[str]
+
+    @property
+    def entries_per_second(self) -> float:
+        return self.entries / self.seconds
+
+    def latency_percentile(self, fraction: float) -> float:
+        ordered = sorted(self.latencies_ms)
+        return ordered[max(0, math.ceil(fraction * len(ordered)) - 1)]
+
+
+@dataclass
+class BackendResult:
+    label: str
+    setup_seconds: float
+    passes: list[PassResult]
+    stored: StatementTotals
+    check_seconds: float
+    problems: list[str] = field(default_factory=list)
+
+
+# --- the workload -------------------------------------------------------------------------
+
+
+def generate_workload(entry_count: int, customer_count: int, seed: int = SEED) -> Workload:
+    """The same entries for the same arguments, on every run and every machine."""
+    rng = random.Random(seed)
+    customers = [_customer(number) for number in range(customer_count)]
+    types = [kind for kind, *_ in TRANSACTION_MIX]
+    weights = [weight for _, weight, *_ in TRANSACTION_MIX]
+    cents_range = {kind: (low, high) for kind, _, low, high in TRANSACTION_MIX}
+    entries = []
+    for number in range(entry_count):
+        kind = rng.choices(types, weights)[0]
+        customer = rng.randrange(customer_count)
+        entry = {
+            "external_id": f"BENCH-TX-{number:07d}",
+            "customer_external_id": customers[customer]["external_id"],
+            "transaction_date": (FIRST_DAY + timedelta(days=rng.randrange(DAYS))).isoformat(),
+            "transaction_type": kind,
+            "amount": _amount(rng, kind, *cents_range[kind]),
+        }
+        if kind == "charge":
+            entry["procedure_code"], entry["description"] = rng.choice(PROCEDURES)
+        entries.append(entry)
+    # Sorted by customer, as an integration pushing one practice's ledger would.
+    entries.sort(key=lambda e: e["customer_external_id"])
+    return Workload(customers, entries)
+
+
+def _customer(number: int) -> dict[str, Any]:
+    external_id = f"BENCH-PT-{number:05d}"
+    return {"external_id": external_id, "email": f"{external_id.lower()}@example.com"}
+
+
+def _amount(rng: random.Random, kind: str, low_cents: int, high_cents: int) -> Decimal:
+    amount = Decimal(rng.randint(low_cents, high_cents)).scaleb(-2)
+    return -amount if kind in NON_POSITIVE_TYPES else amount
+
+
+def expected_statements(entries: Sequence[dict[str, Any]]) -> StatementTotals:
+    """CONTRACT.md section 3 from first principles, in totals.
+
+    A statement per (customer, month) with positive billable net; the oldest-first
+    waterfall spends payments on all of a customer's statements whatever their dates,
+    so a customer's paid total is the smaller of billed and paid in.
+    """
+    net: defaultdict[tuple[str, str], Decimal] = defaultdict(Decimal)
+    paid_in: defaultdict[str, Decimal] = defaultdict(Decimal)
+    for entry in entries:
+        customer, kind = entry["customer_external_id"], entry["transaction_type"]
+        if kind in BILLABLE_TYPES:
+            net[customer, entry["transaction_date"][:7]] += entry["amount"]
+        elif kind in PAYMENT_TYPES:
+            paid_in[customer] -= entry["amount"]
+    billed: defaultdict[str, Decimal] = defaultdict(Decimal)
+    count = 0
+    for (customer, _month), amount in net.items():
+        if amount > 0:
+            billed[customer] += amount
+            count += 1
+    paid = sum((min(amount, paid_in[customer]) for customer, amount in billed.items()), Decimal())
+    return StatementTotals(count, sum(billed.values(), Decimal()), paid)
+
+
+def encode(body: Any) -> bytes:
+    """JSON with Decimal as a number: a 2-decimal amount below 1e10 is exact as a float."""
+
+    def number(value: object) -> float:
+        if isinstance(value, Decimal):
+            return float(value)
+        raise TypeError(f"{type(value).__name__} is not JSON serializable")
+
+    return json.dumps(body, default=number, separators=(",", ":")).encode()
+
+
+def decode(response: httpx.Response) -> Any:
+    """The ``data`` of a success envelope, with money parsed as Decimal."""
+    if response.status_code != 200:
+        raise RuntimeError(
+            f"{response.request.method} {response.request.url.path}: "
+            f"{response.status_code} {response.text[:500]}"
+        )
+    return json.loads(response.content, parse_float=Decimal)["data"]
+
+
+# --- the benchmark against one running server ----------------------------------------------
+
+
+def create_customers(client: httpx.Client, customers: Sequence[dict[str, Any]]) -> None:
+    for start in range(0, len(customers), CUSTOMER_BATCH):
+        batch = customers[start : start + CUSTOMER_BATCH]
+        result = decode(client.post("/customers/bulk", content=encode({"customers": batch})))
+        if result["failed"]:
+            raise RuntimeError(f"customer bulk failed: {result['errors'][:3]}")
+
+
+def push_pass(name: str, client: httpx.Client, bodies: Sequence[bytes], rss: PeakRss) -> PassResult:
+    """Push every batch in order, one request at a time, timing each."""
+    rss.reset()
+    latencies_ms: list[float] = []
+    ledger: Counter[str] = Counter()
+    statements: Counter[str] = Counter()
+    started = time.perf_counter()
+    for body in bodies:
+        sent = time.perf_counter()
+        response = client.post("/ledgers/bulk", content=body)
+        latencies_ms.append((time.perf_counter() - sent) * 1000)
+        result = decode(response)
+        ledger.update(_counts(result["ledger_entries"]))
+        statements.update(_counts(result["statements"]))
+    seconds = time.perf_counter() - started
+    entries = ledger["total"]
+    return PassResult(name, entries, seconds, latencies_ms, rss.peak_bytes(), ledger, statements)
+
+
+def _counts(section: dict[str, Any]) -> Counter[str]:
+    return Counter({k: v for k, v in section.items() if isinstance(v, int)})
+
+
+def stored_statements(client: httpx.Client) -> StatementTotals:
+    """Page through GET /statements and total what the server holds."""
+    count, amount, paid = 0, Decimal(), Decimal()
+    page, pages = 1, 1
+    while page <= pages:
+        params = {"page": page, "per_page": STATEMENT_PAGE}
+        data = decode(client.get("/statements", params=params))
+        pages = data["total_pages"]
+        for statement in data["statements"]:
+            count += 1
+            amount += statement["amount"]
+            paid += statement["paid_amount"]
+        page += 1
+    return StatementTotals(count, amount, paid)
+
+
+def find_problems(
+    workload: Workload, first: PassResult, again: PassResult, stored: StatementTotals
+) -> list[str]:
+    n = len(workload.entries)
+    problems = []
+    wanted = {
+        "first push": (first.ledger, {"total": n, "created": n, "updated": 0, "failed": 0}),
+        "re-push": (again.ledger, {"total": n, "created": 0, "updated": n, "failed": 0}),
+    }
+    for name, (got, want) in wanted.items():
+        for key, value in want.items():
+            if got[key] != value:
+                problems.append(f"{name}: ledger_entries.{key} = {got[key]}, expected {value}")
+    # Identical values re-pushed: aggregation must find every statement unchanged.
+    for key in ("created", "updated", "failed"):
+        if again.statements[key]:
+            problems.append(f"re-push: statements.{key} = {again.statements[key]}, expected 0")
+    expected = expected_statements(workload.entries)
+    if stored != expected:
+        problems.append(f"statements stored {_totals(stored)}, expected {_totals(expected)}")
+    return problems
+
+
+def bench_backend(label: str, database_url: str, workload: Workload) -> BackendResult:
+    company = bootstrap(database_url)
+    bodies = [
+        encode({"ledger_entries": workload.entries[start : start + LEDGER_BATCH]})
+        for start in range(0, len(workload.entries), LEDGER_BATCH)
+    ]
+    with (
+        running_sandbox(database_url) as server,
+        PeakRss(server.pid) as rss,
+        _client(server, company["live_key"]) as client,
+    ):
+        started = time.perf_counter()
+        create_customers(client, workload.customers)
+        setup_seconds = time.perf_counter() - started
+        first = push_pass("first push", client, bodies, rss)
+        again = push_pass("re-push", client, bodies, rss)
+        started = time.perf_counter()
+        stored = stored_statements(client)
+        check_seconds = time.perf_counter() - started
+    result = BackendResult(label, setup_seconds, [first, again], stored, check_seconds)
+    result.problems = find_problems(workload, first, again, stored)
+    return result
+
+
+def _client(server: SandboxProcess, key: str) -> httpx.Client:
+    """One client, so one connection pool: every request reuses a kept-alive connection."""
+    headers = {"X-Api-Key": key, "Content-Type": "application/json"}
+    return httpx.Client(base_url=server.api, headers=headers, timeout=httpx.Timeout(300.0))
+
+
+# --- backends -----------------------------------------------------------------------------
+
+
+@contextmanager
+def sqlite_database() -> Iterator[str]:
+    with tempfile.TemporaryDirectory(prefix="ar_bench_") as directory:
+        yield f"sqlite:///{Path(directory) / 'ar_sandbox.db'}"
+
+
+@contextmanager
+def postgres_schema(base_url: str) -> Iterator[str]:
+    """A fresh schema for the run, dropped afterwards (after the server has stopped)."""
+    schema = f"ar_bench_{uuid.uuid4().hex[:12]}"
+    engine = create_engine(normalize_url(base_url), connect_args={"connect_timeout": 5})
+    try:
+        with engine.begin() as connection:
+            connection.execute(text(f'create schema "{schema}"'))
+        try:
+            separator = "&" if "?" in base_url else "?"
+            yield f"{normalize_url(base_url)}{separator}options=-csearch_path%3D{schema}"
+        finally:
+            with engine.begin() as connection:
+                connection.execute(text(f'drop schema "{schema}" cascade'))
+    finally:
+        engine.dispose()
+
+
+def postgres_unreachable(base_url: str) -> str | None:
+    """Why Postgres cannot be used, or None when it can."""
+    engine = create_engine(normalize_url(base_url), connect_args={"connect_timeout": 5})
+    try:
+        with engine.connect():
+            return None
+    except OperationalError as err:
+        return str(err.orig).strip().splitlines()[0]
+    finally:
+        engine.dispose()
+
+
+# --- printing -----------------------------------------------------------------------------
+
+
+def _totals(totals: StatementTotals) -> str:
+    return f"{totals.count:,} statements, amount {totals.amount:,}, paid {totals.paid:,}"
+
+
+def print_backend(result: BackendResult, *, with_targets: bool) -> None:
+    print(f"\n{result.label}")
+    print(f"  setup: customers created in {result.setup_seconds:.1f} s")
+    header = f"  {'pass':<11}{'entries/s':>11}{'p50 ms':>10}{'p95 ms':>10}{'max ms':>10}"
+    print(f"{header}{'peak RSS MiB':>14}{'seconds':>9}")
+    for one in result.passes:
+        p95 = one.latency_percentile(0.95)
+        line = (
+            f"  {one.name:<11}{one.entries_per_second:>11,.0f}"
+            f"{one.latency_percentile(0.50):>10.1f}{p95:>10.1f}{max(one.latencies_ms):>10.1f}"
+            f"{one.peak_rss_bytes / 2**20:>14.1f}{one.seconds:>9.1f}"
+        )
+        if with_targets:
+            line += "   " + _target_verdict(one.entries_per_second, p95)
+        print(line)
+    for one in result.passes:
+        ledger, statements = one.ledger, one.statements
+        print(
+            f"  {one.name}: ledger_entries created {ledger['created']:,} updated "
+            f"{ledger['updated']:,} skipped {ledger['skipped']:,} failed {ledger['failed']:,}; "
+            f"statements created {statements['created']:,} updated {statements['updated']:,} "
+            f"skipped {statements['skipped']:,} failed {statements['failed']:,}"
+        )
+    verdict = "OK" if not result.problems else "WRONG"
+    print(f"  check ({result.check_seconds:.1f} s): {_totals(result.stored)}: {verdict}")
+    for problem in result.problems:
+        print(f"    {problem}")
+
+
+def _target_verdict(entries_per_second: float, p95_ms: float) -> str:
+    throughput_met = entries_per_second >= POSTGRES_MIN_ENTRIES_PER_SECOND
+    latency_met = p95_ms < POSTGRES_MAX_P95_MS
+    return (
+        f"target >= {POSTGRES_MIN_ENTRIES_PER_SECOND:,}/s: {'met' if throughput_met else 'MISSED'}"
+        f", p95 < {POSTGRES_MAX_P95_MS:.0f} ms: {'met' if latency_met else 'MISSED'}"
+    )
+
+
+# --- entry point --------------------------------------------------------------------------
+
+
+def run(quick: bool) -> bool:
+    """Run on SQLite, then on Postgres when reachable; True when every check passed."""
+    entry_count, customer_count = QUICK_SIZE if quick else FULL_SIZE
+    workload = generate_workload(entry_count, customer_count)
+    print(
+        f"sandbox_push: {entry_count:,} ledger entries for {customer_count:,} customers "
+        f"(seed {SEED}), batches of {LEDGER_BATCH}, pushed twice over HTTP"
+    )
+    print(f"  expected: {_totals(expected_statements(workload.entries))}")
+    results = []
+    with sqlite_database() as url:
+        results.append(bench_backend("SQLite (temporary file)", url, workload))
+        print_backend(results[-1], with_targets=False)
+    base_url = os.environ.get(POSTGRES_ENV, DEFAULT_POSTGRES_URL)
+    shown = make_url(normalize_url(base_url)).render_as_string(hide_password=True)
+    reason = postgres_unreachable(base_url)
+    if reason is not None:
+        print(f"\nPostgres ({shown}): skipped, unreachable: {reason}")
+    else:
+        with postgres_schema(base_url) as url:
+            results.append(bench_backend(f"Postgres ({shown}, fresh schema)", url, workload))
+            print_backend(results[-1], with_targets=True)
+    return all(not result.problems for result in results)
