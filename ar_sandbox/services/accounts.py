@@ -45,7 +45,7 @@ def bulk_upsert(
         *in_scope(Invoice, principal),
         Invoice.external_id.in_([records[i].external_id for i in keep]),
     )
-    existing = dict(session.execute(query).tuples().all())
+    existing = dict(session.execute(query).all())
     now = utcnow()
     inserts: list[dict[str, Any]] = []
     updates: list[dict[str, Any]] = []

@@ -144,7 +144,7 @@ def bulk_upsert(
     query = select(Customer.external_id, Customer.id).where(
         *in_scope(Customer, principal), Customer.external_id.in_(wanted)
     )
-    existing = dict(session.execute(query).tuples().all())
+    existing = dict(session.execute(query).all())
     now = utcnow()
     inserts: list[dict[str, Any]] = []
     updates: list[dict[str, Any]] = []
