@@ -58,6 +58,13 @@ def _data(response: httpx.Response) -> Any:
     return body["data"]
 
 
+def _json_number(value: object) -> float:
+    # Two-decimal amounts below 10^10 print exactly as floats, as the API sends them.
+    if isinstance(value, Decimal):
+        return float(value)
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
+
+
 def run_demo(out_dir: Path) -> dict[str, Any]:
     out_dir.mkdir(parents=True, exist_ok=True)
     database_file = out_dir / "ar_sandbox.db"
@@ -148,7 +155,7 @@ def run_demo(out_dir: Path) -> dict[str, Any]:
         server.terminate()
         server.wait(timeout=30)
     result_file = out_dir / "statement.json"
-    result_file.write_text(json.dumps(after, indent=2, default=str) + "\n")
+    result_file.write_text(json.dumps(after, indent=2, default=_json_number) + "\n")
     mismatched = {k: statement[k] for k, v in EXPECTED.items() if statement[k] != v}
     if mismatched:
         raise RuntimeError(f"the statement differs from the documented example: {mismatched}")
