@@ -1,0 +1,515 @@
+"""Statement aggregation over HTTP against the pure reference (CONTRACT.md sections 3-5).
+
+Random sequences of pushes and re-pushes go to ``POST /ledgers/bulk``; afterwards
+every statement, every allocation row and every ledger link the server shows must
+equal what ``compute_statements`` gives for the final ledger, and the accounting
+identities must hold to the cent. Example-based tests name the tricky rules.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+import httpx
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from ar_pipelines.statements.reference import LedgerEntry
+from tests.ar_sandbox.ledger_api import (
+    LedgerApi,
+    assert_push_answer,
+    assert_view_matches,
+    envelope_data,
+    expected_push,
+    money,
+    read_view,
+)
+from tests.sandbox_server import RunningSandbox
+
+CUSTOMERS = ("PT-A", "PT-B", "PT-C")
+SIGN = {
+    "charge": 1,
+    "adjustment": 1,
+    "other_debit": 1,
+    "other_credit": -1,
+    "patient_payment": -1,
+    "insurance_payment": -1,
+}
+
+# Cents that split unevenly across statements, and now and then a void (amount 0).
+cents = st.one_of(
+    st.integers(min_value=1, max_value=40_000),
+    st.sampled_from([0, 1, 33, 10_001, 33_333]),
+)
+# A few fixed days (month edges) make same-day payments and shared months common.
+FEW_DAYS = (date(2026, 1, 1), date(2026, 1, 31), date(2026, 2, 1), date(2026, 2, 28))
+days = st.one_of(
+    st.sampled_from(FEW_DAYS),
+    st.dates(min_value=date(2026, 1, 1), max_value=date(2026, 4, 30)),
+)
+
+
+@st.composite
+def ledger_entries(
+    draw: st.DrawFn,
+    external_ids: Sequence[str],
+    customers: Sequence[str],
+    on: st.SearchStrategy[date],
+) -> LedgerEntry:
+    kind = draw(st.sampled_from(sorted(SIGN)))
+    return LedgerEntry(
+        external_id=draw(st.sampled_from(external_ids)),
+        customer=draw(st.sampled_from(customers)),
+        transaction_date=draw(on),
+        transaction_type=kind,
+        amount=(Decimal(SIGN[kind] * draw(cents)) / 100).quantize(Decimal("0.01")),
+    )
+
+
+# A small id pool makes re-pushes (amount changes, moves between customers, type
+# changes, voids) and duplicates within one request common.
+push_sequences = st.lists(
+    st.lists(
+        ledger_entries([f"TX-{n}" for n in range(1, 11)], CUSTOMERS, days),
+        min_size=1,
+        max_size=10,
+    ),
+    min_size=1,
+    max_size=5,
+)
+# Many entries of two customers on four days: same-day payments, splits across months.
+crowded_sequences = st.lists(
+    st.lists(
+        ledger_entries([f"TX-{n}" for n in range(1, 17)], CUSTOMERS[:2], st.sampled_from(FEW_DAYS)),
+        min_size=4,
+        max_size=16,
+    ),
+    min_size=1,
+    max_size=3,
+)
+
+
+def replay_and_check(sandbox: RunningSandbox, pushes: list[list[LedgerEntry]]) -> None:
+    """Push each batch to a new company, checking every answer and everything shown."""
+    company = sandbox.bootstrap()
+    with sandbox.client(company["live_key"]) as client:
+        api = LedgerApi(client)
+        api.create_customers(CUSTOMERS)
+        state: dict[str, LedgerEntry] = {}
+        for batch in pushes:
+            expected = expected_push(state, batch)
+            assert_push_answer(api.push(batch), expected)
+            state = expected.state
+            assert_view_matches(read_view(api, statements_per_page=4), state.values())
+
+
+@settings(max_examples=40, deadline=None)
+@given(pushes=push_sequences)
+def test_statements_after_any_sequence_of_pushes_equal_the_reference(
+    sandbox: RunningSandbox, pushes: list[list[LedgerEntry]]
+) -> None:
+    replay_and_check(sandbox, pushes)
+
+
+@settings(max_examples=25, deadline=None)
+@given(pushes=crowded_sequences)
+def test_crowded_days_of_payments_split_exactly_as_the_reference(
+    sandbox: RunningSandbox, pushes: list[list[LedgerEntry]]
+) -> None:
+    replay_and_check(sandbox, pushes)
+
+
+def entry(external_id: str, customer: str, day: str, kind: str, amount: str | int) -> LedgerEntry:
+    return LedgerEntry(external_id, customer, date.fromisoformat(day), kind, money(amount))
+
+
+# --- the rules one by one ------------------------------------------------------------
+
+
+def fresh_api(live: httpx.Client, *customers: str) -> LedgerApi:
+    api = LedgerApi(live)
+    api.create_customers(customers)
+    return api
+
+
+def statements_by_number(api: LedgerApi) -> dict[str, dict[str, Any]]:
+    return {s["external_invoice_id"]: s for s in api.statements()}
+
+
+def allocations_of(api: LedgerApi) -> dict[str, Decimal]:
+    return {
+        r["external_id"]: r["amount"] for r in api.ledger(transaction_type="payment_allocation")
+    }
+
+
+def rows_by_external_id(api: LedgerApi) -> dict[str, dict[str, Any]]:
+    return {r["external_id"]: r for r in api.ledger()}
+
+
+def paid(api: LedgerApi) -> dict[str, tuple[Decimal, Decimal]]:
+    return {n: (s["amount"], s["paid_amount"]) for n, s in statements_by_number(api).items()}
+
+
+def test_the_documented_example_gives_240_paid_100_outstanding_140(live: httpx.Client) -> None:
+    api = fresh_api(live, "PT-001")
+    answer = api.push(
+        [
+            entry("TX-1", "PT-001", "2026-05-03", "charge", 240),
+            entry("TX-2", "PT-001", "2026-05-15", "patient_payment", -100),
+        ]
+    )
+    assert answer["ledger_entries"] == {
+        "total": 2,
+        "created": 2,
+        "updated": 0,
+        "skipped": 0,
+        "failed": 0,
+        "errors": [],
+    }
+    assert answer["statements"] == {
+        "total": 1,
+        "created": 1,
+        "updated": 0,
+        "skipped": 0,
+        "failed": 0,
+        "allocations_created": 1,
+    }
+    [statement] = api.statements(customer_external_id="PT-001")
+    assert statement["external_invoice_id"] == statement["invoice_number"] == "STMT-2026-05-PT-001"
+    assert (statement["amount"], statement["paid_amount"], statement["outstanding"]) == (
+        Decimal("240.00"),
+        Decimal("100.00"),
+        Decimal("140.00"),
+    )
+    assert (statement["period_start"], statement["period_end"]) == ("2026-05-01", "2026-05-31")
+    assert (statement["issue_date"], statement["due_date"]) == ("2026-05-01", "2026-10-28")
+    assert (statement["status"], statement["enrollment_status"]) == ("not_assigned", "not_enrolled")
+    assert allocations_of(api) == {f"ALLOC-TX-2-{statement['id']}": Decimal("-100.00")}
+    detail = api.statement(statement["id"])
+    assert [(e["external_id"], e["amount"]) for e in detail["entries"]] == [
+        ("TX-1", Decimal("240.00")),
+        (f"ALLOC-TX-2-{statement['id']}", Decimal("-100.00")),
+    ]
+    allocation = next(e for e in detail["entries"] if e["transaction_type"] == "payment_allocation")
+    assert allocation["transaction_date"] == "2026-05-15"
+
+
+def test_payments_pay_the_oldest_statement_first_whatever_their_own_date(
+    live: httpx.Client,
+) -> None:
+    api = fresh_api(live, "PT-1")
+    api.push(
+        [
+            entry("C-JAN", "PT-1", "2026-01-10", "charge", "100.00"),
+            entry("C-MAR", "PT-1", "2026-03-05", "charge", "50.00"),
+            entry("P-MAR", "PT-1", "2026-03-20", "insurance_payment", "-120.00"),
+            entry("C-MAY", "PT-1", "2026-05-05", "other_debit", "10.00"),
+        ]
+    )
+    assert paid(api) == {
+        "STMT-2026-01-PT-1": (Decimal("100.00"), Decimal("100.00")),
+        "STMT-2026-03-PT-1": (Decimal("50.00"), Decimal("20.00")),
+        "STMT-2026-05-PT-1": (Decimal("10.00"), Decimal("0.00")),
+    }
+    # A payment dated after every charge still fills the March gap before May.
+    api.push([entry("P-JUN", "PT-1", "2026-06-30", "patient_payment", "-35.00")])
+    assert paid(api) == {
+        "STMT-2026-01-PT-1": (Decimal("100.00"), Decimal("100.00")),
+        "STMT-2026-03-PT-1": (Decimal("50.00"), Decimal("50.00")),
+        "STMT-2026-05-PT-1": (Decimal("10.00"), Decimal("5.00")),
+    }
+    assert_view_matches(
+        read_view(api),
+        [
+            entry("C-JAN", "PT-1", "2026-01-10", "charge", "100.00"),
+            entry("C-MAR", "PT-1", "2026-03-05", "charge", "50.00"),
+            entry("P-MAR", "PT-1", "2026-03-20", "insurance_payment", "-120.00"),
+            entry("C-MAY", "PT-1", "2026-05-05", "other_debit", "10.00"),
+            entry("P-JUN", "PT-1", "2026-06-30", "patient_payment", "-35.00"),
+        ],
+    )
+
+
+def test_a_prepayment_before_any_charge_waits_unapplied_then_pays_the_oldest_statement(
+    live: httpx.Client,
+) -> None:
+    api = fresh_api(live, "PT-1")
+    answer = api.push([entry("PRE", "PT-1", "2026-01-02", "patient_payment", "-80.00")])
+    assert answer["statements"]["total"] == 0
+    assert answer["statements"]["allocations_created"] == 0
+    assert api.statements() == []
+    assert rows_by_external_id(api)["PRE"]["invoice_id"] is None
+
+    api.push(
+        [
+            entry("C-FEB", "PT-1", "2026-02-10", "charge", "50.00"),
+            entry("C-MAR", "PT-1", "2026-03-10", "charge", "50.00"),
+        ]
+    )
+    statements = statements_by_number(api)
+    assert paid(api) == {
+        "STMT-2026-02-PT-1": (Decimal("50.00"), Decimal("50.00")),
+        "STMT-2026-03-PT-1": (Decimal("50.00"), Decimal("30.00")),
+    }
+    feb, mar = statements["STMT-2026-02-PT-1"]["id"], statements["STMT-2026-03-PT-1"]["id"]
+    assert allocations_of(api) == {
+        f"ALLOC-PRE-{feb}": Decimal("-50.00"),
+        f"ALLOC-PRE-{mar}": Decimal("-30.00"),
+    }
+    assert rows_by_external_id(api)["PRE"]["invoice_id"] == feb
+
+
+def test_an_overpayment_fills_every_statement_and_leaves_unapplied_credit(
+    live: httpx.Client,
+) -> None:
+    api = fresh_api(live, "PT-1")
+    entries = [
+        entry("C-1", "PT-1", "2026-01-10", "charge", "100.01"),
+        entry("P-1", "PT-1", "2026-01-20", "patient_payment", "-150.00"),
+    ]
+    answer = api.push(entries)
+    assert answer["statements"]["allocations_created"] == 1
+    [statement] = api.statements()
+    assert (statement["amount"], statement["paid_amount"], statement["outstanding"]) == (
+        Decimal("100.01"),
+        Decimal("100.01"),
+        Decimal("0.00"),
+    )
+    # 150.00 paid = 100.01 allocated + 49.99 left as unapplied credit.
+    assert allocations_of(api) == {f"ALLOC-P-1-{statement['id']}": Decimal("-100.01")}
+    assert_view_matches(read_view(api), entries)
+
+
+def test_a_month_whose_net_is_not_positive_has_no_statement(live: httpx.Client) -> None:
+    api = fresh_api(live, "PT-1")
+    entries = [
+        entry("C-JAN", "PT-1", "2026-01-05", "charge", "50.00"),
+        entry("K-JAN", "PT-1", "2026-01-25", "other_credit", "-50.00"),
+        entry("C-FEB", "PT-1", "2026-02-05", "adjustment", "20.00"),
+        entry("K-FEB", "PT-1", "2026-02-06", "other_credit", "-30.00"),
+        entry("C-MAR", "PT-1", "2026-03-05", "charge", "40.00"),
+        entry("P-MAR", "PT-1", "2026-03-06", "patient_payment", "-25.00"),
+    ]
+    answer = api.push(entries)
+    assert answer["statements"]["created"] == 1
+    [statement] = api.statements()
+    # February's credit of 10.00 is not netted into March: it is unapplied credit.
+    assert (statement["external_invoice_id"], statement["amount"], statement["paid_amount"]) == (
+        "STMT-2026-03-PT-1",
+        Decimal("40.00"),
+        Decimal("25.00"),
+    )
+    rows = rows_by_external_id(api)
+    assert [rows[x]["invoice_id"] for x in ("C-JAN", "K-JAN", "C-FEB", "K-FEB")] == [None] * 4
+    assert rows["C-MAR"]["invoice_id"] == rows["P-MAR"]["invoice_id"] == statement["id"]
+    assert_view_matches(read_view(api), entries)
+
+
+def test_same_day_payments_are_applied_in_external_id_order(live: httpx.Client) -> None:
+    api = fresh_api(live, "PT-1")
+    # PAY-B is pushed first and created first; PAY-A still goes first.
+    api.push(
+        [
+            entry("C-JAN", "PT-1", "2026-01-10", "charge", "100.00"),
+            entry("C-FEB", "PT-1", "2026-02-10", "charge", "100.00"),
+            entry("PAY-B", "PT-1", "2026-03-01", "patient_payment", "-150.00"),
+        ]
+    )
+    api.push([entry("PAY-A", "PT-1", "2026-03-01", "insurance_payment", "-30.00")])
+    statements = statements_by_number(api)
+    jan, feb = statements["STMT-2026-01-PT-1"]["id"], statements["STMT-2026-02-PT-1"]["id"]
+    assert allocations_of(api) == {
+        f"ALLOC-PAY-A-{jan}": Decimal("-30.00"),
+        f"ALLOC-PAY-B-{jan}": Decimal("-70.00"),
+        f"ALLOC-PAY-B-{feb}": Decimal("-80.00"),
+    }
+    rows = rows_by_external_id(api)
+    assert rows["PAY-A"]["invoice_id"] == rows["PAY-B"]["invoice_id"] == jan
+
+
+def test_a_month_that_stops_qualifying_loses_its_never_enrolled_statement_and_allocations(
+    live: httpx.Client,
+) -> None:
+    api = fresh_api(live, "PT-1")
+    api.push(
+        [
+            entry("C-1", "PT-1", "2026-01-10", "charge", "100.00"),
+            entry("P-1", "PT-1", "2026-01-20", "patient_payment", "-40.00"),
+        ]
+    )
+    [statement] = api.statements()
+    assert len(allocations_of(api)) == 1
+
+    answer = api.push([entry("C-1", "PT-1", "2026-01-10", "charge", 0)])
+    assert answer["statements"] == {
+        "total": 1,
+        "created": 0,
+        "updated": 1,
+        "skipped": 0,
+        "failed": 0,
+        "allocations_created": 0,
+    }
+    assert api.statements() == []
+    response = live.get(f"/statements/{statement['id']}")
+    assert response.status_code == 404, response.text
+    assert allocations_of(api) == {}
+    rows = rows_by_external_id(api)
+    assert rows["C-1"]["invoice_id"] is None
+    assert rows["P-1"]["invoice_id"] is None
+
+
+def test_an_enrolled_statement_that_stops_qualifying_is_kept_at_zero(
+    live: httpx.Client, company: dict[str, Any]
+) -> None:
+    api = fresh_api(live, "PT-1")
+    api.push(
+        [
+            entry("C-1", "PT-1", "2026-01-10", "charge", "100.00"),
+            entry("P-1", "PT-1", "2026-01-20", "patient_payment", "-40.00"),
+        ]
+    )
+    [statement] = api.statements()
+    enrolled = api.enroll(statement["id"], company["sa_campaign_id"])
+    assert enrolled["enrolled_count"] == 1
+
+    answer = api.push([entry("C-1", "PT-1", "2026-01-10", "charge", 0)])
+    assert answer["statements"]["updated"] == 1
+    [kept] = api.statements()
+    assert kept["id"] == statement["id"]
+    assert (kept["amount"], kept["paid_amount"], kept["outstanding"]) == (0, 0, 0)
+    assert kept["status"] == "in_progress"
+    assert kept["enrollment_status"] != "not_enrolled"
+    assert allocations_of(api) == {}
+    assert api.statement(kept["id"])["entries"] == []
+    assert rows_by_external_id(api)["P-1"]["invoice_id"] is None
+
+    # The month qualifies again: the same statement carries the new amount.
+    api.push([entry("C-1", "PT-1", "2026-01-10", "charge", "70.00")])
+    [again] = api.statements()
+    assert again["id"] == statement["id"]
+    assert (again["amount"], again["paid_amount"]) == (Decimal("70.00"), Decimal("40.00"))
+    assert again["status"] == "in_progress"
+
+
+def test_repushing_an_entry_under_another_customer_reaggregates_both(live: httpx.Client) -> None:
+    api = fresh_api(live, "PT-A", "PT-B")
+    api.push(
+        [
+            entry("X", "PT-A", "2026-01-10", "charge", "100.00"),
+            entry("PA", "PT-A", "2026-01-11", "patient_payment", "-30.00"),
+            entry("Y", "PT-B", "2026-01-12", "charge", "50.00"),
+        ]
+    )
+    answer = api.push([entry("X", "PT-B", "2026-01-10", "charge", "100.00")])
+    assert answer["ledger_entries"]["updated"] == 1
+    # PT-A's January statement is deleted and PT-B's changes: both count as updated.
+    assert answer["statements"] == {
+        "total": 2,
+        "created": 0,
+        "updated": 2,
+        "skipped": 0,
+        "failed": 0,
+        "allocations_created": 0,
+    }
+    assert paid(api) == {"STMT-2026-01-PT-B": (Decimal("150.00"), Decimal("0.00"))}
+    assert rows_by_external_id(api)["PA"]["invoice_id"] is None
+    assert_view_matches(
+        read_view(api),
+        [
+            entry("X", "PT-B", "2026-01-10", "charge", "100.00"),
+            entry("PA", "PT-A", "2026-01-11", "patient_payment", "-30.00"),
+            entry("Y", "PT-B", "2026-01-12", "charge", "50.00"),
+        ],
+    )
+
+
+def test_invoice_links_point_billable_rows_at_their_month_and_payments_at_the_oldest_paid(
+    live: httpx.Client,
+) -> None:
+    api = fresh_api(live, "PT-1")
+    entries = [
+        entry("C-JAN", "PT-1", "2026-01-10", "charge", "60.00"),
+        entry("K-FEB", "PT-1", "2026-02-10", "other_credit", "-5.00"),
+        entry("C-MAR", "PT-1", "2026-03-10", "charge", "60.00"),
+        entry("P-1", "PT-1", "2026-01-15", "patient_payment", "-100.00"),
+        entry("P-2", "PT-1", "2026-01-16", "insurance_payment", "-20.00"),
+        entry("P-3", "PT-1", "2026-01-17", "patient_payment", "-7.00"),
+        entry("P-0", "PT-1", "2026-01-18", "patient_payment", "0.00"),
+    ]
+    api.push(entries)
+    statements = statements_by_number(api)
+    jan, mar = statements["STMT-2026-01-PT-1"]["id"], statements["STMT-2026-03-PT-1"]["id"]
+    rows = rows_by_external_id(api)
+    assert {e.external_id: rows[e.external_id]["invoice_id"] for e in entries} == {
+        "C-JAN": jan,
+        "K-FEB": None,  # February has no statement
+        "C-MAR": mar,
+        "P-1": jan,  # paid January and March: the oldest
+        "P-2": mar,  # paid March only
+        "P-3": None,  # nothing left to pay: unallocated
+        "P-0": None,  # a void pays nothing
+    }
+    assert_view_matches(read_view(api), entries)
+
+
+def test_a_repeated_external_id_in_one_request_keeps_the_last_and_skips_the_earlier(
+    live: httpx.Client,
+) -> None:
+    api = fresh_api(live, "PT-A", "PT-B")
+    answer = api.push(
+        [
+            entry("X", "PT-A", "2026-01-10", "charge", "100.00"),
+            entry("X", "PT-A", "2026-02-10", "charge", "70.00"),
+            entry("Y", "PT-A", "2026-01-10", "charge", "5.00"),
+            entry("X", "PT-B", "2026-01-31", "charge", "30.00"),
+        ]
+    )
+    assert {k: v for k, v in answer["ledger_entries"].items() if k != "errors"} == {
+        "total": 4,
+        "created": 2,
+        "updated": 0,
+        "skipped": 2,
+        "failed": 0,
+    }
+    assert paid(api) == {
+        "STMT-2026-01-PT-A": (Decimal("5.00"), Decimal("0.00")),
+        "STMT-2026-01-PT-B": (Decimal("30.00"), Decimal("0.00")),
+    }
+
+
+def test_repushing_identical_entries_counts_them_updated_and_the_statements_skipped(
+    live: httpx.Client,
+) -> None:
+    api = fresh_api(live, "PT-1")
+    entries = [
+        entry("C-1", "PT-1", "2026-01-10", "charge", "10.00"),
+        entry("C-2", "PT-1", "2026-02-10", "charge", "20.00"),
+        entry("P-1", "PT-1", "2026-02-11", "patient_payment", "-15.00"),
+    ]
+    api.push(entries)
+    answer = api.push(entries)
+    assert (answer["ledger_entries"]["created"], answer["ledger_entries"]["updated"]) == (0, 3)
+    assert answer["statements"] == {
+        "total": 2,
+        "created": 0,
+        "updated": 0,
+        "skipped": 2,
+        "failed": 0,
+        "allocations_created": 2,
+    }
+
+
+def test_amounts_travel_as_exact_decimals(live: httpx.Client) -> None:
+    api = fresh_api(live, "PT-1")
+    api.push(
+        [
+            entry("C-1", "PT-1", "2026-01-10", "charge", "0.10"),
+            entry("C-2", "PT-1", "2026-01-11", "charge", "0.20"),
+            entry("P-1", "PT-1", "2026-01-12", "patient_payment", "-0.30"),
+        ]
+    )
+    [statement] = envelope_data(live.get("/statements"))["statements"]
+    assert (statement["amount"], statement["outstanding"]) == (Decimal("0.30"), Decimal("0"))
