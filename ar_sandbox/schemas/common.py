@@ -87,6 +87,43 @@ Str255 = Annotated[Text, Field(max_length=255)]
 LongText = Annotated[Text, Field(max_length=10_000)]
 ExternalId = Annotated[Text, Field(min_length=1, max_length=255)]
 
+MAX_JSON_DEPTH = 32
+
+
+def _plain_json(value: Any, depth: int = 0) -> Any:
+    """``value`` as a standard JSON parser would read it, or a ValueError.
+
+    Bodies parse non-integers as ``Decimal`` (for money); free-form JSON gets them
+    back as floats, which must be finite to be written out again. Every string and
+    key must be storable text, and the nesting is bounded so that writing it out
+    cannot exhaust the stack.
+    """
+    if depth > MAX_JSON_DEPTH:
+        raise ValueError(f"JSON must not be nested more than {MAX_JSON_DEPTH} levels deep")
+    if isinstance(value, dict):
+        return {_clean_text(str(k)): _plain_json(v, depth + 1) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain_json(item, depth + 1) for item in value]
+    if isinstance(value, str):
+        return _clean_text(value)
+    if isinstance(value, Decimal | float):
+        number = float(value)
+        if not math.isfinite(number):
+            raise ValueError("JSON numbers must be finite and within the range of a double")
+        return number
+    if value is None or isinstance(value, bool | int):
+        return value
+    raise ValueError("value is not JSON")
+
+
+def _plain_json_object(value: dict[str, Any]) -> dict[str, Any]:
+    plain: dict[str, Any] = _plain_json(value)
+    return plain
+
+
+JsonObject = Annotated[dict[Str255, Any], AfterValidator(_plain_json_object)]
+"""A free-form JSON object every backend can store and every client can read back."""
+
 
 def _in_supported_range(value: date) -> date:
     if not EARLIEST_DATE <= value <= LATEST_DATE:

@@ -12,6 +12,7 @@ from pydantic_core import PydanticCustomError
 
 from ar_sandbox.schemas.common import (
     ExternalId,
+    JsonObject,
     PageInfo,
     Str100,
     Str255,
@@ -52,7 +53,7 @@ class CustomerFields(BaseModel):
     company_name: Str255 | None = Field(None, alias="companyName")
     external_id: ExternalId | None = None
     tags: Annotated[list[Str100], Field(max_length=50)] | None = None
-    custom_fields: dict[Str255, Any] | None = None
+    custom_fields: JsonObject | None = None
     communication_preferences: dict[Str100, bool] | None = None
 
     def _require_contact(self) -> None:
