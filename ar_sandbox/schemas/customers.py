@@ -7,7 +7,7 @@ import re
 from typing import Annotated, Any
 
 from email_validator import EmailNotValidError, validate_email
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, WithJsonSchema, model_validator
 from pydantic_core import PydanticCustomError
 
 from ar_sandbox.schemas.common import (
@@ -21,12 +21,12 @@ from ar_sandbox.schemas.common import (
     UpsertCounts,
 )
 
-E164 = re.compile(r"^\+[1-9]\d{1,14}$")
+E164 = re.compile(r"\+[1-9][0-9]{1,14}")
 MAX_CUSTOMERS = 100
 
 
 def _e164(value: str) -> str:
-    if not E164.match(value):
+    if not E164.fullmatch(value):
         raise ValueError("phone must be in E.164 format, for example +15550001234")
     return value
 
@@ -39,8 +39,19 @@ def _email(value: str) -> str:
     return value
 
 
-Phone = Annotated[Text, AfterValidator(_e164)]
-Email = Annotated[Text, Field(max_length=320), AfterValidator(_email)]
+Phone = Annotated[
+    Text,
+    AfterValidator(_e164),
+    WithJsonSchema(
+        {"type": "string", "pattern": f"^{E164.pattern}$", "examples": ["+15550001234"]}
+    ),
+]
+Email = Annotated[
+    Text,
+    Field(max_length=320),
+    AfterValidator(_email),
+    WithJsonSchema({"type": "string", "format": "email", "maxLength": 320}),
+]
 
 
 class CustomerFields(BaseModel):
