@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import date
 from typing import Annotated, Any
 
 from email_validator import EmailNotValidError, validate_email
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, WithJsonSchema, model_validator
 from pydantic_core import PydanticCustomError
 
+from ar_sandbox.aggregator import statement_number
 from ar_sandbox.schemas.common import (
-    ExternalId,
     JsonObject,
     PageInfo,
     Str100,
@@ -23,6 +24,10 @@ from ar_sandbox.schemas.common import (
 
 E164 = re.compile(r"\+[1-9][0-9]{1,14}")
 MAX_CUSTOMERS = 100
+# Statement numbers embed the customer's external_id ("STMT-2026-05-PT-001") and
+# are stored in the 255 characters of an invoice number.
+MAX_EXTERNAL_ID = 255 - len(statement_number(date(2000, 1, 1), ""))
+CustomerExternalId = Annotated[Text, Field(min_length=1, max_length=MAX_EXTERNAL_ID)]
 
 
 def _e164(value: str) -> str:
@@ -62,7 +67,7 @@ class CustomerFields(BaseModel):
     first_name: Str255 | None = Field(None, alias="firstName")
     last_name: Str255 | None = Field(None, alias="lastName")
     company_name: Str255 | None = Field(None, alias="companyName")
-    external_id: ExternalId | None = None
+    external_id: CustomerExternalId | None = None
     tags: Annotated[list[Str100], Field(max_length=50)] | None = None
     custom_fields: JsonObject | None = None
     communication_preferences: dict[Str100, bool] | None = None
@@ -82,7 +87,7 @@ class CustomerCreate(CustomerFields):
 
 
 class CustomerBulkRecord(CustomerFields):
-    external_id: ExternalId
+    external_id: CustomerExternalId
 
     @model_validator(mode="after")
     def _has_contact(self) -> CustomerBulkRecord:
