@@ -50,7 +50,9 @@ def _describe(loc: Sequence[str | int]) -> tuple[int | None, str | None, str]:
     """``("body", "ledger_entries", 3, "amount")`` -> index 3, field "amount"."""
     parts = list(loc[1:]) if loc and loc[0] in {"body", "query", "path", "header"} else list(loc)
     index = next((p for p in reversed(parts) if isinstance(p, int)), None)
-    names = [p for p in parts if isinstance(p, str)]
+    # A bad key of a mapping ends in (key, "[key]"): the field is the mapping, not the key.
+    named = parts[:-2] if parts[-1:] == ["[key]"] else parts
+    names = [p for p in named if isinstance(p, str)]
     path = ""
     for part in parts:
         path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else part)
@@ -58,10 +60,17 @@ def _describe(loc: Sequence[str | int]) -> tuple[int | None, str | None, str]:
 
 
 def validation_errors(raw: Sequence[Any]) -> list[dict[str, Any]]:
-    items = []
+    items: list[dict[str, Any]] = []
     for error in raw:
-        index, field, path = _describe(error.get("loc", ()))
         ctx = error.get("ctx") or {}
+        if error.get("type") == "json_invalid":
+            # The body is not JSON: its loc is a character position, not a record index.
+            position = error.get("loc", ("body", None))[-1]
+            reason = ctx.get("error", "invalid JSON") if isinstance(ctx, dict) else "invalid JSON"
+            message = f"body is not valid JSON: {reason} at character {position}"
+            items.append({"index": None, "field": None, "loc": "body", "message": message})
+            continue
+        index, field, path = _describe(error.get("loc", ()))
         field = ctx.get("field", field) if isinstance(ctx, dict) else field
         message = str(error.get("msg", "invalid value")).removeprefix("Value error, ")
         items.append({"index": index, "field": field, "loc": path, "message": message})
