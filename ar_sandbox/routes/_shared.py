@@ -21,6 +21,10 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     }.items()
 }
 
+CONFLICT_RESPONSES: dict[int | str, dict[str, Any]] = {
+    409: {"model": ErrorEnvelope, "description": "The external_id is already taken"}
+}
+
 Page = Annotated[int, Query(ge=1, description="Page number, min 1.")]
 QueryText = Annotated[Text, Query(min_length=1, max_length=255)]
 

@@ -7,7 +7,7 @@ from fastapi import Query
 from sqlalchemy.orm import Session
 
 from ar_sandbox.access import CustomersRead, CustomersWrite, DatabaseDep
-from ar_sandbox.routes._shared import Page, QueryText, router
+from ar_sandbox.routes._shared import CONFLICT_RESPONSES, Page, QueryText, router
 from ar_sandbox.schemas.common import Envelope, UpsertCounts
 from ar_sandbox.schemas.customers import (
     CustomerBulkRequest,
@@ -21,7 +21,7 @@ from ar_sandbox.services import customers
 api = router("customers")
 
 
-@api.post("/customers", summary="Create a single customer")
+@api.post("/customers", summary="Create a single customer", responses=CONFLICT_RESPONSES)
 def create_customer(
     database: DatabaseDep, principal: CustomersWrite, body: CustomerCreate
 ) -> Envelope[CustomerOut]:
@@ -67,7 +67,7 @@ def get_customer(
     return Envelope(message="Customer retrieved", data=data)
 
 
-@api.put("/customers/{customer_id}", summary="Update customer fields")
+@api.put("/customers/{customer_id}", summary="Update customer fields", responses=CONFLICT_RESPONSES)
 def update_customer(
     database: DatabaseDep, principal: CustomersWrite, customer_id: UUID, body: CustomerUpdate
 ) -> Envelope[CustomerOut]:

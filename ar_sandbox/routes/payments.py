@@ -7,7 +7,7 @@ from fastapi import Query
 from sqlalchemy.orm import Session
 
 from ar_sandbox.access import DatabaseDep, DisputesRead, DisputesWrite, PaymentsRead, PaymentsWrite
-from ar_sandbox.routes._shared import Page, router
+from ar_sandbox.routes._shared import CONFLICT_RESPONSES, Page, router
 from ar_sandbox.schemas.accounts import (
     AccountOut,
     DisputeCreate,
@@ -28,7 +28,11 @@ disputes_api = router("disputes")
 PerPage = Annotated[int, Query(ge=1, le=100)]
 
 
-@api.post("/accounts/{account_id}/payments", summary="Record a payment against an account")
+@api.post(
+    "/accounts/{account_id}/payments",
+    summary="Record a payment against an account",
+    responses=CONFLICT_RESPONSES,
+)
 def record_payment(
     database: DatabaseDep, principal: PaymentsWrite, account_id: UUID, body: PaymentCreate
 ) -> Envelope[PaymentRecorded]:

@@ -154,10 +154,13 @@ class Envelope(BaseModel, Generic[T]):
 
 
 class ErrorItem(BaseModel):
+    """One problem: the record ``index`` in a batch (if any), the ``field`` and its ``loc``."""
+
     model_config = ConfigDict(extra="allow")
 
     index: int | None = None
     field: str | None = None
+    loc: str | None = None
     message: str
 
 
