@@ -42,6 +42,7 @@ QUICK_SIZE = (10_000, 200)
 LEDGER_BATCH = 500  # the documented maximum per push
 CUSTOMER_BATCH = 100  # the documented maximum per bulk customer request
 STATEMENT_PAGE = 100  # the documented maximum per_page of GET /statements
+SAMPLE_EVERY = 20  # every 20th customer's statements are compared one by one
 FIRST_DAY = date(2023, 1, 1)
 DAYS = (date(2026, 1, 1) - FIRST_DAY).days  # 36 statement months
 
@@ -75,6 +76,13 @@ class Workload:
 
 
 @dataclass(frozen=True)
+class Statement:
+    period_start: str  # YYYY-MM-DD
+    amount: Decimal
+    paid: Decimal
+
+
+@dataclass(frozen=True)
 class StatementTotals:
     count: int
     amount: Decimal
@@ -101,12 +109,21 @@ class PassResult:
 
 
 @dataclass
+class StatementCheck:
+    stored_count: int
+    expected_count: int
+    sampled_customers: int
+    sampled_statements: int
+    seconds: float
+    problems: list[str]
+
+
+@dataclass
 class BackendResult:
     label: str
     setup_seconds: float
     passes: list[PassResult]
-    stored: StatementTotals
-    check_seconds: float
+    check: StatementCheck
     problems: list[str] = field(default_factory=list)
 
 
@@ -149,29 +166,42 @@ def _amount(rng: random.Random, kind: str, low_cents: int, high_cents: int) -> D
     return -amount if kind in NON_POSITIVE_TYPES else amount
 
 
-def expected_statements(entries: Sequence[dict[str, Any]]) -> StatementTotals:
-    """CONTRACT.md section 3 from first principles, in totals.
+def expected_statements(entries: Sequence[dict[str, Any]]) -> dict[str, list[Statement]]:
+    """CONTRACT.md section 3 from first principles, per customer external id.
 
-    A statement per (customer, month) with positive billable net; the oldest-first
-    waterfall spends payments on all of a customer's statements whatever their dates,
-    so a customer's paid total is the smaller of billed and paid in.
+    A statement per month with positive billable net, oldest first. The waterfall
+    spends a customer's payments on all of its statements oldest-first whatever the
+    payments' dates, so statement ``i`` is paid whatever of the paid-in total is left
+    after the statements before it, up to its amount.
     """
-    net: defaultdict[tuple[str, str], Decimal] = defaultdict(Decimal)
+    net: defaultdict[str, defaultdict[str, Decimal]] = defaultdict(lambda: defaultdict(Decimal))
     paid_in: defaultdict[str, Decimal] = defaultdict(Decimal)
     for entry in entries:
         customer, kind = entry["customer_external_id"], entry["transaction_type"]
         if kind in BILLABLE_TYPES:
-            net[customer, entry["transaction_date"][:7]] += entry["amount"]
+            net[customer][entry["transaction_date"][:7] + "-01"] += entry["amount"]
         elif kind in PAYMENT_TYPES:
             paid_in[customer] -= entry["amount"]
-    billed: defaultdict[str, Decimal] = defaultdict(Decimal)
-    count = 0
-    for (customer, _month), amount in net.items():
-        if amount > 0:
-            billed[customer] += amount
-            count += 1
-    paid = sum((min(amount, paid_in[customer]) for customer, amount in billed.items()), Decimal())
-    return StatementTotals(count, sum(billed.values(), Decimal()), paid)
+    expected = {}
+    for customer, months in net.items():
+        left = paid_in[customer]
+        statements = []
+        for month in sorted(m for m, amount in months.items() if amount > 0):
+            amount = months[month]
+            paid = min(amount, left)
+            left -= paid
+            statements.append(Statement(month, amount, paid))
+        expected[customer] = statements
+    return expected
+
+
+def totals(statements: dict[str, list[Statement]]) -> StatementTotals:
+    every = [s for of_customer in statements.values() for s in of_customer]
+    return StatementTotals(
+        len(every),
+        sum((s.amount for s in every), Decimal()),
+        sum((s.paid for s in every), Decimal()),
+    )
 
 
 def encode(body: Any) -> bytes:
@@ -229,26 +259,54 @@ def _counts(section: dict[str, Any]) -> Counter[str]:
     return Counter({k: v for k, v in section.items() if isinstance(v, int)})
 
 
-def stored_statements(client: httpx.Client) -> StatementTotals:
-    """Page through GET /statements and total what the server holds."""
-    count, amount, paid = 0, Decimal(), Decimal()
+def check_statements(
+    client: httpx.Client, expected: dict[str, list[Statement]], customers: Sequence[str]
+) -> StatementCheck:
+    """The stored count against the expected one, and a sample of customers in full.
+
+    Paging through every statement would cost more than the pushes (the list is sorted
+    server-side on every page); a customer's statements fit in one cheap request.
+    """
+    started = time.perf_counter()
+    problems = []
+    stored_count = decode(client.get("/statements", params={"per_page": 1}))["total"]
+    expected_count = sum(len(of_customer) for of_customer in expected.values())
+    if stored_count != expected_count:
+        problems.append(f"{stored_count:,} statements stored, expected {expected_count:,}")
+    sample = customers[::SAMPLE_EVERY]
+    mismatched = []
+    for customer in sample:
+        if stored_statements_of(client, customer) != expected.get(customer, []):
+            mismatched.append(customer)
+    if mismatched:
+        problems.append(f"statements differ for {len(mismatched)} sampled customers: {mismatched}")
+    sampled_statements = sum(len(expected.get(customer, [])) for customer in sample)
+    seconds = time.perf_counter() - started
+    return StatementCheck(
+        stored_count, expected_count, len(sample), sampled_statements, seconds, problems
+    )
+
+
+def stored_statements_of(client: httpx.Client, customer: str) -> list[Statement]:
+    """One customer's statements, oldest first."""
+    statements: list[Statement] = []
     page, pages = 1, 1
     while page <= pages:
-        params = {"page": page, "per_page": STATEMENT_PAGE}
+        params: dict[str, str | int] = {
+            "customer_external_id": customer,
+            "page": page,
+            "per_page": STATEMENT_PAGE,
+        }
         data = decode(client.get("/statements", params=params))
-        pages = data["total_pages"]
-        for statement in data["statements"]:
-            count += 1
-            amount += statement["amount"]
-            paid += statement["paid_amount"]
-        page += 1
-    return StatementTotals(count, amount, paid)
+        statements.extend(
+            Statement(s["period_start"], s["amount"], s["paid_amount"]) for s in data["statements"]
+        )
+        pages, page = data["total_pages"], page + 1
+    return sorted(statements, key=lambda s: s.period_start)
 
 
-def find_problems(
-    workload: Workload, first: PassResult, again: PassResult, stored: StatementTotals
-) -> list[str]:
-    n = len(workload.entries)
+def ledger_problems(entry_count: int, first: PassResult, again: PassResult) -> list[str]:
+    n = entry_count
     problems = []
     wanted = {
         "first push": (first.ledger, {"total": n, "created": n, "updated": 0, "failed": 0}),
@@ -262,18 +320,18 @@ def find_problems(
     for key in ("created", "updated", "failed"):
         if again.statements[key]:
             problems.append(f"re-push: statements.{key} = {again.statements[key]}, expected 0")
-    expected = expected_statements(workload.entries)
-    if stored != expected:
-        problems.append(f"statements stored {_totals(stored)}, expected {_totals(expected)}")
     return problems
 
 
-def bench_backend(label: str, database_url: str, workload: Workload) -> BackendResult:
+def bench_backend(
+    label: str, database_url: str, workload: Workload, expected: dict[str, list[Statement]]
+) -> BackendResult:
     company = bootstrap(database_url)
     bodies = [
         encode({"ledger_entries": workload.entries[start : start + LEDGER_BATCH]})
         for start in range(0, len(workload.entries), LEDGER_BATCH)
     ]
+    customers = [customer["external_id"] for customer in workload.customers]
     with (
         running_sandbox(database_url) as server,
         PeakRss(server.pid) as rss,
@@ -284,12 +342,9 @@ def bench_backend(label: str, database_url: str, workload: Workload) -> BackendR
         setup_seconds = time.perf_counter() - started
         first = push_pass("first push", client, bodies, rss)
         again = push_pass("re-push", client, bodies, rss)
-        started = time.perf_counter()
-        stored = stored_statements(client)
-        check_seconds = time.perf_counter() - started
-    result = BackendResult(label, setup_seconds, [first, again], stored, check_seconds)
-    result.problems = find_problems(workload, first, again, stored)
-    return result
+        check = check_statements(client, expected, customers)
+    problems = ledger_problems(len(workload.entries), first, again) + check.problems
+    return BackendResult(label, setup_seconds, [first, again], check, problems)
 
 
 def _client(server: SandboxProcess, key: str) -> httpx.Client:
@@ -340,8 +395,8 @@ def postgres_unreachable(base_url: str) -> str | None:
 # --- printing -----------------------------------------------------------------------------
 
 
-def _totals(totals: StatementTotals) -> str:
-    return f"{totals.count:,} statements, amount {totals.amount:,}, paid {totals.paid:,}"
+def _describe(summary: StatementTotals) -> str:
+    return f"{summary.count:,} statements, amount {summary.amount:,}, paid {summary.paid:,}"
 
 
 def print_backend(result: BackendResult, *, with_targets: bool) -> None:
@@ -367,8 +422,13 @@ def print_backend(result: BackendResult, *, with_targets: bool) -> None:
             f"statements created {statements['created']:,} updated {statements['updated']:,} "
             f"skipped {statements['skipped']:,} failed {statements['failed']:,}"
         )
-    verdict = "OK" if not result.problems else "WRONG"
-    print(f"  check ({result.check_seconds:.1f} s): {_totals(result.stored)}: {verdict}")
+    check = result.check
+    print(
+        f"  check ({check.seconds:.1f} s): {check.stored_count:,} statements stored "
+        f"(expected {check.expected_count:,}); {check.sampled_customers:,} sampled customers, "
+        f"{check.sampled_statements:,} statements compared on amount and paid_amount: "
+        f"{'OK' if not result.problems else 'WRONG'}"
+    )
     for problem in result.problems:
         print(f"    {problem}")
 
@@ -393,10 +453,11 @@ def run(quick: bool) -> bool:
         f"sandbox_push: {entry_count:,} ledger entries for {customer_count:,} customers "
         f"(seed {SEED}), batches of {LEDGER_BATCH}, pushed twice over HTTP"
     )
-    print(f"  expected: {_totals(expected_statements(workload.entries))}")
+    expected = expected_statements(workload.entries)
+    print(f"  expected: {_describe(totals(expected))}")
     results = []
     with sqlite_database() as url:
-        results.append(bench_backend("SQLite (temporary file)", url, workload))
+        results.append(bench_backend("SQLite (temporary file)", url, workload, expected))
         print_backend(results[-1], with_targets=False)
     base_url = os.environ.get(POSTGRES_ENV, DEFAULT_POSTGRES_URL)
     shown = make_url(normalize_url(base_url)).render_as_string(hide_password=True)
@@ -405,6 +466,8 @@ def run(quick: bool) -> bool:
         print(f"\nPostgres ({shown}): skipped, unreachable: {reason}")
     else:
         with postgres_schema(base_url) as url:
-            results.append(bench_backend(f"Postgres ({shown}, fresh schema)", url, workload))
+            results.append(
+                bench_backend(f"Postgres ({shown}, fresh schema)", url, workload, expected)
+            )
             print_backend(results[-1], with_targets=True)
     return all(not result.problems for result in results)
