@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Annotated, Any, Generic, TypeVar
+from typing import Annotated, Any, Generic, Literal, TypeVar
 
 from pydantic import (
     AfterValidator,
@@ -144,10 +144,16 @@ Timestamp = Annotated[
 ]
 
 
+# Envelopes always carry every field, defaults included: the document says so.
+_ALWAYS_SENT = ConfigDict(json_schema_serialization_defaults_required=True)
+
+
 class Envelope(BaseModel, Generic[T]):
     """Every success: ``{"success": true, "status_code": 200, "message", "data"}``."""
 
-    success: bool = True
+    model_config = _ALWAYS_SENT
+
+    success: Literal[True] = True
     status_code: int = 200
     message: str
     data: T
@@ -156,7 +162,7 @@ class Envelope(BaseModel, Generic[T]):
 class ErrorItem(BaseModel):
     """One problem: the record ``index`` in a batch (if any), the ``field`` and its ``loc``."""
 
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="allow", json_schema_serialization_defaults_required=True)
 
     index: int | None = None
     field: str | None = None
@@ -165,7 +171,11 @@ class ErrorItem(BaseModel):
 
 
 class ErrorEnvelope(BaseModel):
-    success: bool = False
+    """Every error: ``{"success": false, "status_code", "message", "errors": [...]}``."""
+
+    model_config = _ALWAYS_SENT
+
+    success: Literal[False] = False
     status_code: int
     message: str
     errors: list[ErrorItem] = Field(default_factory=list)
