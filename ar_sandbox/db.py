@@ -2,20 +2,23 @@
 
 SQLite takes its write lock at ``BEGIN IMMEDIATE`` so that concurrent writers queue
 instead of failing mid-transaction. On Postgres, writers lock the customers they
-touch (see ``services.locking``); a deadlock or a lost insert race is retried.
+touch (``services.common.lock_customers``); a deadlock or a lost insert race is retried.
+On Postgres a daemon thread keeps planner statistics current (``PlannerStatistics``).
 """
 
 from __future__ import annotations
 
+import logging
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from ar_sandbox.models import Base
@@ -24,6 +27,8 @@ T = TypeVar("T")
 
 RETRYABLE_PG_CODES = {"40P01", "40001"}  # deadlock detected, serialization failure
 MAX_ATTEMPTS = 5
+
+logger = logging.getLogger(__name__)
 
 
 def normalize_url(url: str) -> str:
@@ -79,6 +84,62 @@ def _is_retryable(err: DBAPIError) -> bool:
     return code in RETRYABLE_PG_CODES
 
 
+class PlannerStatistics:
+    """ANALYZE the Postgres tables whose planner statistics are missing or stale.
+
+    Without statistics the planner takes ``company_id = ? AND mode = ?`` for a very
+    selective condition (every row has the same few values) and reads a company's
+    whole ledger on each push through the (company_id, mode, external_id) index.
+    Autovacuum keeps statistics current when it runs, but it may be off, and even on
+    it first looks at a fresh schema after its naptime (a minute), well into a bulk
+    load. This does its analyze part from a daemon thread, off the request path.
+    """
+
+    PERIOD_SECONDS = 2.0
+    # A table is stale once more rows changed than BASE_ROWS plus SCALE of its size
+    # when last analyzed: from empty to 100k rows that is about a dozen ANALYZEs.
+    BASE_ROWS = 500
+    SCALE = 0.5
+    _STALE_TABLES = text(
+        """
+        SELECT s.relname
+        FROM pg_stat_user_tables AS s JOIN pg_class AS c ON c.oid = s.relid
+        WHERE s.schemaname = current_schema()
+          AND s.n_mod_since_analyze > :base_rows + :scale * greatest(c.reltuples, 0)
+        """
+    )
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+        self._stopped = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="planner-statistics", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stopped.set()
+        if self._thread.is_alive():
+            self._thread.join()
+
+    def analyze_stale_tables(self) -> list[str]:
+        """ANALYZE every stale table of the current schema; their names."""
+        with self._engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            params = {"base_rows": self.BASE_ROWS, "scale": self.SCALE}
+            stale = list(conn.scalars(self._STALE_TABLES, params))
+            quote = conn.dialect.identifier_preparer.quote
+            for table in stale:
+                conn.exec_driver_sql(f"ANALYZE {quote(table)}")
+        return stale
+
+    def _run(self) -> None:
+        while not self._stopped.wait(self.PERIOD_SECONDS):
+            try:
+                self.analyze_stale_tables()
+            except SQLAlchemyError:  # the database is down, busy or going away: try later
+                logger.debug("ANALYZE of stale tables failed", exc_info=True)
+
+
 class Database:
     """Owns the engine; runs units of work as single transactions."""
 
@@ -86,6 +147,10 @@ class Database:
         self.engine = make_engine(url, pool_size=pool_size)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
         self.dialect = self.engine.dialect.name
+        self.statistics: PlannerStatistics | None = None
+        if self.dialect == "postgresql":
+            self.statistics = PlannerStatistics(self.engine)
+            self.statistics.start()
 
     def create_schema(self) -> None:
         create_schema(self.engine)
@@ -108,4 +173,6 @@ class Database:
         raise AssertionError("unreachable")
 
     def dispose(self) -> None:
+        if self.statistics is not None:
+            self.statistics.stop()
         self.engine.dispose()
