@@ -56,14 +56,56 @@ class _Stored:
     statements: dict[date, Any] = field(default_factory=dict)
 
 
+@dataclass
+class PushedEntries:
+    """The ledger rows of a push, not written yet.
+
+    ``reaggregate`` writes them once, after the statements they link to and with their
+    ``invoice_id`` set, instead of writing them and then updating every one of them
+    again to link it.
+    """
+
+    inserts: list[dict[str, Any]] = field(default_factory=list)  # whole rows
+    updates: list[dict[str, Any]] = field(default_factory=list)  # "id" and the new values
+
+
+@dataclass(slots=True)
+class _PushedRow:
+    """A row of the push as it will be written; planning adds its ``invoice_id``."""
+
+    id: str
+    external_id: str
+    transaction_date: date
+    transaction_type: str
+    amount: Decimal
+    values: dict[str, Any]  # the INSERT or UPDATE parameters
+
+    @classmethod
+    def of(cls, external_id: str, values: dict[str, Any]) -> _PushedRow:
+        return cls(
+            values["id"],
+            external_id,
+            values["transaction_date"],
+            values["transaction_type"],
+            values["amount"],
+            values,
+        )
+
+
 def reaggregate(
-    session: Session, principal: Principal, customer_ids: Iterable[str]
+    session: Session,
+    principal: Principal,
+    customer_ids: Iterable[str],
+    pushed: PushedEntries | None = None,
 ) -> StatementCounts:
+    """Re-aggregate the customers, writing ``pushed`` on the way (see ``PushedEntries``)."""
+    pushed = pushed if pushed is not None else PushedEntries()
     ids = sorted(set(customer_ids))
     counts = StatementCounts()
     if not ids:
+        _apply(session, _Writes(), pushed)
         return counts
-    stored = _load(session, principal, ids)
+    stored = _load(session, principal, ids, pushed)
     writes = _Writes()
     undeletable = _statements_with_disputes(session, stored)
     now = utcnow()
@@ -73,13 +115,15 @@ def reaggregate(
             for r in rows.entries
         )
         _plan_customer(principal, customer_id, rows, result, undeletable, writes, counts, now)
-    _apply(session, writes)
+    _apply(session, writes, pushed)
     counts.total = counts.created + counts.updated + counts.skipped + counts.failed
     return counts
 
 
-def _load(session: Session, principal: Principal, ids: list[str]) -> dict[str, _Stored]:
-    """The customers' entries, allocations and statements.
+def _load(
+    session: Session, principal: Principal, ids: list[str], pushed: PushedEntries
+) -> dict[str, _Stored]:
+    """The customers' entries (as the push leaves them), allocations and statements.
 
     Selected by ``customer_id`` alone, with the scope checked row by row: with
     ``company_id = ? AND mode = ?`` in the WHERE, a planner without statistics (SQLite
@@ -103,13 +147,19 @@ def _load(session: Session, principal: Principal, ids: list[str]) -> dict[str, _
         LedgerEntry.company_id,
         LedgerEntry.mode,
     ).where(LedgerEntry.customer_id.in_(ids))
+    updated = {values["id"]: values for values in pushed.updates}
     for row in session.execute(entry_query):
         if (row.company_id, row.mode) != scope:
             continue
         if row.transaction_type == ALLOCATION_TYPE:
             stored[row.customer_id].allocations[row.external_id] = row
+        elif row.id in updated:  # possibly moving to another customer
+            values = updated[row.id]
+            stored[values["customer_id"]].entries.append(_PushedRow.of(row.external_id, values))
         else:
             stored[row.customer_id].entries.append(row)
+    for values in pushed.inserts:
+        stored[values["customer_id"]].entries.append(_PushedRow.of(values["external_id"], values))
     statement_query = select(
         Invoice.id,
         Invoice.customer_id,
@@ -273,12 +323,15 @@ def _plan_allocations(
             link = first_statement.get(entry.external_id)
         else:
             link = None
-        if link != entry.invoice_id:
+        if isinstance(entry, _PushedRow):
+            entry.values["invoice_id"] = link
+        elif link != entry.invoice_id:
             writes.entry_links.append({"id": entry.id, "invoice_id": link})
 
 
-def _apply(session: Session, writes: _Writes) -> None:
-    """Write in an order the foreign keys accept: statements exist before links."""
+def _apply(session: Session, writes: _Writes, pushed: PushedEntries) -> None:
+    """Write in an order the foreign keys accept: statements exist before the rows that
+    link to them, and rows link elsewhere before their statement is deleted."""
     if writes.new_statements:
         session.execute(insert(Invoice), writes.new_statements)
     if writes.statement_updates:
@@ -287,6 +340,13 @@ def _apply(session: Session, writes: _Writes) -> None:
             by_shape[frozenset(row)].append(row)
         for rows in by_shape.values():
             session.execute(update(Invoice), rows)
+    if pushed.inserts:
+        # render_nulls keeps None columns in every row, so all rows share one column
+        # list and go out as one batched INSERT; without it the ORM starts a new
+        # statement at every change of which optional fields are None.
+        session.execute(insert(LedgerEntry).execution_options(render_nulls=True), pushed.inserts)
+    if pushed.updates:
+        session.execute(update(LedgerEntry), pushed.updates)
     if writes.entry_links:
         session.execute(update(LedgerEntry), writes.entry_links)
     if writes.allocation_deletes:

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ar_sandbox.access import Principal
@@ -15,7 +15,7 @@ from ar_sandbox.errors import not_found
 from ar_sandbox.models import Customer, LedgerEntry, new_id, utcnow
 from ar_sandbox.schemas.common import PageInfo, RecordError, UpsertCounts
 from ar_sandbox.schemas.ledgers import LedgerEntryRecord, LedgerPushResult
-from ar_sandbox.services.aggregation import reaggregate
+from ar_sandbox.services.aggregation import PushedEntries, reaggregate
 from ar_sandbox.services.common import (
     CustomerRef,
     in_scope,
@@ -103,14 +103,11 @@ def push_entries(
             )
         else:
             updates.append({**values, "id": stored.id})
-    if inserts:
-        session.execute(insert(LedgerEntry), inserts)
-    if updates:
-        session.execute(update(LedgerEntry), updates)
     counts.created, counts.updated = len(inserts), len(updates)
     counts.failed = len(counts.errors)
     counts.errors.sort(key=lambda e: e.index)
-    statements = reaggregate(session, principal, touched)
+    # Aggregation writes the rows, each once and already linked to its statement.
+    statements = reaggregate(session, principal, touched, PushedEntries(inserts, updates))
     return LedgerPushResult(ledger_entries=counts, statements=statements)
 
 
