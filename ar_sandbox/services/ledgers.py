@@ -64,10 +64,11 @@ def push_entries(
             accepted.append((index, customer))
 
     external_ids = [records[i].external_id for i, _ in accepted]
-    existing = _existing(session, principal, external_ids)
-    touched = {cid for _, cid in accepted} | {row.customer_id for row in existing.values()}
+    # Read under the locks of the rows' owners, so that no concurrent push moves or
+    # creates them meanwhile. A row found under a customer not locked yet (the push
+    # moves it to another customer) needs that lock too, and a fresh read.
+    touched = {cid for _, cid in accepted}
     lock_customers(session, touched)
-    # Re-read under the locks: a concurrent push may have moved or created rows meanwhile.
     existing = _existing(session, principal, external_ids)
     while extra := {row.customer_id for row in existing.values()} - touched:
         touched |= extra
