@@ -31,6 +31,7 @@ from ar_sandbox.aggregator import (
 )
 from ar_sandbox.models import Customer, Dispute, Invoice, LedgerEntry, new_id, utcnow
 from ar_sandbox.schemas.common import StatementCounts
+from ar_sandbox.services.common import one_of
 
 ZERO = Decimal("0.00")
 
@@ -181,7 +182,8 @@ def _statements_with_disputes(session: Session, stored: dict[str, _Stored]) -> s
     candidates = [s.id for rows in stored.values() for s in rows.statements.values()]
     if not candidates:
         return set()
-    query = select(Dispute.invoice_id).where(Dispute.invoice_id.in_(candidates)).distinct()
+    query = select(Dispute.invoice_id).where(one_of(session, Dispute.invoice_id, candidates))
+    query = query.distinct()
     return set(session.scalars(query))
 
 

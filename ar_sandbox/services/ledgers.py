@@ -21,6 +21,7 @@ from ar_sandbox.services.common import (
     in_scope,
     last_occurrences,
     lock_customers,
+    one_of,
     paginate,
     resolve_customers,
 )
@@ -120,7 +121,9 @@ def _existing(session: Session, principal: Principal, external_ids: list[str]) -
         LedgerEntry.external_id,
         LedgerEntry.customer_id,
         LedgerEntry.transaction_type,
-    ).where(*in_scope(LedgerEntry, principal), LedgerEntry.external_id.in_(external_ids))
+    ).where(
+        *in_scope(LedgerEntry, principal), one_of(session, LedgerEntry.external_id, external_ids)
+    )
     return {row.external_id: row for row in session.execute(query)}
 
 
