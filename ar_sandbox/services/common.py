@@ -27,9 +27,9 @@ def one_of(
 ) -> ColumnElement[bool]:
     """``column IN (values)``, as ``column = ANY(:values)`` on Postgres.
 
-    An IN list costs one placeholder per value, rendered by SQLAlchemy and parsed by
-    psycopg on every execution, and a query that long is never prepared; one array
-    parameter keeps the query short and the same whatever the number of values.
+    An IN list costs one placeholder per value, which SQLAlchemy renders and psycopg
+    parses again on every execution (psycopg caches the parsing of short queries only);
+    one array parameter keeps the query short and the same whatever the number of values.
     """
     if session.get_bind().dialect.name == "postgresql":
         return column == any_(bindparam(None, list(values), type_=ARRAY(column.type)))
