@@ -375,7 +375,8 @@ def _update_rows(session: Session, table: Table, rows: list[dict[str, Any]]) -> 
 
 
 def _by_columns(rows: list[dict[str, Any]]) -> dict[tuple[str, ...], list[dict[str, Any]]]:
+    """The rows grouped by their keys, in order: rows built alike share one batch."""
     batches: dict[tuple[str, ...], list[dict[str, Any]]] = defaultdict(list)
     for row in rows:
-        batches[tuple(sorted(row))].append(row)
+        batches[tuple(row)].append(row)
     return batches
