@@ -31,6 +31,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 
 from ar_sandbox.db import normalize_url
+from bench.machine import python_loop_ms
 from bench.sandbox_process import PeakRss, SandboxProcess, bootstrap, running_sandbox
 
 POSTGRES_ENV = "AR_BENCH_POSTGRES_URL"
@@ -121,6 +122,7 @@ class StatementCheck:
 @dataclass
 class BackendResult:
     label: str
+    loop_ms: float  # bench.machine.python_loop_ms just before the run
     setup_seconds: float
     passes: list[PassResult]
     check: StatementCheck
@@ -326,6 +328,7 @@ def ledger_problems(entry_count: int, first: PassResult, again: PassResult) -> l
 def bench_backend(
     label: str, database_url: str, workload: Workload, expected: dict[str, list[Statement]]
 ) -> BackendResult:
+    loop_ms = python_loop_ms()
     company = bootstrap(database_url)
     bodies = [
         encode({"ledger_entries": workload.entries[start : start + LEDGER_BATCH]})
@@ -344,7 +347,7 @@ def bench_backend(
         again = push_pass("re-push", client, bodies, rss)
         check = check_statements(client, expected, customers)
     problems = ledger_problems(len(workload.entries), first, again) + check.problems
-    return BackendResult(label, setup_seconds, [first, again], check, problems)
+    return BackendResult(label, loop_ms, setup_seconds, [first, again], check, problems)
 
 
 def _client(server: SandboxProcess, key: str) -> httpx.Client:
@@ -401,7 +404,10 @@ def _describe(summary: StatementTotals) -> str:
 
 def print_backend(result: BackendResult, *, with_targets: bool) -> None:
     print(f"\n{result.label}")
-    print(f"  setup: customers created in {result.setup_seconds:.1f} s")
+    print(
+        f"  setup: customers created in {result.setup_seconds:.1f} s; machine speed: "
+        f"reference Python loop {result.loop_ms:.0f} ms (lower is faster)"
+    )
     header = f"  {'pass':<11}{'entries/s':>11}{'p50 ms':>10}{'p95 ms':>10}{'max ms':>10}"
     print(f"{header}{'peak RSS MiB':>14}{'seconds':>9}")
     for one in result.passes:
