@@ -10,16 +10,15 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from ar_sandbox.access import Principal
-from ar_sandbox.errors import ApiError, bad_request, not_found
+from ar_sandbox.errors import ApiError, bad_request
 from ar_sandbox.models import Customer, Dispute, Invoice, Payment, new_id, utcnow
 from ar_sandbox.schemas.accounts import DisputeCreate, InvoiceRecord, PaymentCreate
 from ar_sandbox.schemas.common import PageInfo, RecordError, UpsertCounts
 from ar_sandbox.services.common import (
-    CustomerRef,
+    accept_records,
+    get_scoped,
     in_scope,
-    last_occurrences,
     paginate,
-    resolve_customers,
 )
 
 
@@ -31,25 +30,16 @@ def bulk_upsert(
     session: Session, principal: Principal, records: Sequence[InvoiceRecord]
 ) -> UpsertCounts:
     counts = UpsertCounts(total=len(records))
-    keep, duplicates = last_occurrences([r.external_id for r in records])
-    counts.skipped = len(duplicates)
-    refs = [
-        CustomerRef(
-            str(records[i].customer_id) if records[i].customer_id else None,
-            records[i].customer_external_id,
-        )
-        for i in keep
-    ]
-    resolved = resolve_customers(session, principal, refs)
+    accepted = accept_records(session, principal, records, counts)
     query = select(Invoice.external_id, Invoice).where(
         *in_scope(Invoice, principal),
-        Invoice.external_id.in_([records[i].external_id for i in keep]),
+        Invoice.external_id.in_([records[i].external_id for i, _ in accepted]),
     )
     existing = dict(session.execute(query).all())
     now = utcnow()
     inserts: list[dict[str, Any]] = []
     updates: list[dict[str, Any]] = []
-    for index, customer in zip(keep, resolved, strict=True):
+    for index, customer in accepted:
         record = records[index]
 
         def fail(reason: str, index: int = index, record: InvoiceRecord = record) -> None:
@@ -57,9 +47,6 @@ def bulk_upsert(
                 RecordError(index=index, external_id=record.external_id, error=reason)
             )
 
-        if isinstance(customer, Exception):
-            fail(str(customer))
-            continue
         values = {
             "customer_id": customer,
             "invoice_number": record.invoice_number or record.external_id,
@@ -131,23 +118,11 @@ def list_accounts(
 
 
 def get_account(session: Session, principal: Principal, account_id: str) -> Invoice:
-    account = session.scalar(
-        select(Invoice).where(*in_scope(Invoice, principal), Invoice.id == account_id)
-    )
-    if account is None:
-        raise not_found("Account")
-    return account
+    return get_scoped(session, principal, Invoice, account_id, "Account")
 
 
 def _lock_account(session: Session, principal: Principal, account_id: str) -> Invoice:
-    account = session.scalar(
-        select(Invoice)
-        .where(*in_scope(Invoice, principal), Invoice.id == account_id)
-        .with_for_update()
-    )
-    if account is None:
-        raise not_found("Account")
-    return account
+    return get_scoped(session, principal, Invoice, account_id, "Account", lock=True)
 
 
 def record_payment(
@@ -206,12 +181,7 @@ def list_payments(
 
 
 def get_payment(session: Session, principal: Principal, payment_id: str) -> Payment:
-    payment = session.scalar(
-        select(Payment).where(*in_scope(Payment, principal), Payment.id == payment_id)
-    )
-    if payment is None:
-        raise not_found("Payment")
-    return payment
+    return get_scoped(session, principal, Payment, payment_id, "Payment")
 
 
 def open_dispute(
@@ -255,9 +225,4 @@ def list_disputes(
 
 
 def get_dispute(session: Session, principal: Principal, dispute_id: str) -> Dispute:
-    dispute = session.scalar(
-        select(Dispute).where(*in_scope(Dispute, principal), Dispute.id == dispute_id)
-    )
-    if dispute is None:
-        raise not_found("Dispute")
-    return dispute
+    return get_scoped(session, principal, Dispute, dispute_id, "Dispute")

@@ -5,14 +5,16 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
+from uuid import UUID
 
 from sqlalchemy import ARRAY, ColumnElement, Select, any_, bindparam, func, select
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from ar_sandbox.access import Principal
+from ar_sandbox.errors import not_found
 from ar_sandbox.models import Customer
-from ar_sandbox.schemas.common import PageInfo
+from ar_sandbox.schemas.common import PageInfo, RecordError, UpsertCounts
 
 RowT = TypeVar("RowT")
 
@@ -34,6 +36,26 @@ def one_of(
     if session.get_bind().dialect.name == "postgresql":
         return column == any_(bindparam(None, list(values), type_=ARRAY(column.type)))
     return column.in_(values)
+
+
+def get_scoped(
+    session: Session,
+    principal: Principal,
+    model: type[RowT],
+    row_id: str,
+    what: str,
+    *,
+    lock: bool = False,
+) -> RowT:
+    """The row of ``model`` with ``row_id`` in the caller's company and mode, or a 404.
+
+    Another company's or mode's row is a 404 too: its existence is not revealed.
+    """
+    query = select(model).where(*in_scope(model, principal), model.id == row_id)  # type: ignore[attr-defined]
+    row = session.scalar(query.with_for_update() if lock else query)
+    if row is None:
+        raise not_found(what)
+    return row
 
 
 def paginate(
@@ -98,6 +120,49 @@ def resolve_customers(
         else:
             resolved.append(from_id or from_external or LookupError("Customer not found"))
     return resolved
+
+
+class NamesACustomer(Protocol):
+    """A bulk record that is upserted by ``external_id`` and names its customer."""
+
+    @property
+    def external_id(self) -> str: ...
+    @property
+    def customer_id(self) -> UUID | None: ...
+    @property
+    def customer_external_id(self) -> str | None: ...
+
+
+def accept_records(
+    session: Session,
+    principal: Principal,
+    records: Sequence[NamesACustomer],
+    counts: UpsertCounts,
+) -> list[tuple[int, str]]:
+    """The records a bulk upsert goes on with, as (index, customer id).
+
+    The last occurrence of an ``external_id`` wins and earlier ones count as
+    skipped; a record whose customer does not resolve is a per-record failure.
+    """
+    keep, duplicates = last_occurrences([r.external_id for r in records])
+    counts.skipped = len(duplicates)
+    refs = [
+        CustomerRef(
+            str(records[i].customer_id) if records[i].customer_id else None,
+            records[i].customer_external_id,
+        )
+        for i in keep
+    ]
+    accepted: list[tuple[int, str]] = []
+    for index, customer in zip(keep, resolve_customers(session, principal, refs), strict=True):
+        if isinstance(customer, Exception):
+            error = RecordError(
+                index=index, external_id=records[index].external_id, error=str(customer)
+            )
+            counts.errors.append(error)
+        else:
+            accepted.append((index, customer))
+    return accepted
 
 
 def last_occurrences(keys: Sequence[str]) -> tuple[list[int], list[int]]:

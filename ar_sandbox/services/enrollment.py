@@ -15,10 +15,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ar_sandbox.access import Principal
-from ar_sandbox.errors import ApiError, bad_request, not_found
+from ar_sandbox.errors import ApiError, bad_request
 from ar_sandbox.models import Campaign, CampaignExecution, Customer, Invoice, new_id, utcnow
 from ar_sandbox.services.accounts import today
-from ar_sandbox.services.common import in_scope
+from ar_sandbox.services.common import get_scoped, in_scope
 
 SA_CATEGORY = "statement_acknowledgement"
 ACTIVE_EXECUTION = ("pending", "running", "waiting")
@@ -60,12 +60,7 @@ def accepts_enrollments(campaign: Campaign) -> bool:
 
 
 def get_campaign(session: Session, principal: Principal, campaign_id: str) -> Campaign:
-    campaign = session.scalar(
-        select(Campaign).where(*in_scope(Campaign, principal), Campaign.id == campaign_id)
-    )
-    if campaign is None:
-        raise not_found("Campaign")
-    return campaign
+    return get_scoped(session, principal, Campaign, campaign_id, "Campaign")
 
 
 def open_campaign(
@@ -160,13 +155,9 @@ def advance_execution(
     session: Session, principal: Principal, execution_id: str, to: str | None
 ) -> tuple[CampaignExecution, Invoice, CampaignExecution | None]:
     """Move an execution forward (sandbox only); on completion, chain or hand back."""
-    execution = session.scalar(
-        select(CampaignExecution)
-        .where(*in_scope(CampaignExecution, principal), CampaignExecution.id == execution_id)
-        .with_for_update()
+    execution = get_scoped(
+        session, principal, CampaignExecution, execution_id, "Execution", lock=True
     )
-    if execution is None:
-        raise not_found("Execution")
     if execution.status not in ACTIVE_EXECUTION:
         raise bad_request(f"Execution is already {execution.status}")
     position = EXECUTION_ORDER.index(execution.status)

@@ -11,19 +11,17 @@ from sqlalchemy.orm import Session
 
 from ar_sandbox.access import Principal
 from ar_sandbox.aggregator import ALLOCATION_TYPE
-from ar_sandbox.errors import not_found
 from ar_sandbox.models import Customer, LedgerEntry, new_id, utcnow
 from ar_sandbox.schemas.common import PageInfo, RecordError, UpsertCounts
 from ar_sandbox.schemas.ledgers import LedgerEntryRecord, LedgerPushResult
 from ar_sandbox.services.aggregation import PushedEntries, reaggregate
 from ar_sandbox.services.common import (
-    CustomerRef,
+    accept_records,
+    get_scoped,
     in_scope,
-    last_occurrences,
     lock_customers,
     one_of,
     paginate,
-    resolve_customers,
 )
 
 _ENTRY_FIELDS = (
@@ -43,26 +41,7 @@ def push_entries(
 ) -> LedgerPushResult:
     """Upsert ``records`` (the last occurrence of an ``external_id`` wins) and re-aggregate."""
     counts = UpsertCounts(total=len(records))
-    keep, duplicates = last_occurrences([r.external_id for r in records])
-    counts.skipped = len(duplicates)
-    refs = [
-        CustomerRef(
-            str(records[i].customer_id) if records[i].customer_id else None,
-            records[i].customer_external_id,
-        )
-        for i in keep
-    ]
-    resolved = resolve_customers(session, principal, refs)
-    accepted: list[tuple[int, str]] = []
-    for index, customer in zip(keep, resolved, strict=True):
-        if isinstance(customer, Exception):
-            counts.errors.append(
-                RecordError(
-                    index=index, external_id=records[index].external_id, error=str(customer)
-                )
-            )
-        else:
-            accepted.append((index, customer))
+    accepted = accept_records(session, principal, records, counts)
 
     external_ids = [records[i].external_id for i, _ in accepted]
     # Read under the locks of the rows' owners, so that no concurrent push moves or
@@ -160,9 +139,4 @@ def list_entries(
 
 
 def get_entry(session: Session, principal: Principal, entry_id: str) -> LedgerEntry:
-    entry = session.scalar(
-        select(LedgerEntry).where(*in_scope(LedgerEntry, principal), LedgerEntry.id == entry_id)
-    )
-    if entry is None:
-        raise not_found("Ledger entry")
-    return entry
+    return get_scoped(session, principal, LedgerEntry, entry_id, "Ledger entry")
