@@ -11,13 +11,14 @@ from sqlalchemy.orm import Session
 
 from ar_sandbox.access import Principal
 from ar_sandbox.errors import ApiError, bad_request
-from ar_sandbox.models import Customer, Dispute, Invoice, Payment, new_id, utcnow
+from ar_sandbox.models import Dispute, Invoice, Payment, new_id, utcnow
 from ar_sandbox.schemas.accounts import DisputeCreate, InvoiceRecord, PaymentCreate
 from ar_sandbox.schemas.common import PageInfo, RecordError, UpsertCounts
 from ar_sandbox.services.common import (
     accept_records,
     get_scoped,
     in_scope,
+    of_customer,
     paginate,
 )
 
@@ -102,13 +103,7 @@ def list_accounts(
     per_page: int,
 ) -> tuple[Sequence[Invoice], PageInfo]:
     query = select(Invoice).where(*in_scope(Invoice, principal))
-    if customer_id is not None:
-        query = query.where(Invoice.customer_id == customer_id)
-    if customer_external_id is not None:
-        customers = select(Customer.id).where(
-            *in_scope(Customer, principal), Customer.external_id == customer_external_id
-        )
-        query = query.where(Invoice.customer_id.in_(customers))
+    query = of_customer(query, Invoice, principal, customer_id, customer_external_id)
     if status is not None:
         query = query.where(Invoice.status == status)
     if billing_type is not None:

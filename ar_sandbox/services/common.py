@@ -58,6 +58,24 @@ def get_scoped(
     return row
 
 
+def of_customer(
+    query: Select[RowT],
+    model: type[Any],
+    principal: Principal,
+    customer_id: str | None,
+    customer_external_id: str | None,
+) -> Select[RowT]:
+    """Narrow a list to one customer, named by UUID or by external id (or both)."""
+    if customer_id is not None:
+        query = query.where(model.customer_id == customer_id)
+    if customer_external_id is not None:
+        customers = select(Customer.id).where(
+            *in_scope(Customer, principal), Customer.external_id == customer_external_id
+        )
+        query = query.where(model.customer_id.in_(customers))
+    return query
+
+
 def paginate(
     session: Session, query: Select[RowT], page: int, per_page: int
 ) -> tuple[Sequence[RowT], PageInfo]:

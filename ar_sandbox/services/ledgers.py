@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from ar_sandbox.access import Principal
 from ar_sandbox.aggregator import ALLOCATION_TYPE
-from ar_sandbox.models import Customer, LedgerEntry, new_id, utcnow
+from ar_sandbox.models import LedgerEntry, new_id, utcnow
 from ar_sandbox.schemas.common import PageInfo, RecordError, UpsertCounts
 from ar_sandbox.schemas.ledgers import LedgerEntryRecord, LedgerPushResult
 from ar_sandbox.services.aggregation import PushedEntries, reaggregate
@@ -20,6 +20,7 @@ from ar_sandbox.services.common import (
     get_scoped,
     in_scope,
     lock_customers,
+    of_customer,
     one_of,
     paginate,
 )
@@ -119,13 +120,7 @@ def list_entries(
     per_page: int,
 ) -> tuple[Sequence[LedgerEntry], PageInfo]:
     query = select(LedgerEntry).where(*in_scope(LedgerEntry, principal))
-    if customer_id is not None:
-        query = query.where(LedgerEntry.customer_id == customer_id)
-    if customer_external_id is not None:
-        customer = select(Customer.id).where(
-            *in_scope(Customer, principal), Customer.external_id == customer_external_id
-        )
-        query = query.where(LedgerEntry.customer_id.in_(customer))
+    query = of_customer(query, LedgerEntry, principal, customer_id, customer_external_id)
     if from_date is not None:
         query = query.where(LedgerEntry.transaction_date >= from_date)
     if to_date is not None:

@@ -11,9 +11,9 @@ from sqlalchemy.orm import Session
 from ar_sandbox.access import Principal
 from ar_sandbox.aggregator import BILLABLE_TYPES
 from ar_sandbox.errors import not_found
-from ar_sandbox.models import Customer, Invoice, LedgerEntry
+from ar_sandbox.models import Invoice, LedgerEntry
 from ar_sandbox.schemas.common import PageInfo
-from ar_sandbox.services.common import in_scope, paginate
+from ar_sandbox.services.common import in_scope, of_customer, paginate
 
 ALLOCATION_AND_BILLABLE = (*sorted(BILLABLE_TYPES), "payment_allocation")
 
@@ -33,13 +33,7 @@ def list_statements(
     query = select(Invoice).where(
         *in_scope(Invoice, principal), Invoice.billing_type == "statement"
     )
-    if customer_id is not None:
-        query = query.where(Invoice.customer_id == customer_id)
-    if customer_external_id is not None:
-        customers = select(Customer.id).where(
-            *in_scope(Customer, principal), Customer.external_id == customer_external_id
-        )
-        query = query.where(Invoice.customer_id.in_(customers))
+    query = of_customer(query, Invoice, principal, customer_id, customer_external_id)
     if status is not None:
         query = query.where(Invoice.status == status)
     if from_date is not None:
