@@ -140,6 +140,15 @@ class PlannerStatistics:
                 logger.debug("ANALYZE of stale tables failed", exc_info=True)
 
 
+class RestartTransaction(Exception):  # noqa: N818 - a signal, not an error
+    """Raised by a unit of work that must roll back and run again at once.
+
+    A push that finds it needs a lock it can no longer take in order restarts with
+    every lock known up front, instead of risking a deadlock (which Postgres takes
+    a second to detect).
+    """
+
+
 class Database:
     """Owns the engine; runs units of work as single transactions."""
 
@@ -166,6 +175,8 @@ class Database:
             try:
                 with self.sessions.begin() as session:
                     return work(session)
+            except RestartTransaction:
+                continue
             except DBAPIError as err:
                 if attempt == MAX_ATTEMPTS or not _is_retryable(err):
                     raise

@@ -18,6 +18,7 @@ from ar_sandbox.schemas.ledgers import (
     ListedType,
 )
 from ar_sandbox.services import ledgers
+from ar_sandbox.services.common import LockPlan
 
 api = router("ledgers")
 
@@ -25,7 +26,8 @@ api = router("ledgers")
 def _push(
     database: DatabaseDep, principal: LedgersWrite, body: LedgerBulkRequest
 ) -> Envelope[LedgerPushResult]:
-    result = database.run(lambda s: ledgers.push_entries(s, principal, body.ledger_entries))
+    locks = LockPlan()  # outlives a restart of the transaction
+    result = database.run(lambda s: ledgers.push_entries(s, principal, body.ledger_entries, locks))
     return Envelope(message="Ledger entries processed", data=result)
 
 

@@ -7,12 +7,15 @@ from ar_sandbox.routes._shared import router
 from ar_sandbox.schemas.common import Envelope, StatementCounts, UpsertCounts
 from ar_sandbox.schemas.sync import SyncRequest, SyncResult
 from ar_sandbox.services import accounts, customers, ledgers
+from ar_sandbox.services.common import LockPlan
 
 api = router("sync")
 
 
 @api.post("/sync", summary="Customers, then invoices, then ledger entries, then aggregation")
 def sync(database: DatabaseDep, principal: SyncWrite, body: SyncRequest) -> Envelope[SyncResult]:
+    locks = LockPlan()  # outlives a restart of the transaction
+
     def work(session: Session) -> SyncResult:
         result = SyncResult(
             customers=UpsertCounts(),
@@ -25,7 +28,7 @@ def sync(database: DatabaseDep, principal: SyncWrite, body: SyncRequest) -> Enve
         if body.invoices:
             result.invoices = accounts.bulk_upsert(session, principal, body.invoices)
         if body.ledger_entries:
-            pushed = ledgers.push_entries(session, principal, body.ledger_entries)
+            pushed = ledgers.push_entries(session, principal, body.ledger_entries, locks)
             result.ledger_entries, result.statements = pushed.ledger_entries, pushed.statements
         return result
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar
 from uuid import UUID
 
@@ -12,6 +12,7 @@ from sqlalchemy import ARRAY, ColumnElement, Select, any_, bindparam, func, sele
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from ar_sandbox.access import Principal
+from ar_sandbox.db import RestartTransaction
 from ar_sandbox.errors import not_found
 from ar_sandbox.models import Customer
 from ar_sandbox.schemas.common import PageInfo, RecordError, UpsertCounts
@@ -191,6 +192,27 @@ def last_occurrences(keys: Sequence[str]) -> tuple[list[int], list[int]]:
     keep = sorted(last.values())
     kept = set(keep)
     return keep, [i for i in range(len(keys)) if i not in kept]
+
+
+@dataclass
+class LockPlan:
+    """What one request learned about the customer locks it needs, across restarts."""
+
+    customers: set[str] = field(default_factory=set)
+    restarts: int = 0
+    MAX_RESTARTS = 3
+
+    def take_more(self, session: Session, held: set[str], more: set[str]) -> None:
+        """Lock ``more`` as well as ``held``, in order, restarting when order would break."""
+        self.customers |= more
+        in_order = max(held, default="") < min(more)
+        if not in_order and self.restarts < self.MAX_RESTARTS:
+            self.restarts += 1
+            raise RestartTransaction
+        # After the held locks in id order, or out of order after enough restarts:
+        # then a deadlock is possible, and the database detects it and we retry.
+        held |= more
+        lock_customers(session, more)
 
 
 def lock_customers(session: Session, customer_ids: Iterable[str]) -> None:

@@ -16,6 +16,7 @@ from ar_sandbox.schemas.common import PageInfo, RecordError, UpsertCounts
 from ar_sandbox.schemas.ledgers import LedgerEntryRecord, LedgerPushResult
 from ar_sandbox.services.aggregation import PushedEntries, reaggregate
 from ar_sandbox.services.common import (
+    LockPlan,
     accept_records,
     get_scoped,
     in_scope,
@@ -38,9 +39,17 @@ _ENTRY_FIELDS = (
 
 
 def push_entries(
-    session: Session, principal: Principal, records: Sequence[LedgerEntryRecord]
+    session: Session,
+    principal: Principal,
+    records: Sequence[LedgerEntryRecord],
+    locks: LockPlan | None = None,
 ) -> LedgerPushResult:
-    """Upsert ``records`` (the last occurrence of an ``external_id`` wins) and re-aggregate."""
+    """Upsert ``records`` (the last occurrence of an ``external_id`` wins) and re-aggregate.
+
+    ``locks`` carries what an earlier attempt of the same request learned about the
+    customers it must lock, so that a restart takes them all at once, in order.
+    """
+    locks = locks if locks is not None else LockPlan()
     counts = UpsertCounts(total=len(records))
     accepted = accept_records(session, principal, records, counts)
 
@@ -48,12 +57,11 @@ def push_entries(
     # Read under the locks of the rows' owners, so that no concurrent push moves or
     # creates them meanwhile. A row found under a customer not locked yet (the push
     # moves it to another customer) needs that lock too, and a fresh read.
-    touched = {cid for _, cid in accepted}
+    touched = {cid for _, cid in accepted} | locks.customers
     lock_customers(session, touched)
     existing = _existing(session, principal, external_ids)
     while extra := {row.customer_id for row in existing.values()} - touched:
-        touched |= extra
-        lock_customers(session, extra)
+        locks.take_more(session, touched, extra)
         existing = _existing(session, principal, external_ids)
 
     now = utcnow()
