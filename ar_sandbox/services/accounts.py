@@ -18,8 +18,8 @@ from ar_sandbox.services.common import (
     accept_records,
     get_scoped,
     in_scope,
-    of_customer,
     paginate,
+    scoped_rows,
 )
 
 
@@ -102,8 +102,7 @@ def list_accounts(
     page: int,
     per_page: int,
 ) -> tuple[Sequence[Invoice], PageInfo]:
-    query = select(Invoice).where(*in_scope(Invoice, principal))
-    query = of_customer(query, Invoice, principal, customer_id, customer_external_id)
+    query = scoped_rows(Invoice, principal, customer_id, customer_external_id)
     if status is not None:
         query = query.where(Invoice.status == status)
     if billing_type is not None:

@@ -59,22 +59,27 @@ def get_scoped(
     return row
 
 
-def of_customer(
-    query: Select[RowT],
-    model: type[Any],
+def scoped_rows(
+    model: type[RowT],
     principal: Principal,
-    customer_id: str | None,
-    customer_external_id: str | None,
+    customer_id: str | None = None,
+    customer_external_id: str | None = None,
 ) -> Select[RowT]:
-    """Narrow a list to one customer, named by UUID or by external id (or both)."""
+    """``select(model)`` within the caller's company and mode, for one customer if named.
+
+    A customer's rows share its company and mode, so when a customer is named the
+    scope goes through it: the planner then reads that customer's rows by index
+    instead of scanning the whole company's.
+    """
+    query = select(model)
+    if customer_id is None and customer_external_id is None:
+        return query.where(*in_scope(model, principal))
+    customers = select(Customer.id).where(*in_scope(Customer, principal))
     if customer_id is not None:
-        query = query.where(model.customer_id == customer_id)
+        customers = customers.where(Customer.id == customer_id)
     if customer_external_id is not None:
-        customers = select(Customer.id).where(
-            *in_scope(Customer, principal), Customer.external_id == customer_external_id
-        )
-        query = query.where(model.customer_id.in_(customers))
-    return query
+        customers = customers.where(Customer.external_id == customer_external_id)
+    return query.where(model.customer_id.in_(customers))  # type: ignore[attr-defined]
 
 
 def paginate(

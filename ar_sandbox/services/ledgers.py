@@ -21,9 +21,9 @@ from ar_sandbox.services.common import (
     get_scoped,
     in_scope,
     lock_customers,
-    of_customer,
     one_of,
     paginate,
+    scoped_rows,
 )
 
 _ENTRY_FIELDS = (
@@ -127,8 +127,7 @@ def list_entries(
     page: int,
     per_page: int,
 ) -> tuple[Sequence[LedgerEntry], PageInfo]:
-    query = select(LedgerEntry).where(*in_scope(LedgerEntry, principal))
-    query = of_customer(query, LedgerEntry, principal, customer_id, customer_external_id)
+    query = scoped_rows(LedgerEntry, principal, customer_id, customer_external_id)
     if from_date is not None:
         query = query.where(LedgerEntry.transaction_date >= from_date)
     if to_date is not None:

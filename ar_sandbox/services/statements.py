@@ -13,7 +13,7 @@ from ar_sandbox.aggregator import BILLABLE_TYPES
 from ar_sandbox.errors import not_found
 from ar_sandbox.models import Invoice, LedgerEntry
 from ar_sandbox.schemas.common import PageInfo
-from ar_sandbox.services.common import in_scope, of_customer, paginate
+from ar_sandbox.services.common import in_scope, paginate, scoped_rows
 
 ALLOCATION_AND_BILLABLE = (*sorted(BILLABLE_TYPES), "payment_allocation")
 
@@ -30,10 +30,9 @@ def list_statements(
     page: int,
     per_page: int,
 ) -> tuple[Sequence[Invoice], PageInfo]:
-    query = select(Invoice).where(
-        *in_scope(Invoice, principal), Invoice.billing_type == "statement"
+    query = scoped_rows(Invoice, principal, customer_id, customer_external_id).where(
+        Invoice.billing_type == "statement"
     )
-    query = of_customer(query, Invoice, principal, customer_id, customer_external_id)
     if status is not None:
         query = query.where(Invoice.status == status)
     if from_date is not None:
