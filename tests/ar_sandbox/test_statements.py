@@ -265,3 +265,14 @@ def test_bulk_enrollment_takes_at_most_100_statements(
         ),
         422,
     )
+
+
+def test_a_statement_whose_customer_was_deleted_cannot_be_enrolled(
+    live: httpx.Client, company: dict[str, Any]
+) -> None:
+    statement = the_004_flow(live)
+    data(live.delete(f"/customers/{statement['customer_id']}"))
+    response = live.post(
+        f"/statements/{statement['id']}/campaign", params={"campaign_id": company["sa_campaign_id"]}
+    )
+    assert error(response, 400)["message"] == "Statement has no customer"
