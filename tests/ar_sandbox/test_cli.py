@@ -7,6 +7,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -15,15 +16,20 @@ from tests.sandbox_server import free_port
 CLI = [sys.executable, "-m", "ar_sandbox.cli"]
 
 
-def test_bootstrap_prints_a_company_with_keys_and_campaigns(tmp_path: Path) -> None:
-    database = f"sqlite:///{tmp_path}/boot.db"
+def _bootstrap(database: str) -> dict[str, Any]:
     result = subprocess.run(
         [*CLI, "bootstrap", "--database", database, "--json"],
         check=True,
         capture_output=True,
         text=True,
     )
-    printed = json.loads(result.stdout)
+    printed: dict[str, Any] = json.loads(result.stdout)
+    return printed
+
+
+def test_bootstrap_prints_a_company_with_keys_and_campaigns(tmp_path: Path) -> None:
+    database = f"sqlite:///{tmp_path}/boot.db"
+    printed = _bootstrap(database)
     assert set(printed) == {"company_id", "live_key", "test_key", "sa_campaign_id", "campaigns"}
     assert printed["live_key"].startswith("sk_live_")
     assert printed["test_key"].startswith("sk_test_")
@@ -39,13 +45,7 @@ def test_bootstrap_prints_a_company_with_keys_and_campaigns(tmp_path: Path) -> N
 
 def test_serve_answers_with_the_bootstrapped_keys(tmp_path: Path) -> None:
     database = f"sqlite:///{tmp_path}/serve.db"
-    boot = subprocess.run(
-        [*CLI, "bootstrap", "--database", database, "--json"],
-        check=True,
-        capture_output=True,
-        text=True,
-    )
-    keys = json.loads(boot.stdout)
+    keys = _bootstrap(database)
     port = free_port()
     server = subprocess.Popen(
         [*CLI, "serve", "--database", database, "--host", "127.0.0.1", "--port", str(port)]
@@ -72,14 +72,7 @@ def test_serve_answers_with_the_bootstrapped_keys(tmp_path: Path) -> None:
 
 def test_create_key_makes_a_scoped_key(tmp_path: Path) -> None:
     database = f"sqlite:///{tmp_path}/keys.db"
-    boot = json.loads(
-        subprocess.run(
-            [*CLI, "bootstrap", "--database", database, "--json"],
-            check=True,
-            capture_output=True,
-            text=True,
-        ).stdout
-    )
+    boot = _bootstrap(database)
     made = subprocess.run(
         [
             *CLI,
