@@ -9,6 +9,18 @@ import httpx
 from tests.conftest import data
 
 
+def upsert_counts(**counts: int) -> dict[str, Any]:
+    """A bulk upsert's counts as the API answers them: the ones named, 0 for the rest."""
+    base: dict[str, Any] = {"total": 0, "created": 0, "updated": 0, "skipped": 0, "failed": 0}
+    return {**base, **counts, "errors": []}
+
+
+def statement_counts(**counts: int) -> dict[str, int]:
+    """A push's statement counts as the API answers them: the ones named, 0 for the rest."""
+    base = {"total": 0, "created": 0, "updated": 0, "skipped": 0, "failed": 0}
+    return {**base, "allocations_created": 0, **counts}
+
+
 def customer(external_id: str, **fields: Any) -> dict[str, Any]:
     return {"external_id": external_id, "email": f"{external_id.lower()}@example.com", **fields}
 

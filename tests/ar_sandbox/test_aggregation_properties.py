@@ -18,6 +18,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ar_pipelines.statements.reference import LedgerEntry
+from tests.ar_sandbox.helpers import statement_counts, upsert_counts
 from tests.ar_sandbox.ledger_api import (
     LedgerApi,
     assert_push_answer,
@@ -161,22 +162,8 @@ def test_the_documented_example_gives_240_paid_100_outstanding_140(live: httpx.C
             entry("TX-2", "PT-001", "2026-05-15", "patient_payment", -100),
         ]
     )
-    assert answer["ledger_entries"] == {
-        "total": 2,
-        "created": 2,
-        "updated": 0,
-        "skipped": 0,
-        "failed": 0,
-        "errors": [],
-    }
-    assert answer["statements"] == {
-        "total": 1,
-        "created": 1,
-        "updated": 0,
-        "skipped": 0,
-        "failed": 0,
-        "allocations_created": 1,
-    }
+    assert answer["ledger_entries"] == upsert_counts(total=2, created=2)
+    assert answer["statements"] == statement_counts(total=1, created=1, allocations_created=1)
     [statement] = api.statements(customer_external_id="PT-001")
     assert statement["external_invoice_id"] == statement["invoice_number"] == "STMT-2026-05-PT-001"
     assert (statement["amount"], statement["paid_amount"], statement["outstanding"]) == (
@@ -344,14 +331,7 @@ def test_a_month_that_stops_qualifying_loses_its_never_enrolled_statement_and_al
     assert len(allocations_of(api)) == 1
 
     answer = api.push([entry("C-1", "PT-1", "2026-01-10", "charge", 0)])
-    assert answer["statements"] == {
-        "total": 1,
-        "created": 0,
-        "updated": 1,
-        "skipped": 0,
-        "failed": 0,
-        "allocations_created": 0,
-    }
+    assert answer["statements"] == statement_counts(total=1, updated=1)
     assert api.statements() == []
     response = live.get(f"/statements/{statement['id']}")
     assert response.status_code == 404, response.text
@@ -406,14 +386,7 @@ def test_repushing_an_entry_under_another_customer_reaggregates_both(live: httpx
     answer = api.push([entry("X", "PT-B", "2026-01-10", "charge", "100.00")])
     assert answer["ledger_entries"]["updated"] == 1
     # PT-A's January statement is deleted and PT-B's changes: both count as updated.
-    assert answer["statements"] == {
-        "total": 2,
-        "created": 0,
-        "updated": 2,
-        "skipped": 0,
-        "failed": 0,
-        "allocations_created": 0,
-    }
+    assert answer["statements"] == statement_counts(total=2, updated=2)
     assert paid(api) == {"STMT-2026-01-PT-B": (Decimal("150.00"), Decimal("0.00"))}
     assert rows_by_external_id(api)["PA"]["invoice_id"] is None
     assert_view_matches(
@@ -492,14 +465,7 @@ def test_repushing_identical_entries_counts_them_updated_and_the_statements_skip
     api.push(entries)
     answer = api.push(entries)
     assert (answer["ledger_entries"]["created"], answer["ledger_entries"]["updated"]) == (0, 3)
-    assert answer["statements"] == {
-        "total": 2,
-        "created": 0,
-        "updated": 0,
-        "skipped": 2,
-        "failed": 0,
-        "allocations_created": 2,
-    }
+    assert answer["statements"] == statement_counts(total=2, skipped=2, allocations_created=2)
 
 
 def test_amounts_travel_as_exact_decimals(live: httpx.Client) -> None:

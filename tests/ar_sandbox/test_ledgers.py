@@ -9,7 +9,14 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.ar_sandbox.helpers import entry, push_customers, push_entries, statements_of
+from tests.ar_sandbox.helpers import (
+    entry,
+    push_customers,
+    push_entries,
+    statement_counts,
+    statements_of,
+    upsert_counts,
+)
 from tests.conftest import data, error
 
 DOCUMENTED_PUSH = {
@@ -34,22 +41,8 @@ DOCUMENTED_PUSH = {
     ]
 }
 DOCUMENTED_RESPONSE = {
-    "ledger_entries": {
-        "total": 2,
-        "created": 2,
-        "updated": 0,
-        "skipped": 0,
-        "failed": 0,
-        "errors": [],
-    },
-    "statements": {
-        "total": 1,
-        "created": 1,
-        "updated": 0,
-        "skipped": 0,
-        "failed": 0,
-        "allocations_created": 1,
-    },
+    "ledger_entries": upsert_counts(total=2, created=2),
+    "statements": statement_counts(total=1, created=1, allocations_created=1),
 }
 
 
@@ -70,14 +63,7 @@ def test_repushing_the_same_entries_counts_them_as_updated(live: httpx.Client) -
         "created": 0,
         "updated": 2,
     }
-    assert again["statements"] == {
-        "total": 1,
-        "created": 0,
-        "updated": 0,
-        "skipped": 1,
-        "failed": 0,
-        "allocations_created": 1,
-    }
+    assert again["statements"] == statement_counts(total=1, skipped=1, allocations_created=1)
 
 
 def test_an_unresolvable_customer_fails_that_record_and_lands_the_rest(live: httpx.Client) -> None:

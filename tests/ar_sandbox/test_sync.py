@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import httpx
 
-from tests.ar_sandbox.helpers import customer, entry, invoice
+from tests.ar_sandbox.helpers import customer, entry, invoice, statement_counts, upsert_counts
 from tests.conftest import data, error
-
-ZERO_COUNTS = {"total": 0, "created": 0, "updated": 0, "skipped": 0, "failed": 0, "errors": []}
 
 
 def test_one_sync_creates_customers_before_the_entries_that_name_them(live: httpx.Client) -> None:
@@ -24,28 +22,14 @@ def test_one_sync_creates_customers_before_the_entries_that_name_them(live: http
     result = data(response)
     assert result["customers"]["created"] == 1
     assert result["invoices"]["created"] == 1
-    assert result["ledger_entries"] == {**ZERO_COUNTS, "total": 2, "created": 2}
-    assert result["statements"] == {
-        "total": 1,
-        "created": 1,
-        "updated": 0,
-        "skipped": 0,
-        "failed": 0,
-        "allocations_created": 1,
-    }
+    assert result["ledger_entries"] == upsert_counts(total=2, created=2)
+    assert result["statements"] == statement_counts(total=1, created=1, allocations_created=1)
 
 
 def test_statements_stay_at_zero_when_no_ledger_entries_are_sent(live: httpx.Client) -> None:
     result = data(live.post("/sync", json={"customers": [customer("PT-001")]}))
-    assert result["ledger_entries"] == ZERO_COUNTS
-    assert result["statements"] == {
-        "total": 0,
-        "created": 0,
-        "updated": 0,
-        "skipped": 0,
-        "failed": 0,
-        "allocations_created": 0,
-    }
+    assert result["ledger_entries"] == upsert_counts()
+    assert result["statements"] == statement_counts()
 
 
 def test_a_sync_with_every_list_empty_is_a_422(live: httpx.Client) -> None:
