@@ -273,14 +273,9 @@ def read_view(api: LedgerApi, *, statements_per_page: int = 100) -> ServerView:
     return ServerView(customers, statements, details, raw_rows, allocation_rows)
 
 
-def assert_view_matches(view: ServerView, entries: Iterable[LedgerEntry]) -> None:
-    """Statements, allocations, links and entries equal the reference; identities hold."""
-    entries = list(entries)
-    expected = compute_statements(entries)
-
-    # The ledger holds exactly the final value pushed for every external_id.
-    assert sorted(
-        (
+def ledger_of(view: ServerView) -> dict[str, LedgerEntry]:
+    return {
+        r["external_id"]: LedgerEntry(
             r["external_id"],
             view.customer_of(r),
             date.fromisoformat(r["transaction_date"]),
@@ -288,10 +283,17 @@ def assert_view_matches(view: ServerView, entries: Iterable[LedgerEntry]) -> Non
             r["amount"],
         )
         for r in view.raw_rows
-    ) == sorted(
-        (e.external_id, e.customer, e.transaction_date, e.transaction_type, e.amount)
-        for e in entries
-    )
+    }
+
+
+def assert_view_matches(view: ServerView, entries: Iterable[LedgerEntry]) -> None:
+    """Statements, allocations, links and entries equal the reference; identities hold."""
+    entries = list(entries)
+    expected = compute_statements(entries)
+
+    # The ledger holds exactly the final value pushed for every external_id.
+    assert len(view.raw_rows) == len(entries), "an external_id is stored more than once"
+    assert ledger_of(view) == {e.external_id: e for e in entries}
 
     # (a) statements exactly as the reference computes them.
     assert view.statement_tuples() == sorted(

@@ -27,6 +27,7 @@ from tests.ar_sandbox.ledger_api import (
     LedgerApi,
     ServerView,
     assert_view_matches,
+    ledger_of,
     money,
     read_view,
 )
@@ -208,19 +209,6 @@ def serial_order(
         assert len(winners) == 1, (external_id, value, winners)
         graph[winners[0]] |= set(writers) - set(winners)
     return list(TopologicalSorter(graph).static_order())
-
-
-def ledger_of(view: ServerView) -> dict[str, LedgerEntry]:
-    return {
-        r["external_id"]: LedgerEntry(
-            r["external_id"],
-            view.customer_of(r),
-            date.fromisoformat(r["transaction_date"]),
-            r["transaction_type"],
-            r["amount"],
-        )
-        for r in view.raw_rows
-    }
 
 
 def test_concurrent_conflicting_pushes_land_as_in_some_serial_order(
