@@ -10,7 +10,11 @@ from fastapi import FastAPI
 from ar_sandbox import __version__
 from ar_sandbox.db import Database
 from ar_sandbox.errors import install_error_handlers
-from ar_sandbox.middleware import FaultInjectionMiddleware, RateLimitMiddleware
+from ar_sandbox.middleware import (
+    FaultInjectionMiddleware,
+    RateLimitMiddleware,
+    RequestIdMiddleware,
+)
 from ar_sandbox.routes import (
     accounts,
     campaigns,
@@ -66,4 +70,6 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         )
     if settings.faults.enabled:
         app.add_middleware(FaultInjectionMiddleware, faults=settings.faults)
+    # Added last, so it is outermost: injected faults and rate limits carry an id too.
+    app.add_middleware(RequestIdMiddleware)
     return app

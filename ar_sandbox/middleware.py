@@ -1,6 +1,7 @@
-"""Per-key rate limiting and seeded fault injection, as plain ASGI middleware.
+"""Request ids, per-key rate limiting and seeded fault injection, as plain ASGI middleware.
 
-Both are off by default. Only the External API is affected, never ``/openapi.json``.
+Rate limiting and faults are off by default and only touch the External API, never
+``/openapi.json``. Every answer carries an ``X-Request-Id``.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import math
 import random
 import threading
 import time
+import uuid
 from dataclasses import dataclass
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -19,6 +21,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from ar_sandbox.settings import FaultSettings
 
 API_PREFIX = "/api/v1/external"
+REQUEST_ID_HEADER = b"x-request-id"
+MAX_REQUEST_ID = 128
 
 
 async def _send_error(
@@ -132,3 +136,33 @@ class FaultInjectionMiddleware:
             await _send_error(send, 500, "Internal server error (injected after processing)")
         else:
             await self.app(scope, receive, send)
+
+
+class RequestIdMiddleware:
+    """Tags every answer with ``X-Request-Id``: the caller's own when it sent a usable
+    one (so a retried request keeps its id), a new one otherwise."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    @staticmethod
+    def _callers_id(scope: Scope) -> bytes | None:
+        for name, value in scope.get("headers", []):
+            if name == REQUEST_ID_HEADER:
+                usable = 0 < len(value) <= MAX_REQUEST_ID and value.isascii()
+                return value if usable and value.decode().isprintable() else None
+        return None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request_id = self._callers_id(scope) or f"req_{uuid.uuid4().hex}".encode()
+
+        async def tagged(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = [h for h in message.get("headers", []) if h[0] != REQUEST_ID_HEADER]
+                message = {**message, "headers": [*headers, (REQUEST_ID_HEADER, request_id)]}
+            await send(message)
+
+        await self.app(scope, receive, tagged)

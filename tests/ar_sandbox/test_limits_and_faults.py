@@ -100,3 +100,21 @@ def test_faults_never_touch_the_openapi_document(tmp_path: Path) -> None:
         company = sandbox.bootstrap()
         with sandbox.client(company["live_key"]) as client:
             error(client.get("/campaigns"), 503)
+
+
+def test_every_answer_carries_a_request_id_and_keeps_the_callers_own(tmp_path: Path) -> None:
+    settings = Settings(
+        database_url=f"sqlite:///{tmp_path}/id.db", faults=FaultSettings(error_503=1.0)
+    )
+    with running_sandbox(settings) as sandbox:
+        company = sandbox.bootstrap()
+        with sandbox.client(company["live_key"]) as client:
+            injected = client.get("/campaigns")
+            error(injected, 503)
+            assert injected.headers["X-Request-Id"].startswith("req_")
+            kept = client.get("/campaigns", headers={"X-Request-Id": "req_from_the_caller"})
+            assert kept.headers["X-Request-Id"] == "req_from_the_caller"
+            unusable = client.get("/campaigns", headers={"X-Request-Id": "x" * 500})
+            assert unusable.headers["X-Request-Id"].startswith("req_")
+        fresh = {httpx.get(f"{sandbox.base_url}/healthz").headers["X-Request-Id"] for _ in range(3)}
+        assert len(fresh) == 3
