@@ -47,9 +47,13 @@ def error_response(
 
 
 def _describe(loc: Sequence[str | int]) -> tuple[int | None, str | None, str]:
-    """``("body", "ledger_entries", 3, "amount")`` -> index 3, field "amount"."""
+    """``("body", "ledger_entries", 3, "amount")`` -> index 3, field "amount".
+
+    The index is the record's place in the batch, the first number of the path: in
+    ``("body", "customers", 3, "tags", 0)`` it is 3, not the tag's 0.
+    """
     parts = list(loc[1:]) if loc and loc[0] in {"body", "query", "path", "header"} else list(loc)
-    index = next((p for p in reversed(parts) if isinstance(p, int)), None)
+    index = next((p for p in parts if isinstance(p, int)), None)
     # A bad key of a mapping ends in (key, "[key]"): the field is the mapping, not the key.
     named = parts[:-2] if parts[-1:] == ["[key]"] else parts
     names = [p for p in named if isinstance(p, str)]

@@ -133,6 +133,12 @@ def test_a_bad_record_in_bulk_names_its_index_and_field(live: httpx.Client) -> N
     assert data(live.get("/customers"))["total"] == 0  # the request landed not at all
 
 
+def test_a_bad_tag_names_the_records_index_not_the_tags(live: httpx.Client) -> None:
+    body = {"customers": [customer("A"), customer("B"), {**customer("C"), "tags": ["ok", "x" * 101]}]}
+    first = error(live.post("/customers/bulk", json=body), 422)["errors"][0]
+    assert (first["index"], first["field"], first["loc"]) == (2, "tags", "customers[2].tags[1]")
+
+
 def test_listing_pages_through_every_customer(live: httpx.Client) -> None:
     push_customers(live, *[f"P-{i:02}" for i in range(25)])
     seen: list[str] = []
