@@ -1,0 +1,264 @@
+"""Bulk upserts: validate, drop superseded duplicates, order, chunk, send concurrently,
+and isolate malformed records when the server refuses a request with a 422.
+
+Reverse-ETL tools retry at the batch level and split batches to find bad rows; this
+does the same for AR's contract. The server's 422 names each bad record's index, so
+exactly those records are set aside and the rest sent again; when it names none, the
+batch is halved until the bad records stand alone.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from pydantic import ValidationError
+
+from ar_pipelines.client._http import Transport
+from ar_pipelines.client._retry import RetryCounter
+from ar_pipelines.client.errors import ApiError, UnprocessableEntityError
+from ar_pipelines.client.models import StatementCounts, UpsertCounts
+from ar_pipelines.client.records import Record, encode
+from ar_pipelines.client.reports import Progress, PushReport, RecordIssue
+
+R = TypeVar("R", bound=Record)
+ProgressCallback = Callable[[Progress], None]
+CountsOf = Callable[[Any], tuple[UpsertCounts, StatementCounts | None]]
+
+
+@dataclass(frozen=True)
+class Item:
+    """One record ready to send, remembering its place in the caller's input."""
+
+    index: int
+    external_id: str | None
+    payload: dict[str, Any]
+
+
+@dataclass
+class Prepared:
+    items: list[Item]
+    rejected: list[RecordIssue]
+    skipped: list[RecordIssue]
+
+
+def _reason(err: ValidationError) -> str:
+    parts = []
+    for problem in err.errors(include_url=False, include_input=False):
+        where = ".".join(str(p) for p in problem["loc"])
+        parts.append(f"{where}: {problem['msg']}" if where else problem["msg"])
+    return "; ".join(parts)
+
+
+def prepare(
+    records: Iterable[R | Mapping[str, Any]],
+    model: type[R],
+    *,
+    order: Callable[[R], str] | None = None,
+) -> Prepared:
+    """Type-check every record, keep the last of each ``external_id``, and order them."""
+    valid: list[tuple[int, R]] = []
+    rejected: list[RecordIssue] = []
+    for index, record in enumerate(records):
+        if isinstance(record, model):
+            valid.append((index, record))
+            continue
+        try:
+            valid.append((index, model.model_validate(record)))
+        except ValidationError as err:
+            raw_id = record.get("external_id") if isinstance(record, Mapping) else None
+            external_id = raw_id if isinstance(raw_id, str) else None
+            rejected.append(RecordIssue(index, external_id, f"invalid record: {_reason(err)}"))
+    last: dict[str, int] = {}
+    for index, record in valid:
+        external_id = getattr(record, "external_id", None)
+        if external_id is not None:
+            last[external_id] = index
+    skipped: list[RecordIssue] = []
+    kept: list[tuple[int, R]] = []
+    for index, record in valid:
+        external_id = getattr(record, "external_id", None)
+        if external_id is not None and last[external_id] != index:
+            reason = (
+                f"superseded by record {last[external_id]} with the same external_id "
+                "(the last occurrence wins)"
+            )
+            skipped.append(RecordIssue(index, external_id, reason))
+        else:
+            kept.append((index, record))
+    if order is not None:
+        key = order
+        kept.sort(key=lambda pair: key(pair[1]))
+    items = [Item(i, getattr(r, "external_id", None), r.payload()) for i, r in kept]
+    return Prepared(items, rejected, skipped)
+
+
+@dataclass
+class _Outcome:
+    """What one chunk came to, including records it could not send."""
+
+    created: int = 0
+    updated: int = 0
+    unidentified_skipped: int = 0
+    failed: list[RecordIssue] = field(default_factory=list)
+    rejected: list[RecordIssue] = field(default_factory=list)
+    unsent: list[RecordIssue] = field(default_factory=list)
+    statements: StatementCounts | None = None
+    requests: int = 0
+    stopped_by: ApiError | None = None
+
+    @property
+    def settled(self) -> int:
+        return (
+            self.created
+            + self.updated
+            + self.unidentified_skipped
+            + len(self.failed)
+            + len(self.rejected)
+        )
+
+
+class BulkPusher:
+    """Sends prepared items in chunks of ``batch_size``, ``concurrency`` at a time."""
+
+    def __init__(
+        self,
+        transport: Transport,
+        *,
+        kind: str,
+        path: str,
+        body_key: str,
+        batch_size: int,
+        concurrency: int,
+        counts_of: CountsOf,
+    ) -> None:
+        if concurrency < 1:
+            raise ValueError("concurrency must be at least 1")
+        self.transport = transport
+        self.kind = kind
+        self.path = path
+        self.body_key = body_key
+        self.batch_size = batch_size
+        self.concurrency = concurrency
+        self.counts_of = counts_of
+
+    def push(
+        self, prepared: Prepared, *, on_progress: ProgressCallback | None = None
+    ) -> PushReport:
+        started = time.perf_counter()
+        items = prepared.items
+        total = len(items) + len(prepared.rejected) + len(prepared.skipped)
+        report = PushReport(
+            kind=self.kind,
+            total=total,
+            rejected=list(prepared.rejected),
+            skipped=list(prepared.skipped),
+        )
+        counter = RetryCounter()
+        chunks = [items[i : i + self.batch_size] for i in range(0, len(items), self.batch_size)]
+        settled = len(prepared.rejected) + len(prepared.skipped)
+        stop: ApiError | None = None
+        with ThreadPoolExecutor(self.concurrency, thread_name_prefix="ar-push") as pool:
+            queue = iter(chunks)
+            running: dict[Future[_Outcome], list[Item]] = {}
+
+            def submit_next() -> None:
+                chunk = next(queue, None)
+                if chunk is not None:
+                    running[pool.submit(self._deliver, chunk, counter)] = chunk
+
+            for _ in range(self.concurrency):
+                submit_next()
+            while running:
+                done, _ = wait(running, return_when=FIRST_COMPLETED)
+                for future in done:
+                    running.pop(future)
+                    outcome = future.result()
+                    self._merge(report, outcome)
+                    settled += outcome.settled
+                    stop = stop or outcome.stopped_by
+                    if stop is None:
+                        submit_next()
+                if on_progress is not None:
+                    on_progress(Progress(settled, total, report.requests, counter.total))
+            reason = f"not sent: the push stopped after an earlier request failed: {stop}"
+            for chunk in queue:
+                report.unsent.extend(RecordIssue(i.index, i.external_id, reason) for i in chunk)
+        report.retries = counter.snapshot()
+        report.elapsed_seconds = time.perf_counter() - started
+        for bucket in (report.skipped, report.failed, report.rejected, report.unsent):
+            bucket.sort(key=lambda issue: issue.index)
+        return report
+
+    @staticmethod
+    def _merge(report: PushReport, outcome: _Outcome) -> None:
+        report.created += outcome.created
+        report.updated += outcome.updated
+        report.unidentified_skipped += outcome.unidentified_skipped
+        report.failed.extend(outcome.failed)
+        report.rejected.extend(outcome.rejected)
+        report.unsent.extend(outcome.unsent)
+        report.requests += outcome.requests
+        if outcome.statements is not None:
+            report.statements = (report.statements or StatementCounts()) + outcome.statements
+
+    def _deliver(self, chunk: list[Item], counter: RetryCounter) -> _Outcome:
+        """Send one chunk; on a 422 set the named records aside and send the rest."""
+        outcome = _Outcome()
+        parts = [chunk]
+        while parts:
+            part = parts.pop()
+            body = encode({self.body_key: [item.payload for item in part]})
+            outcome.requests += 1
+            try:
+                answer = self.transport.request("POST", self.path, body=body, counter=counter)
+            except UnprocessableEntityError as err:
+                parts.extend(self._isolate(part, err, outcome))
+                continue
+            except ApiError as err:
+                for item in [*part, *(i for p in parts for i in p)]:
+                    outcome.unsent.append(RecordIssue(item.index, item.external_id, str(err)))
+                outcome.stopped_by = err
+                break
+            self._count(part, answer.data, outcome)
+        return outcome
+
+    @staticmethod
+    def _isolate(
+        part: list[Item], err: UnprocessableEntityError, outcome: _Outcome
+    ) -> list[list[Item]]:
+        """The parts still to send after a 422 on ``part``."""
+        named: dict[int, list[str]] = {}
+        for detail in err.errors:
+            if detail.index is not None and 0 <= detail.index < len(part):
+                named.setdefault(detail.index, []).append(detail.describe())
+        if named:
+            for position, reasons in sorted(named.items()):
+                item = part[position]
+                outcome.rejected.append(
+                    RecordIssue(item.index, item.external_id, "; ".join(reasons))
+                )
+            rest = [item for position, item in enumerate(part) if position not in named]
+            return [rest] if rest else []
+        if len(part) == 1:
+            item = part[0]
+            outcome.rejected.append(RecordIssue(item.index, item.external_id, err.message))
+            return []
+        middle = len(part) // 2
+        return [part[middle:], part[:middle]]
+
+    def _count(self, part: list[Item], data: Any, outcome: _Outcome) -> None:
+        counts, statements = self.counts_of(data)
+        outcome.created += counts.created
+        outcome.updated += counts.updated
+        outcome.unidentified_skipped += counts.skipped
+        for error in counts.errors:
+            item = part[error.index] if 0 <= error.index < len(part) else None
+            if item is None:
+                continue
+            outcome.failed.append(RecordIssue(item.index, item.external_id, error.error))
+        if statements is not None:
+            outcome.statements = (outcome.statements or StatementCounts()) + statements

@@ -1,0 +1,116 @@
+"""What the client sends: typed records for the bulk endpoints and single calls.
+
+The records check types only (a date is a date, an amount a finite decimal that a
+JSON number carries exactly); the business rules (signs, two decimals, lengths) are
+the server's to judge, so that the client never drifts from it. A record that fails
+here is rejected before sending, with pydantic's reason.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from decimal import Decimal
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PlainSerializer
+
+
+def _json_exact(value: Decimal) -> Decimal:
+    if not value.is_finite():
+        raise ValueError("amount must be a finite number")
+    if Decimal(repr(float(value))) != value:
+        raise ValueError("amount has more digits than a JSON number carries exactly")
+    return value
+
+
+def json_number(value: Decimal) -> float:
+    """``value`` as the float whose shortest text is exactly the decimal (checked on input)."""
+    return float(value)
+
+
+Amount = Annotated[
+    Decimal,
+    AfterValidator(_json_exact),
+    PlainSerializer(json_number, return_type=float, when_used="json"),
+]
+
+
+class Record(BaseModel):
+    """A request record: unknown fields are refused (a typo must not drop data)."""
+
+    model_config = ConfigDict(extra="forbid", validate_by_name=True, validate_by_alias=True)
+
+    def payload(self) -> dict[str, Any]:
+        """The JSON-ready body of this record, without fields left unset."""
+        return self.model_dump(mode="json", by_alias=True, exclude_none=True)
+
+
+class LedgerEntryRecord(Record):
+    """ExternalLedgerEntryRecord: one raw transaction, upserted by ``external_id``."""
+
+    external_id: str
+    customer_id: str | None = None
+    customer_external_id: str | None = None
+    transaction_date: date
+    transaction_type: str
+    amount: Amount
+    amount_paid: Amount | None = None
+    estimated_insurance: Amount | None = None
+    payment_link_id: str | None = None
+    procedure_code: str | None = None
+    description: str | None = None
+
+    @property
+    def customer_key(self) -> str:
+        """Groups entries of one customer together, whichever way the customer is named."""
+        return self.customer_external_id or f"\x00{self.customer_id or ''}"
+
+
+class CustomerRecord(Record):
+    """ExternalCustomerRecord, sent with the documented camelCase names."""
+
+    external_id: str | None = None
+    email: str | None = None
+    phone: str | None = None
+    first_name: str | None = Field(None, alias="firstName")
+    last_name: str | None = Field(None, alias="lastName")
+    company_name: str | None = Field(None, alias="companyName")
+    tags: list[str] | None = None
+    custom_fields: dict[str, Any] | None = None
+    communication_preferences: dict[str, bool] | None = None
+
+
+class InvoiceRecord(Record):
+    """ExternalInvoiceRecord: one account (invoice), upserted by ``external_id``."""
+
+    external_id: str
+    customer_id: str | None = None
+    customer_external_id: str | None = None
+    invoice_number: str | None = None
+    amount: Amount
+    currency: str | None = None
+    issue_date: date
+    due_date: date
+    description: str | None = None
+
+
+class PaymentRecord(Record):
+    """A payment against an account. With an ``external_id`` it is safe to resend."""
+
+    amount: Amount
+    payment_date: date | None = None
+    payment_method: str | None = None
+    reference: str | None = None
+    external_id: str | None = None
+
+
+class DisputeRecord(Record):
+    reason: str
+    description: str | None = None
+    amount: Amount | None = None
+
+
+def encode(body: Any) -> bytes:
+    """A JSON body; payloads are already JSON-ready, so anything else is a bug here."""
+    return json.dumps(body, separators=(",", ":"), allow_nan=False).encode()

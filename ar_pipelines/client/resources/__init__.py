@@ -1,0 +1,1 @@
+"""One namespace per API resource, as ``ARClient`` attributes (``ar.ledgers`` ...)."""

@@ -1,0 +1,85 @@
+"""What every resource shares: the transport, typed gets, and lists that page for you."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from typing import Any, TypeVar
+
+from pydantic import BaseModel
+
+from ar_pipelines.client._constants import MAX_PER_PAGE
+from ar_pipelines.client._http import Params, Transport
+from ar_pipelines.client.errors import ApiResponseError, LiveKeyRequiredError
+from ar_pipelines.client.records import encode
+
+M = TypeVar("M", bound=BaseModel)
+
+
+class Resource:
+    def __init__(self, transport: Transport, *, concurrency: int) -> None:
+        self._transport = transport
+        self._concurrency = concurrency
+
+    def _one(
+        self,
+        method: str,
+        path: str,
+        model: type[M],
+        *,
+        params: Params | None = None,
+        body: Mapping[str, Any] | None = None,
+        idempotent: bool = True,
+    ) -> M:
+        answer = self._transport.request(
+            method,
+            path,
+            params=params,
+            body=None if body is None else encode(body),
+            idempotent=idempotent,
+        )
+        return _parse(model, answer.data, method, path)
+
+    def _pages(
+        self,
+        path: str,
+        model: type[M],
+        *,
+        items: str,
+        params: Params,
+        per_page: int | None,
+        resource: str | None = None,
+    ) -> Iterator[M]:
+        """Every item of a list endpoint, fetching the next page as the last is used up.
+
+        Pages are as large as the endpoint serves unless ``per_page`` says otherwise.
+        """
+        size = per_page or MAX_PER_PAGE[resource or items]
+        page = 1
+        while True:
+            answer = self._transport.request(
+                "GET", path, params={**params, "page": page, "per_page": size}
+            )
+            rows = answer.data.get(items) if isinstance(answer.data, dict) else None
+            if not isinstance(rows, list):
+                raise ApiResponseError(f"GET {path}: the answer has no {items!r} list")
+            for row in rows:
+                yield _parse(model, row, "GET", path)
+            if not rows or page >= int(answer.data.get("total_pages") or 0):
+                return
+            page += 1
+
+    def _require_live(self, what: str) -> None:
+        if self._transport.key.mode == "test":
+            raise LiveKeyRequiredError(
+                f"{what} needs a live key (sk_live_…): test keys cannot enroll into "
+                "campaigns, because campaigns send real communications"
+            )
+
+
+def _parse(model: type[M], data: Any, method: str, path: str) -> M:
+    try:
+        return model.model_validate(data)
+    except ValueError as err:
+        raise ApiResponseError(
+            f"{method} {path}: the answer does not match {model.__name__}: {err}"
+        ) from err

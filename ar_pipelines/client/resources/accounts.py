@@ -1,0 +1,124 @@
+"""``ar.accounts``: bulk upsert of invoices, list, get, and campaign assignment (003)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping
+from typing import Any
+
+from ar_pipelines.client._bulk import BulkPusher, ProgressCallback, prepare
+from ar_pipelines.client._constants import MAX_INVOICES_PER_REQUEST
+from ar_pipelines.client._retry import RetryCounter
+from ar_pipelines.client.errors import BadRequestError
+from ar_pipelines.client.models import (
+    Account,
+    AccountBulkAssignment,
+    Enrollment,
+    StatementEnrollment,
+    UpsertCounts,
+)
+from ar_pipelines.client.records import InvoiceRecord, encode
+from ar_pipelines.client.reports import EnrollmentReport, NotEnrolled, PushReport
+from ar_pipelines.client.resources._base import Resource
+from ar_pipelines.client.resources._enroll import ChunkAnswer, enroll_in_chunks, met_own_enrollment
+
+ENROLLED_STATUSES = {"SUCCESS", "PENDING"}
+
+
+class Accounts(Resource):
+    def bulk_upsert(
+        self,
+        invoices: Iterable[InvoiceRecord | Mapping[str, Any]],
+        *,
+        on_progress: ProgressCallback | None = None,
+    ) -> PushReport:
+        """Create or update any number of accounts by ``external_id``, 100 per request."""
+        pusher = BulkPusher(
+            self._transport,
+            kind="invoices",
+            path="/accounts/bulk",
+            body_key="invoices",
+            batch_size=MAX_INVOICES_PER_REQUEST,
+            concurrency=self._concurrency,
+            counts_of=lambda data: (UpsertCounts.model_validate(data), None),
+        )
+        return pusher.push(prepare(invoices, InvoiceRecord), on_progress=on_progress)
+
+    def list(
+        self,
+        *,
+        customer_id: str | None = None,
+        customer_external_id: str | None = None,
+        status: str | None = None,
+        billing_type: str | None = None,
+        per_page: int | None = None,
+    ) -> Iterator[Account]:
+        params = {
+            "customer_id": customer_id,
+            "customer_external_id": customer_external_id,
+            "status": status,
+            "billing_type": billing_type,
+        }
+        return self._pages("/accounts", Account, items="accounts", params=params, per_page=per_page)
+
+    def get(self, account_id: str) -> Account:
+        return self._one("GET", f"/accounts/{account_id}", Account)
+
+    def assign_campaign(
+        self, account_id: str, *, campaign_id: str, customer_id: str | None = None
+    ) -> StatementEnrollment:
+        """Assign one account to a campaign (optionally checking it is this customer's)."""
+        self._require_live("Assigning an account to a campaign")
+        body = {"campaign_id": str(campaign_id), "customer_id": customer_id}
+        try:
+            return self._one(
+                "POST",
+                f"/accounts/{account_id}/campaign",
+                StatementEnrollment,
+                body={k: v for k, v in body.items() if v is not None},
+                idempotent=False,
+            )
+        except BadRequestError as err:
+            if not met_own_enrollment(err.message, err.attempts):
+                raise
+            account = self.get(str(account_id))
+            if account.campaign_id != str(campaign_id):
+                raise
+            confirmed = Enrollment(invoice_id=account.id, customer_id=account.customer_id)
+            return StatementEnrollment(
+                campaign_id=str(campaign_id), enrolled_count=1, results=[confirmed]
+            )
+
+    def assign_campaign_bulk(
+        self, account_ids: Iterable[object], *, campaign_id: str
+    ) -> EnrollmentReport:
+        """Assign any number of accounts to one campaign, 100 per request."""
+        self._require_live("Assigning accounts to a campaign")
+        campaign = str(campaign_id)
+
+        def send(chunk: list[str], counter: RetryCounter) -> ChunkAnswer:
+            answer = self._transport.request(
+                "POST",
+                "/accounts/campaign/bulk",
+                body=encode({"campaign_id": campaign, "account_ids": chunk}),
+                idempotent=False,
+                counter=counter,
+            )
+            result = AccountBulkAssignment.model_validate(answer.data)
+            enrolled = [
+                Enrollment(
+                    invoice_id=r.invoice_id, execution_id=r.execution_id, status=r.status.lower()
+                )
+                for r in result.results
+                if r.status in ENROLLED_STATUSES
+            ]
+            refused = [
+                NotEnrolled(r.invoice_id, r.error or r.status)
+                for r in result.results
+                if r.status not in ENROLLED_STATUSES
+            ]
+            return ChunkAnswer(enrolled, refused, answer.attempts)
+
+        def confirm(account_id: str) -> bool:
+            return self.get(account_id).campaign_id == campaign
+
+        return enroll_in_chunks(account_ids, campaign, send=send, confirm=confirm)

@@ -1,0 +1,58 @@
+"""``ar.customers``: create, list, get, update, soft-delete, bulk upsert (002)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping
+from typing import Any
+
+from ar_pipelines.client._bulk import BulkPusher, ProgressCallback, prepare
+from ar_pipelines.client._constants import MAX_CUSTOMERS_PER_REQUEST
+from ar_pipelines.client.models import Customer, UpsertCounts
+from ar_pipelines.client.records import CustomerRecord
+from ar_pipelines.client.reports import PushReport
+from ar_pipelines.client.resources._base import Resource
+
+
+class Customers(Resource):
+    def create(self, record: CustomerRecord | Mapping[str, Any]) -> Customer:
+        """Create one customer. Not idempotent: resent only when surely not received."""
+        body = CustomerRecord.model_validate(record).payload()
+        return self._one("POST", "/customers", Customer, body=body, idempotent=False)
+
+    def list(
+        self, *, search: str | None = None, tags: str | None = None, per_page: int | None = None
+    ) -> Iterator[Customer]:
+        params = {"search": search, "tags": tags}
+        return self._pages(
+            "/customers", Customer, items="customers", params=params, per_page=per_page
+        )
+
+    def get(self, customer_id: str) -> Customer:
+        return self._one("GET", f"/customers/{customer_id}", Customer)
+
+    def update(self, customer_id: str, changes: CustomerRecord | Mapping[str, Any]) -> Customer:
+        """Change the fields given; the others stay as they are."""
+        body = CustomerRecord.model_validate(changes).payload()
+        return self._one("PUT", f"/customers/{customer_id}", Customer, body=body)
+
+    def delete(self, customer_id: str) -> Customer:
+        """Soft-delete: the customer is hidden from lists and gets."""
+        return self._one("DELETE", f"/customers/{customer_id}", Customer)
+
+    def bulk_upsert(
+        self,
+        records: Iterable[CustomerRecord | Mapping[str, Any]],
+        *,
+        on_progress: ProgressCallback | None = None,
+    ) -> PushReport:
+        """Create or update any number of customers by ``external_id``, 100 per request."""
+        pusher = BulkPusher(
+            self._transport,
+            kind="customers",
+            path="/customers/bulk",
+            body_key="customers",
+            batch_size=MAX_CUSTOMERS_PER_REQUEST,
+            concurrency=self._concurrency,
+            counts_of=lambda data: (UpsertCounts.model_validate(data), None),
+        )
+        return pusher.push(prepare(records, CustomerRecord), on_progress=on_progress)

@@ -1,0 +1,74 @@
+"""``ar.ledgers``: bulk upsert (then the server re-aggregates statements), list, get (001)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping
+from datetime import date
+from typing import Any
+
+from ar_pipelines.client._bulk import BulkPusher, ProgressCallback, prepare
+from ar_pipelines.client._constants import MAX_LEDGER_ENTRIES_PER_REQUEST
+from ar_pipelines.client.models import LedgerEntry, LedgerPushResult, StatementCounts, UpsertCounts
+from ar_pipelines.client.records import LedgerEntryRecord
+from ar_pipelines.client.reports import PushReport
+from ar_pipelines.client.resources._base import Resource
+
+
+def _counts(data: Any) -> tuple[UpsertCounts, StatementCounts]:
+    result = LedgerPushResult.model_validate(data)
+    return result.ledger_entries, result.statements
+
+
+class Ledgers(Resource):
+    def bulk_upsert(
+        self,
+        entries: Iterable[LedgerEntryRecord | Mapping[str, Any]],
+        *,
+        on_progress: ProgressCallback | None = None,
+    ) -> PushReport:
+        """Upsert any number of entries by ``external_id``, 500 per request.
+
+        Entries are grouped by customer before chunking, so each customer is
+        re-aggregated by as few requests as possible.
+        """
+        pusher = BulkPusher(
+            self._transport,
+            kind="ledger_entries",
+            path="/ledgers/bulk",
+            body_key="ledger_entries",
+            batch_size=MAX_LEDGER_ENTRIES_PER_REQUEST,
+            concurrency=self._concurrency,
+            counts_of=_counts,
+        )
+        prepared = prepare(entries, LedgerEntryRecord, order=lambda e: e.customer_key)
+        return pusher.push(prepared, on_progress=on_progress)
+
+    def list(
+        self,
+        *,
+        customer_id: str | None = None,
+        customer_external_id: str | None = None,
+        from_date: date | None = None,
+        to_date: date | None = None,
+        transaction_type: str | None = None,
+        per_page: int | None = None,
+    ) -> Iterator[LedgerEntry]:
+        """Entries newest first (``transaction_date``, then creation), every page."""
+        params = {
+            "customer_id": customer_id,
+            "customer_external_id": customer_external_id,
+            "from_date": from_date.isoformat() if from_date else None,
+            "to_date": to_date.isoformat() if to_date else None,
+            "transaction_type": transaction_type,
+        }
+        return self._pages(
+            "/ledgers",
+            LedgerEntry,
+            items="entries",
+            params=params,
+            per_page=per_page,
+            resource="ledgers",
+        )
+
+    def get(self, ledger_id: str) -> LedgerEntry:
+        return self._one("GET", f"/ledgers/{ledger_id}", LedgerEntry)

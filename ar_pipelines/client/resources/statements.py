@@ -1,0 +1,100 @@
+"""``ar.statements``: list, get with entries, and SA-campaign enrollment (004)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from datetime import date
+
+from ar_pipelines.client._retry import RetryCounter
+from ar_pipelines.client.errors import BadRequestError
+from ar_pipelines.client.models import Enrollment, Statement, StatementDetail, StatementEnrollment
+from ar_pipelines.client.records import encode
+from ar_pipelines.client.reports import EnrollmentReport, NotEnrolled
+from ar_pipelines.client.resources._base import Resource
+from ar_pipelines.client.resources._enroll import ChunkAnswer, enroll_in_chunks, met_own_enrollment
+
+
+class Statements(Resource):
+    def list(
+        self,
+        *,
+        customer_id: str | None = None,
+        customer_external_id: str | None = None,
+        status: str | None = None,
+        from_date: date | None = None,
+        to_date: date | None = None,
+        per_page: int | None = None,
+    ) -> Iterator[Statement]:
+        """Statements newest first (``period_start``), every page."""
+        params = {
+            "customer_id": customer_id,
+            "customer_external_id": customer_external_id,
+            "status": status,
+            "from_date": from_date.isoformat() if from_date else None,
+            "to_date": to_date.isoformat() if to_date else None,
+        }
+        return self._pages(
+            "/statements", Statement, items="statements", params=params, per_page=per_page
+        )
+
+    def get(self, statement_id: str, *, include_entries: bool = True) -> StatementDetail:
+        """One statement; with ``include_entries`` its billable rows and allocations."""
+        params = {"include_entries": include_entries}
+        return self._one("GET", f"/statements/{statement_id}", StatementDetail, params=params)
+
+    def enroll(self, statement_ids: Iterable[object], *, campaign_id: str) -> EnrollmentReport:
+        """Enroll any number of statements into an SA campaign, 100 per request."""
+        self._require_live("Enrolling statements")
+        campaign = str(campaign_id)
+
+        def send(chunk: list[str], counter: RetryCounter) -> ChunkAnswer:
+            body = encode({"campaign_id": campaign, "statement_ids": chunk})
+            try:
+                answer = self._transport.request(
+                    "POST",
+                    "/statements/campaign/bulk",
+                    body=body,
+                    idempotent=False,
+                    counter=counter,
+                )
+            except BadRequestError as err:
+                if "no valid statements" not in err.message.lower():
+                    raise
+                refused = [NotEnrolled(i, "Statement not found") for i in chunk]
+                return ChunkAnswer([], refused, err.attempts)
+            result = StatementEnrollment.model_validate(answer.data)
+            refused = [NotEnrolled(s.statement_id, s.error) for s in result.skipped_errors or []]
+            return ChunkAnswer(result.results, refused, answer.attempts)
+
+        return enroll_in_chunks(
+            statement_ids, campaign, send=send, confirm=lambda i: self._enrolled_in(i, campaign)
+        )
+
+    def enroll_one(self, statement_id: str, *, campaign_id: str) -> StatementEnrollment:
+        """Enroll one statement into an SA campaign."""
+        self._require_live("Enrolling a statement")
+        path = f"/statements/{statement_id}/campaign"
+        try:
+            return self._one(
+                "POST",
+                path,
+                StatementEnrollment,
+                params={"campaign_id": str(campaign_id)},
+                idempotent=False,
+            )
+        except BadRequestError as err:
+            if not met_own_enrollment(err.message, err.attempts):
+                raise
+            if not self._enrolled_in(str(statement_id), str(campaign_id)):
+                raise
+            statement = self.get(str(statement_id), include_entries=False)
+            confirmed = Enrollment(invoice_id=statement.id, customer_id=statement.customer_id)
+            return StatementEnrollment(
+                campaign_id=str(campaign_id), enrolled_count=1, results=[confirmed]
+            )
+
+    def _enrolled_in(self, statement_id: str, campaign_id: str) -> bool:
+        statement = self.get(statement_id, include_entries=False)
+        return (
+            statement.campaign_id == campaign_id and statement.enrollment_status != "not_enrolled"
+        )
