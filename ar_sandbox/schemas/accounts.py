@@ -172,7 +172,7 @@ class PaymentRecorded(BaseModel):
 
 
 class DisputeCreate(BaseModel):
-    reason: Annotated[Text, Field(min_length=1, max_length=255)]
+    reason: ExternalId
     description: LongText | None = None
     amount: PositiveMoney | None = None
 

@@ -14,6 +14,7 @@ from pydantic import (
     ConfigDict,
     Field,
     PlainSerializer,
+    StringConstraints,
     WithJsonSchema,
 )
 
@@ -68,7 +69,7 @@ MoneyOut = Annotated[
 ]
 
 
-def _clean_text(value: str) -> str:
+def clean_text(value: str) -> str:
     if "\x00" in value:
         raise ValueError("text must not contain NUL characters")
     try:
@@ -78,14 +79,20 @@ def _clean_text(value: str) -> str:
     return value
 
 
-Text = Annotated[str, AfterValidator(_clean_text)]
+Text = Annotated[str, AfterValidator(clean_text)]
 """A string every backend can store (no NUL, no lone surrogates)."""
-Str50 = Annotated[Text, Field(max_length=50)]
-Str64 = Annotated[Text, Field(max_length=64)]
-Str100 = Annotated[Text, Field(max_length=100)]
-Str255 = Annotated[Text, Field(max_length=255)]
-LongText = Annotated[Text, Field(max_length=10_000)]
-ExternalId = Annotated[Text, Field(min_length=1, max_length=255)]
+
+
+# Length bounds sit on the string itself, before the cleaning, so that a refusal
+# reads "String should have at most N characters".
+_clean = AfterValidator(clean_text)
+Str50 = Annotated[str, StringConstraints(max_length=50), _clean]
+Str64 = Annotated[str, StringConstraints(max_length=64), _clean]
+Str100 = Annotated[str, StringConstraints(max_length=100), _clean]
+Str255 = Annotated[str, StringConstraints(max_length=255), _clean]
+LongText = Annotated[str, StringConstraints(max_length=10_000), _clean]
+ExternalId = Annotated[str, StringConstraints(min_length=1, max_length=255), _clean]
+LedgerExternalId = Annotated[str, StringConstraints(min_length=1, max_length=100), _clean]
 
 MAX_JSON_DEPTH = 32
 
@@ -101,11 +108,11 @@ def _plain_json(value: Any, depth: int = 0) -> Any:
     if depth > MAX_JSON_DEPTH:
         raise ValueError(f"JSON must not be nested more than {MAX_JSON_DEPTH} levels deep")
     if isinstance(value, dict):
-        return {_clean_text(str(k)): _plain_json(v, depth + 1) for k, v in value.items()}
+        return {clean_text(str(k)): _plain_json(v, depth + 1) for k, v in value.items()}
     if isinstance(value, list):
         return [_plain_json(item, depth + 1) for item in value]
     if isinstance(value, str):
-        return _clean_text(value)
+        return clean_text(value)
     if isinstance(value, Decimal | float):
         number = float(value)
         if not math.isfinite(number):

@@ -8,7 +8,15 @@ from datetime import date
 from typing import Annotated, Any
 
 from email_validator import EmailNotValidError, validate_email
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, WithJsonSchema, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    WithJsonSchema,
+    model_validator,
+)
 from pydantic_core import PydanticCustomError
 
 from ar_sandbox.aggregator import statement_number
@@ -20,6 +28,7 @@ from ar_sandbox.schemas.common import (
     Text,
     Timestamp,
     UpsertCounts,
+    clean_text,
 )
 
 E164 = re.compile(r"\+[1-9][0-9]{1,14}")
@@ -27,7 +36,9 @@ MAX_CUSTOMERS = 100
 # Statement numbers embed the customer's external_id ("STMT-2026-05-PT-001") and
 # are stored in the 255 characters of an invoice number.
 MAX_EXTERNAL_ID = 255 - len(statement_number(date(2000, 1, 1), ""))
-CustomerExternalId = Annotated[Text, Field(min_length=1, max_length=MAX_EXTERNAL_ID)]
+CustomerExternalId = Annotated[
+    str, StringConstraints(min_length=1, max_length=MAX_EXTERNAL_ID), AfterValidator(clean_text)
+]
 
 
 def _e164(value: str) -> str:

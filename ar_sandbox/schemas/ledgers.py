@@ -12,6 +12,7 @@ from pydantic_core import PydanticCustomError
 
 from ar_sandbox.schemas.common import (
     BusinessDate,
+    LedgerExternalId,
     LongText,
     Money,
     MoneyOut,
@@ -20,7 +21,6 @@ from ar_sandbox.schemas.common import (
     Str50,
     Str100,
     Str255,
-    Text,
     Timestamp,
     UpsertCounts,
 )
@@ -53,7 +53,7 @@ NON_POSITIVE = {"other_credit", "patient_payment", "insurance_payment"}
 class LedgerEntryRecord(BaseModel):
     """One raw transaction to upsert by ``external_id``."""
 
-    external_id: Annotated[Text, Field(min_length=1, max_length=100)]
+    external_id: LedgerExternalId
     customer_id: UUID | None = None
     customer_external_id: Str255 | None = None
     transaction_date: BusinessDate

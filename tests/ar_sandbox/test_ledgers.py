@@ -127,6 +127,13 @@ def test_a_malformed_record_refuses_the_request_naming_index_and_field(
     assert data(live.get("/ledgers"))["total"] == 0  # nothing landed
 
 
+def test_an_overlong_external_id_is_refused_in_characters(live: httpx.Client) -> None:
+    push_customers(live, "PT-001")
+    bad = entry("X" * 101, "PT-001", "2026-05-04", "charge", 10)
+    body = error(live.post("/ledgers/bulk", json={"ledger_entries": [bad]}), 422)
+    assert body["errors"][0]["message"] == "String should have at most 100 characters"
+
+
 def test_a_missing_required_field_is_a_422(live: httpx.Client) -> None:
     record = entry("T-1", "PT-001", "2026-05-03", "charge", 10)
     del record["transaction_date"]
