@@ -19,7 +19,7 @@ from pydantic import ValidationError
 
 from ar_pipelines.client._http import Transport
 from ar_pipelines.client._retry import RetryCounter
-from ar_pipelines.client.errors import ApiError, UnprocessableEntityError
+from ar_pipelines.client.errors import ApiError, PushIncompleteError, UnprocessableEntityError
 from ar_pipelines.client.models import StatementCounts, UpsertCounts
 from ar_pipelines.client.records import Record, encode
 from ar_pipelines.client.reports import Progress, PushReport, RecordIssue
@@ -148,6 +148,8 @@ class BulkPusher:
     def push(
         self, prepared: Prepared, *, on_progress: ProgressCallback | None = None
     ) -> PushReport:
+        """Send everything; raise ``PushIncompleteError`` (with the report) if the push
+        had to stop, so that an incomplete push is never mistaken for a finished one."""
         started = time.perf_counter()
         items = prepared.items
         total = len(items) + len(prepared.rejected) + len(prepared.skipped)
@@ -191,6 +193,12 @@ class BulkPusher:
         report.elapsed_seconds = time.perf_counter() - started
         for bucket in (report.skipped, report.failed, report.rejected, report.unsent):
             bucket.sort(key=lambda issue: issue.index)
+        if report.unsent:
+            raise PushIncompleteError(
+                f"{len(report.unsent)} of {report.total} {self.kind} were not sent "
+                f"({report.created + report.updated} landed): {stop}",
+                report,
+            ) from stop
         return report
 
     @staticmethod
