@@ -9,6 +9,7 @@ import random
 import threading
 from collections import Counter
 from collections.abc import Callable
+from dataclasses import dataclass, field
 
 import httpx
 
@@ -104,5 +105,69 @@ def as_503(response: httpx.Response, body: bytes) -> httpx.Response:
     return httpx.Response(503, json={"success": False, "status_code": 503, "message": "busy"})
 
 
-def records_requests(log: list[httpx.Request]) -> Callable[[httpx.Request], None]:
-    return log.append
+@dataclass(frozen=True)
+class Refuse:
+    """Answer ``status`` without passing the request on: the server never saw it."""
+
+    status: int
+    headers: dict[str, str] = field(default_factory=dict)
+    body: bytes | None = None
+
+
+@dataclass(frozen=True)
+class AnswerAfter:
+    """Pass the request on (the work is done), then answer ``status`` instead."""
+
+    status: int
+
+
+@dataclass(frozen=True)
+class FailBefore:
+    """Fail with this transport error before the request leaves."""
+
+    error: type[httpx.TransportError]
+
+
+@dataclass(frozen=True)
+class FailAfter:
+    """Pass the request on (the work is done), then fail with this transport error."""
+
+    error: type[httpx.TransportError]
+
+
+Step = Refuse | AnswerAfter | FailBefore | FailAfter
+
+
+class ScriptedTransport(httpx.HTTPTransport):
+    """Real HTTP to the sandbox; requests matching ``when`` meet the scripted steps
+    first, one per request, and then pass through untouched."""
+
+    def __init__(self, *steps: Step, when: Callable[[httpx.Request], bool] | None = None) -> None:
+        super().__init__()
+        self.steps = list(steps)
+        self.when = when
+        self.seen: list[httpx.Request] = []
+        self.passed_on = 0
+
+    def _forward(self, request: httpx.Request) -> httpx.Response:
+        self.passed_on += 1
+        response = super().handle_request(request)
+        response.read()
+        response.close()
+        return response
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        self.seen.append(request)
+        if not self.steps or (self.when is not None and not self.when(request)):
+            self.passed_on += 1
+            return super().handle_request(request)
+        step = self.steps.pop(0)
+        if isinstance(step, Refuse):
+            return httpx.Response(step.status, headers=step.headers, content=step.body or b"")
+        if isinstance(step, FailBefore):
+            raise step.error(f"{step.error.__name__} (injected)", request=request)
+        self._forward(request)
+        if isinstance(step, FailAfter):
+            raise step.error(f"{step.error.__name__} (injected)", request=request)
+        envelope = {"success": False, "status_code": step.status, "message": "injected"}
+        return httpx.Response(step.status, json=envelope)
