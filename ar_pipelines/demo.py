@@ -1,8 +1,9 @@
 """The end-to-end flow of the Statements API docs, against a freshly started sandbox.
 
 Starts ``ar-sandbox serve`` on a free loopback port with a new SQLite file, makes a
-company and keys with ``ar-sandbox bootstrap``, pushes a customer and two ledger
-entries, reads the statement back, enrolls it into the SA campaign, and prints it.
+company and keys with ``ar-sandbox bootstrap``, then, with the AR client, pushes a
+customer and two ledger entries, reads the statement back, enrolls it into the SA
+campaign, and prints it.
 """
 
 from __future__ import annotations
@@ -13,18 +14,21 @@ import socket
 import subprocess
 import sys
 import time
+from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import httpx
 
+from ar_pipelines.client import ARClient
+
 EXPECTED = {
     "external_invoice_id": "STMT-2026-05-PT-001",
     "amount": Decimal("240"),
     "paid_amount": Decimal("100"),
     "outstanding": Decimal("140"),
-    "due_date": "2026-10-28",
+    "due_date": date(2026, 10, 28),
 }
 
 
@@ -51,17 +55,12 @@ def _wait_until_up(base_url: str, process: subprocess.Popen[bytes]) -> None:
     raise RuntimeError("the sandbox did not answer within 30 s")
 
 
-def _data(response: httpx.Response) -> Any:
-    body = json.loads(response.content, parse_float=Decimal)
-    if response.status_code != 200 or not body.get("success"):
-        raise RuntimeError(f"{response.request.method} {response.request.url.path}: {body}")
-    return body["data"]
-
-
-def _json_number(value: object) -> float:
+def _json_value(value: object) -> float | str:
     # Two-decimal amounts below 10^10 print exactly as floats, as the API sends them.
     if isinstance(value, Decimal):
         return float(value)
+    if isinstance(value, date | datetime):
+        return value.isoformat()
     raise TypeError(f"{type(value).__name__} is not JSON serializable")
 
 
@@ -84,80 +83,61 @@ def run_demo(out_dir: Path) -> dict[str, Any]:
     )
     try:
         _wait_until_up(base_url, server)
-        with httpx.Client(
-            base_url=f"{base_url}/api/v1/external",
-            headers={"X-Api-Key": company["live_key"]},
-            timeout=30,
-        ) as api:
+        with ARClient(base_url=base_url, api_key=company["live_key"]) as ar:
             print(f"sandbox up at {base_url} (database {database_file})")
-            customers = _data(
-                api.post(
-                    "/customers/bulk",
-                    json={
-                        "customers": [
-                            {
-                                "external_id": "PT-001",
-                                "first_name": "Alice",
-                                "last_name": "Example",
-                                "email": "alice@example.com",
-                            }
-                        ]
-                    },
-                )
+            customers = ar.customers.bulk_upsert(
+                [
+                    {
+                        "external_id": "PT-001",
+                        "firstName": "Alice",
+                        "lastName": "Example",
+                        "email": "alice@example.com",
+                    }
+                ]
             )
-            print(f"1. customers pushed: {customers['created']} created")
-            pushed = _data(
-                api.post(
-                    "/ledgers/bulk",
-                    json={
-                        "ledger_entries": [
-                            {
-                                "external_id": "TX-1",
-                                "customer_external_id": "PT-001",
-                                "transaction_date": "2026-05-03",
-                                "transaction_type": "charge",
-                                "amount": 240,
-                            },
-                            {
-                                "external_id": "TX-2",
-                                "customer_external_id": "PT-001",
-                                "transaction_date": "2026-05-15",
-                                "transaction_type": "patient_payment",
-                                "amount": -100,
-                            },
-                        ]
+            print(f"1. customers pushed: {customers.created} created")
+            pushed = ar.ledgers.bulk_upsert(
+                [
+                    {
+                        "external_id": "TX-1",
+                        "customer_external_id": "PT-001",
+                        "transaction_date": "2026-05-03",
+                        "transaction_type": "charge",
+                        "amount": Decimal("240.00"),
                     },
-                )
+                    {
+                        "external_id": "TX-2",
+                        "customer_external_id": "PT-001",
+                        "transaction_date": "2026-05-15",
+                        "transaction_type": "patient_payment",
+                        "amount": Decimal("-100.00"),
+                    },
+                ]
             )
+            created = pushed.statements.created if pushed.statements else 0
             print(
-                f"2. ledger entries pushed: {pushed['ledger_entries']['created']} created; "
-                f"statements created: {pushed['statements']['created']}"
+                f"2. ledger entries pushed: {pushed.created} created; statements created: {created}"
             )
-            listed = _data(api.get("/statements", params={"customer_external_id": "PT-001"}))
-            statement = listed["statements"][0]
+            statement = next(iter(ar.statements.list(customer_external_id="PT-001")))
             print("3. statement read back:")
-            for name in ("external_invoice_id", "amount", "paid_amount", "outstanding", "due_date"):
-                print(f"     {name:<20} {statement[name]}")
-            enrolled = _data(
-                api.post(
-                    f"/statements/{statement['id']}/campaign",
-                    params={"campaign_id": company["sa_campaign_id"]},
-                )
-            )
-            after = _data(
-                api.get(f"/statements/{statement['id']}", params={"include_entries": "false"})
-            )
+            for name in EXPECTED:
+                print(f"     {name:<20} {getattr(statement, name)}")
+            enrolled = ar.statements.enroll_one(statement.id, campaign_id=company["sa_campaign_id"])
+            after = ar.statements.get(statement.id, include_entries=False)
             print(
-                f"4. enrolled into the SA campaign: {enrolled['enrolled_count']} enrolled; "
-                f"status is now {after['status']}"
+                f"4. enrolled into the SA campaign: {enrolled.enrolled_count} enrolled; "
+                f"status is now {after.status}"
             )
     finally:
         server.terminate()
         server.wait(timeout=30)
+    written = after.model_dump(exclude={"entries"})
     result_file = out_dir / "statement.json"
-    result_file.write_text(json.dumps(after, indent=2, default=_json_number) + "\n")
-    mismatched = {k: statement[k] for k, v in EXPECTED.items() if statement[k] != v}
+    result_file.write_text(json.dumps(written, indent=2, default=_json_value) + "\n")
+    mismatched = {
+        k: getattr(statement, k) for k, v in EXPECTED.items() if getattr(statement, k) != v
+    }
     if mismatched:
         raise RuntimeError(f"the statement differs from the documented example: {mismatched}")
     print(f"statement written to {result_file}")
-    return dict(after)
+    return written
