@@ -19,13 +19,15 @@ from pydantic import ValidationError
 
 from ar_pipelines.client._http import Transport
 from ar_pipelines.client._retry import RetryCounter
-from ar_pipelines.client.errors import ApiError, PushIncompleteError, UnprocessableEntityError
+from ar_pipelines.client.errors import ApiError, ApiStatusError, PushIncompleteError
 from ar_pipelines.client.models import StatementCounts, UpsertCounts
 from ar_pipelines.client.records import Record, encode
 from ar_pipelines.client.reports import Progress, PushReport, RecordIssue
 
 R = TypeVar("R", bound=Record)
 ProgressCallback = Callable[[Progress], None]
+# Refusals of a request for its content: split it and send the parts.
+SPLITTABLE_STATUSES = frozenset({413, 422})
 CountsOf = Callable[[Any], tuple[UpsertCounts, StatementCounts | None]]
 
 
@@ -223,22 +225,28 @@ class BulkPusher:
             outcome.requests += 1
             try:
                 answer = self.transport.request("POST", self.path, body=body, counter=counter)
-            except UnprocessableEntityError as err:
+            except ApiStatusError as err:
+                if err.status_code not in SPLITTABLE_STATUSES:
+                    self._stop(outcome, err, part, parts)
+                    break
                 parts.extend(self._isolate(part, err, outcome))
                 continue
             except ApiError as err:
-                for item in [*part, *(i for p in parts for i in p)]:
-                    outcome.unsent.append(RecordIssue(item.index, item.external_id, str(err)))
-                outcome.stopped_by = err
+                self._stop(outcome, err, part, parts)
                 break
             self._count(part, answer.data, outcome)
         return outcome
 
     @staticmethod
-    def _isolate(
-        part: list[Item], err: UnprocessableEntityError, outcome: _Outcome
-    ) -> list[list[Item]]:
-        """The parts still to send after a 422 on ``part``."""
+    def _stop(outcome: _Outcome, err: ApiError, part: list[Item], parts: list[list[Item]]) -> None:
+        for item in [*part, *(i for p in parts for i in p)]:
+            outcome.unsent.append(RecordIssue(item.index, item.external_id, str(err)))
+        outcome.stopped_by = err
+
+    @staticmethod
+    def _isolate(part: list[Item], err: ApiStatusError, outcome: _Outcome) -> list[list[Item]]:
+        """The parts still to send after ``part`` was refused for its content (a 422, or
+        a 413 from a gateway that finds the body too large)."""
         named: dict[int, list[str]] = {}
         for detail in err.errors:
             if detail.index is not None and 0 <= detail.index < len(part):

@@ -33,7 +33,6 @@ from ar_pipelines.client.errors import (
     ApiResponseError,
     ApiStatusError,
     ApiTimeoutError,
-    RateLimitError,
     status_error,
 )
 
@@ -144,22 +143,24 @@ class Transport:
             if response.status_code < 400:
                 return _success(response, method, path, attempt)
             retry_after = parse_retry_after(response.headers.get("retry-after"))
-            error = status_error(response, path=path, retry_after=retry_after)
+            asks_too_long = self.policy.asks_too_long(retry_after)
             if (
                 attempt <= self.policy.max_retries
                 and status_is_retryable(response.status_code, idempotent=idempotent)
-                and not self.policy.asks_too_long(retry_after)
+                and not asks_too_long
             ):
                 self._wait(attempt, str(response.status_code), retry_after, method, path, counter)
                 continue
-            if isinstance(error, RateLimitError) and self.policy.asks_too_long(retry_after):
-                error.message += (
-                    f" (the server asks to wait {retry_after:.0f} s, longer than the "
-                    f"{self.policy.max_retry_after:.0f} s this client waits)"
-                )
-                error.args = (error._text(),)
-            error.attempts = attempt
-            _log_final(error, attempt)
+            note = (
+                f"the server asks to wait {retry_after:.0f} s, longer than the "
+                f"{self.policy.max_retry_after:.0f} s this client waits"
+                if asks_too_long and retry_after is not None
+                else None
+            )
+            error = status_error(
+                response, path=path, retry_after=retry_after, attempts=attempt, note=note
+            )
+            _log_final(error)
             raise error
 
     def _wait(
@@ -221,7 +222,7 @@ def _connection_error(
     return cls(f"{reason}{tries}", method=method, path=path, request_id=request_id)
 
 
-def _log_final(error: ApiStatusError, attempts: int) -> None:
+def _log_final(error: ApiStatusError) -> None:
     if error.status_code >= 500 or error.status_code == 429:
-        tries = f" after {attempts} attempts" if attempts > 1 else ""
+        tries = f" after {error.attempts} attempts" if error.attempts > 1 else ""
         logger.warning("%s%s", error, tries)

@@ -100,6 +100,7 @@ class ApiStatusError(ApiError):
         errors: tuple[ErrorDetail, ...] = (),
         request_id: str | None = None,
         retry_after: float | None = None,
+        attempts: int = 1,
     ) -> None:
         self.status_code = status_code
         self.message = message
@@ -108,7 +109,7 @@ class ApiStatusError(ApiError):
         self.errors = errors
         self.request_id = request_id
         self.retry_after = retry_after
-        self.attempts = 1  # set by the transport: how many times the request was sent
+        self.attempts = attempts  # how many times the request was sent
         super().__init__(self._text())
 
     def _text(self) -> str:
@@ -196,9 +197,15 @@ def _details(raw: Any) -> tuple[ErrorDetail, ...]:
 
 
 def status_error(
-    response: httpx.Response, *, path: str, retry_after: float | None = None
+    response: httpx.Response,
+    *,
+    path: str,
+    retry_after: float | None = None,
+    attempts: int = 1,
+    note: str | None = None,
 ) -> ApiStatusError:
-    """The error for an error answer, with the server's message, details and request id."""
+    """The error for an error answer, with the server's message, details and request id
+    (and the client's ``note``, when it has something to add)."""
     try:
         body = json.loads(response.content, parse_float=Decimal)
     except ValueError:
@@ -209,6 +216,8 @@ def status_error(
     else:
         message = response.reason_phrase or "error"
         errors = ()
+    if note:
+        message = f"{message} ({note})"
     status = response.status_code
     cls = _BY_STATUS.get(status) or (InternalServerError if status >= 500 else ApiStatusError)
     return cls(
@@ -219,4 +228,5 @@ def status_error(
         errors=errors,
         request_id=response.headers.get("x-request-id"),
         retry_after=retry_after,
+        attempts=attempts,
     )

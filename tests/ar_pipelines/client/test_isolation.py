@@ -190,3 +190,30 @@ def test_entries_are_grouped_by_customer_before_chunking(sandbox: RunningSandbox
     assert sum(len(t) for t in touched) <= 20 + 1  # only the boundary customer is split
     assert report.statements is not None
     assert report.statements.created > 0
+
+
+class SmallBodyGateway(httpx.HTTPTransport):
+    """A gateway in front of the sandbox that refuses bodies of more than 120 entries."""
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        pushing = request.url.path.endswith("/ledgers/bulk")
+        if pushing and len(json.loads(request.content)["ledger_entries"]) > 120:
+            return httpx.Response(413, json={"message": "Request Entity Too Large"})
+        return super().handle_request(request)
+
+
+def test_a_gateway_refusing_large_bodies_gets_the_batch_in_halves(
+    sandbox: RunningSandbox,
+) -> None:
+    company = sandbox.bootstrap()
+    http = httpx.Client(transport=SmallBodyGateway(), timeout=30)
+    rows = practice.entries(10, 100)
+    with ARClient(base_url=sandbox.base_url, api_key=company["live_key"], http_client=http) as ar:
+        ar.customers.bulk_upsert(practice.customers(10))
+        report = ar.ledgers.bulk_upsert(rows)
+        in_ar = practice.statements_in_ar(ar)
+    http.close()
+    assert_accounted(report)
+    assert report.created == len(rows)
+    assert not report.rejected
+    assert in_ar == practice.expected_statements(rows)
