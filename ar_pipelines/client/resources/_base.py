@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any, TypeVar
 
 from pydantic import BaseModel
 
+from ar_pipelines.client._bulk import BulkEndpoint, BulkPusher, ProgressCallback, R, prepare
 from ar_pipelines.client._constants import MAX_PER_PAGE
 from ar_pipelines.client._http import Params, Transport
 from ar_pipelines.client.errors import ApiResponseError, LiveKeyRequiredError
 from ar_pipelines.client.records import encode
+from ar_pipelines.client.reports import PushReport
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -67,6 +69,18 @@ class Resource:
             if not rows or page >= int(answer.data.get("total_pages") or 0):
                 return
             page += 1
+
+    def _bulk_upsert(
+        self,
+        endpoint: BulkEndpoint,
+        records: Iterable[R | Mapping[str, Any]],
+        model: type[R],
+        *,
+        on_progress: ProgressCallback | None,
+        order: Callable[[R], str] | None = None,
+    ) -> PushReport:
+        pusher = BulkPusher(self._transport, endpoint, concurrency=self._concurrency)
+        return pusher.push(prepare(records, model, order=order), on_progress=on_progress)
 
     def _require_live(self, what: str) -> None:
         if self._transport.key.mode == "test":

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
-from ar_pipelines.client._bulk import BulkPusher, ProgressCallback, prepare
+from ar_pipelines.client._bulk import BulkEndpoint, ProgressCallback
 from ar_pipelines.client._constants import MAX_INVOICES_PER_REQUEST
 from ar_pipelines.client._retry import RetryCounter
 from ar_pipelines.client.errors import BadRequestError
@@ -14,7 +14,6 @@ from ar_pipelines.client.models import (
     AccountBulkAssignment,
     Enrollment,
     StatementEnrollment,
-    UpsertCounts,
 )
 from ar_pipelines.client.records import InvoiceRecord, encode
 from ar_pipelines.client.reports import EnrollmentReport, NotEnrolled, PushReport
@@ -22,6 +21,8 @@ from ar_pipelines.client.resources._base import Resource
 from ar_pipelines.client.resources._enroll import ChunkAnswer, enroll_in_chunks, met_own_enrollment
 
 ENROLLED_STATUSES = {"SUCCESS", "PENDING"}
+
+ACCOUNTS_BULK = BulkEndpoint("invoices", "/accounts/bulk", "invoices", MAX_INVOICES_PER_REQUEST)
 
 
 class Accounts(Resource):
@@ -32,16 +33,7 @@ class Accounts(Resource):
         on_progress: ProgressCallback | None = None,
     ) -> PushReport:
         """Create or update any number of accounts by ``external_id``, 100 per request."""
-        pusher = BulkPusher(
-            self._transport,
-            kind="invoices",
-            path="/accounts/bulk",
-            body_key="invoices",
-            batch_size=MAX_INVOICES_PER_REQUEST,
-            concurrency=self._concurrency,
-            counts_of=lambda data: (UpsertCounts.model_validate(data), None),
-        )
-        return pusher.push(prepare(invoices, InvoiceRecord), on_progress=on_progress)
+        return self._bulk_upsert(ACCOUNTS_BULK, invoices, InvoiceRecord, on_progress=on_progress)
 
     def list(
         self,

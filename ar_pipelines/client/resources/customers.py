@@ -5,12 +5,16 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
-from ar_pipelines.client._bulk import BulkPusher, ProgressCallback, prepare
+from ar_pipelines.client._bulk import BulkEndpoint, ProgressCallback
 from ar_pipelines.client._constants import MAX_CUSTOMERS_PER_REQUEST
-from ar_pipelines.client.models import Customer, UpsertCounts
+from ar_pipelines.client.models import Customer
 from ar_pipelines.client.records import CustomerRecord
 from ar_pipelines.client.reports import PushReport
 from ar_pipelines.client.resources._base import Resource
+
+CUSTOMERS_BULK = BulkEndpoint(
+    "customers", "/customers/bulk", "customers", MAX_CUSTOMERS_PER_REQUEST
+)
 
 
 class Customers(Resource):
@@ -46,13 +50,4 @@ class Customers(Resource):
         on_progress: ProgressCallback | None = None,
     ) -> PushReport:
         """Create or update any number of customers by ``external_id``, 100 per request."""
-        pusher = BulkPusher(
-            self._transport,
-            kind="customers",
-            path="/customers/bulk",
-            body_key="customers",
-            batch_size=MAX_CUSTOMERS_PER_REQUEST,
-            concurrency=self._concurrency,
-            counts_of=lambda data: (UpsertCounts.model_validate(data), None),
-        )
-        return pusher.push(prepare(records, CustomerRecord), on_progress=on_progress)
+        return self._bulk_upsert(CUSTOMERS_BULK, records, CustomerRecord, on_progress=on_progress)

@@ -6,7 +6,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from datetime import date
 from typing import Any
 
-from ar_pipelines.client._bulk import BulkPusher, ProgressCallback, prepare
+from ar_pipelines.client._bulk import BulkEndpoint, ProgressCallback
 from ar_pipelines.client._constants import MAX_LEDGER_ENTRIES_PER_REQUEST
 from ar_pipelines.client.models import LedgerEntry, LedgerPushResult, StatementCounts, UpsertCounts
 from ar_pipelines.client.records import LedgerEntryRecord
@@ -17,6 +17,11 @@ from ar_pipelines.client.resources._base import Resource
 def _counts(data: Any) -> tuple[UpsertCounts, StatementCounts]:
     result = LedgerPushResult.model_validate(data)
     return result.ledger_entries, result.statements
+
+
+LEDGERS_BULK = BulkEndpoint(
+    "ledger_entries", "/ledgers/bulk", "ledger_entries", MAX_LEDGER_ENTRIES_PER_REQUEST, _counts
+)
 
 
 class Ledgers(Resource):
@@ -31,17 +36,13 @@ class Ledgers(Resource):
         Entries are grouped by customer before chunking, so each customer is
         re-aggregated by as few requests as possible.
         """
-        pusher = BulkPusher(
-            self._transport,
-            kind="ledger_entries",
-            path="/ledgers/bulk",
-            body_key="ledger_entries",
-            batch_size=MAX_LEDGER_ENTRIES_PER_REQUEST,
-            concurrency=self._concurrency,
-            counts_of=_counts,
+        return self._bulk_upsert(
+            LEDGERS_BULK,
+            entries,
+            LedgerEntryRecord,
+            on_progress=on_progress,
+            order=lambda entry: entry.customer_key,
         )
-        prepared = prepare(entries, LedgerEntryRecord, order=lambda e: e.customer_key)
-        return pusher.push(prepared, on_progress=on_progress)
 
     def list(
         self,
