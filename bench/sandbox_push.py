@@ -11,31 +11,26 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import random
-import tempfile
 import time
-import uuid
 from collections import Counter, defaultdict
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import httpx
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import OperationalError
 
-from ar_sandbox.db import normalize_url
+from bench.databases import (
+    postgres_base_url,
+    postgres_schema,
+    postgres_unreachable,
+    shown_url,
+    sqlite_database,
+)
 from bench.machine import python_loop_ms
 from bench.sandbox_process import PeakRss, SandboxProcess, bootstrap, running_sandbox
-
-POSTGRES_ENV = "AR_BENCH_POSTGRES_URL"
-DEFAULT_POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/test"
 
 SEED = 20_240_601
 FULL_SIZE = (100_000, 2_000)  # entries, customers
@@ -356,45 +351,6 @@ def _client(server: SandboxProcess, key: str) -> httpx.Client:
     return httpx.Client(base_url=server.api, headers=headers, timeout=httpx.Timeout(300.0))
 
 
-# --- backends -----------------------------------------------------------------------------
-
-
-@contextmanager
-def sqlite_database() -> Iterator[str]:
-    with tempfile.TemporaryDirectory(prefix="ar_bench_") as directory:
-        yield f"sqlite:///{Path(directory) / 'ar_sandbox.db'}"
-
-
-@contextmanager
-def postgres_schema(base_url: str) -> Iterator[str]:
-    """A fresh schema for the run, dropped afterwards (after the server has stopped)."""
-    schema = f"ar_bench_{uuid.uuid4().hex[:12]}"
-    engine = create_engine(normalize_url(base_url), connect_args={"connect_timeout": 5})
-    try:
-        with engine.begin() as connection:
-            connection.execute(text(f'create schema "{schema}"'))
-        try:
-            separator = "&" if "?" in base_url else "?"
-            yield f"{normalize_url(base_url)}{separator}options=-csearch_path%3D{schema}"
-        finally:
-            with engine.begin() as connection:
-                connection.execute(text(f'drop schema "{schema}" cascade'))
-    finally:
-        engine.dispose()
-
-
-def postgres_unreachable(base_url: str) -> str | None:
-    """Why Postgres cannot be used, or None when it can."""
-    engine = create_engine(normalize_url(base_url), connect_args={"connect_timeout": 5})
-    try:
-        with engine.connect():
-            return None
-    except OperationalError as err:
-        return str(err.orig).strip().splitlines()[0]
-    finally:
-        engine.dispose()
-
-
 # --- printing -----------------------------------------------------------------------------
 
 
@@ -465,8 +421,8 @@ def run(quick: bool) -> bool:
     with sqlite_database() as url:
         results.append(bench_backend("SQLite (temporary file)", url, workload, expected))
         print_backend(results[-1], with_targets=False)
-    base_url = os.environ.get(POSTGRES_ENV, DEFAULT_POSTGRES_URL)
-    shown = make_url(normalize_url(base_url)).render_as_string(hide_password=True)
+    base_url = postgres_base_url()
+    shown = shown_url(base_url)
     reason = postgres_unreachable(base_url)
     if reason is not None:
         print(f"\nPostgres ({shown}): skipped, unreachable: {reason}")
