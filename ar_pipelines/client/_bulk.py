@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from operator import itemgetter
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 from pydantic import ValidationError
 
@@ -22,7 +22,7 @@ from ar_pipelines.client._http import Transport
 from ar_pipelines.client._retry import RetryCounter
 from ar_pipelines.client.errors import ApiError, ApiStatusError, PushIncompleteError
 from ar_pipelines.client.models import StatementCounts, UpsertCounts
-from ar_pipelines.client.records import Record, encode
+from ar_pipelines.client.records import Record
 from ar_pipelines.client.reports import Progress, PushReport, RecordIssue
 
 R = TypeVar("R", bound=Record)
@@ -48,13 +48,14 @@ class BulkEndpoint:
     counts_of: CountsOf = upsert_counts
 
 
-@dataclass(frozen=True)
-class Item:
-    """One record ready to send, remembering its place in the caller's input."""
+class Item(NamedTuple):
+    """One record ready to send: its place in the caller's input, its ``external_id``
+    and its JSON text (bytes hold no references, so a large push costs the garbage
+    collector nothing)."""
 
-    index: int
+    input_index: int
     external_id: str | None
-    payload: dict[str, Any]
+    body: bytes
 
 
 @dataclass
@@ -64,8 +65,8 @@ class Prepared:
     skipped: list[RecordIssue]
 
 
-# A checked record: its input index, external_id, sort key and JSON-ready payload.
-_Checked = tuple[int, str | None, str, dict[str, Any]]
+# A checked record: its input index, external_id, sort key and JSON text.
+_Checked = tuple[int, str | None, str, bytes]
 
 
 def _reason(err: ValidationError) -> str:
@@ -84,7 +85,7 @@ def prepare(
 ) -> Prepared:
     """Type-check every record, keep the last of each ``external_id``, and order them.
 
-    Each record's payload is built as soon as it is checked and its model let go:
+    Each record's JSON is written as soon as it is checked and its model let go:
     holding a model per record until the end made the garbage collector's full passes
     over them cost about as much as the checking itself on a large push.
     """
@@ -99,7 +100,7 @@ def prepare(
             rejected.append(RecordIssue(index, external_id, f"invalid record: {_reason(err)}"))
             continue
         key = order(valid) if order is not None else ""
-        checked.append((index, getattr(valid, "external_id", None), key, valid.payload()))
+        checked.append((index, getattr(valid, "external_id", None), key, valid.json_bytes()))
     last = {external_id: index for index, external_id, _, _ in checked if external_id is not None}
     skipped: list[RecordIssue] = []
     kept: list[_Checked] = []
@@ -115,7 +116,7 @@ def prepare(
             kept.append(row)
     if order is not None:
         kept.sort(key=itemgetter(2))
-    items = [Item(index, external_id, payload) for index, external_id, _, payload in kept]
+    items = [Item(index, external_id, body) for index, external_id, _, body in kept]
     return Prepared(items, rejected, skipped)
 
 
@@ -198,7 +199,9 @@ class BulkPusher:
                     on_progress(Progress(settled, total, report.requests, counter.total))
             reason = f"not sent: the push stopped after an earlier request failed: {stop}"
             for chunk in queue:
-                report.unsent.extend(RecordIssue(i.index, i.external_id, reason) for i in chunk)
+                report.unsent.extend(
+                    RecordIssue(i.input_index, i.external_id, reason) for i in chunk
+                )
         report.retries = counter.snapshot()
         report.elapsed_seconds = time.perf_counter() - started
         for bucket in (report.skipped, report.failed, report.rejected, report.unsent):
@@ -229,7 +232,7 @@ class BulkPusher:
         parts = [chunk]
         while parts:
             part = parts.pop()
-            body = encode({self.endpoint.body_key: [item.payload for item in part]})
+            body = self._body(part)
             outcome.requests += 1
             try:
                 answer = self.transport.request(
@@ -247,10 +250,14 @@ class BulkPusher:
             self._count(part, answer.data, outcome)
         return outcome
 
+    def _body(self, part: list[Item]) -> bytes:
+        records = b",".join(item.body for item in part)
+        return b'{"' + self.endpoint.body_key.encode() + b'":[' + records + b"]}"
+
     @staticmethod
     def _stop(outcome: _Outcome, err: ApiError, part: list[Item], parts: list[list[Item]]) -> None:
         for item in [*part, *(i for p in parts for i in p)]:
-            outcome.unsent.append(RecordIssue(item.index, item.external_id, str(err)))
+            outcome.unsent.append(RecordIssue(item.input_index, item.external_id, str(err)))
         outcome.stopped_by = err
 
     @staticmethod
@@ -265,13 +272,13 @@ class BulkPusher:
             for position, reasons in sorted(named.items()):
                 item = part[position]
                 outcome.rejected.append(
-                    RecordIssue(item.index, item.external_id, "; ".join(reasons))
+                    RecordIssue(item.input_index, item.external_id, "; ".join(reasons))
                 )
             rest = [item for position, item in enumerate(part) if position not in named]
             return [rest] if rest else []
         if len(part) == 1:
             item = part[0]
-            outcome.rejected.append(RecordIssue(item.index, item.external_id, err.message))
+            outcome.rejected.append(RecordIssue(item.input_index, item.external_id, err.message))
             return []
         middle = len(part) // 2
         return [part[middle:], part[:middle]]
@@ -285,6 +292,6 @@ class BulkPusher:
             item = part[error.index] if 0 <= error.index < len(part) else None
             if item is None:
                 continue
-            outcome.failed.append(RecordIssue(item.index, item.external_id, error.error))
+            outcome.failed.append(RecordIssue(item.input_index, item.external_id, error.error))
         if statements is not None:
             outcome.statements = (outcome.statements or StatementCounts()) + statements

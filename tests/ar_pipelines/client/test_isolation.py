@@ -98,15 +98,18 @@ def test_records_that_are_not_even_well_typed_are_rejected_before_sending(ar: AR
          "transaction_type": "charge", "amount": "NaN"},
         {"external_id": "T-5", "customer_external_id": "PT-00001", "transaction_date": "2025-02-03",
          "transaction_type": "charge", "amount": "12.50"},
+        {"external_id": "T-6", "customer_external_id": "PT-00001", "transaction_date": "2025-02-03",
+         "transaction_type": "charge", "amount": "12345678901234.56"},
     ]  # fmt: skip
     report = ar.ledgers.bulk_upsert(rows)
     assert_accounted(report)
     reasons = {issue.external_id: issue.reason for issue in report.rejected}
-    assert set(reasons) == {"T-1", "T-2", "T-3", "T-4"}
+    assert set(reasons) == {"T-1", "T-2", "T-3", "T-4", "T-6"}
     assert "transaction_date" in reasons["T-1"]
     assert "amount" in reasons["T-2"]
     assert "ammount" in reasons["T-3"]
     assert "finite" in reasons["T-4"]
+    assert "15 digits" in reasons["T-6"]  # more than a JSON number carries exactly
     assert report.created == 1
     assert report.requests == 1
 
