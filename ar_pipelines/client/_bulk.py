@@ -13,7 +13,6 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
-from operator import itemgetter
 from typing import Any, NamedTuple, TypeVar
 
 from pydantic import ValidationError
@@ -22,7 +21,7 @@ from ar_pipelines.client._http import Transport
 from ar_pipelines.client._retry import RetryCounter
 from ar_pipelines.client.errors import ApiError, ApiStatusError, PushIncompleteError
 from ar_pipelines.client.models import StatementCounts, UpsertCounts
-from ar_pipelines.client.records import Record
+from ar_pipelines.client.records import Record, plain_fields
 from ar_pipelines.client.reports import Progress, PushReport, RecordIssue
 
 R = TypeVar("R", bound=Record)
@@ -65,10 +64,6 @@ class Prepared:
     skipped: list[RecordIssue]
 
 
-# A checked record: its input index, external_id, sort key and JSON text.
-_Checked = tuple[int, str | None, str, bytes]
-
-
 def _reason(err: ValidationError) -> str:
     parts = []
     for problem in err.errors(include_url=False, include_input=False):
@@ -81,43 +76,70 @@ def prepare(
     records: Iterable[R | Mapping[str, Any]],
     model: type[R],
     *,
-    order: Callable[[R], str] | None = None,
+    order: Callable[[Mapping[str, Any]], str] | None = None,
 ) -> Prepared:
-    """Type-check every record, keep the last of each ``external_id``, and order them.
+    """Type-check every record, keep the last of each ``external_id``, and sort them by
+    ``order`` (a key computed from each record's checked values).
 
-    Each record's JSON is written as soon as it is checked and its model let go:
-    holding a model per record until the end made the garbage collector's full passes
-    over them cost about as much as the checking itself on a large push.
+    Each record's JSON is written as soon as it is checked and nothing else of it is
+    kept: holding a model per record until the end made the garbage collector's full
+    passes over them cost about as much as the checking itself on a large push.
     """
-    checked: list[_Checked] = []
+    items: list[Item] = []
+    keys: list[str] = []
     rejected: list[RecordIssue] = []
+    fields = plain_fields(model)
+    check = fields.validator.validate_python if fields else None
+    write = fields.serializer.to_json if fields else None
     for index, record in enumerate(records):
         try:
-            valid = record if isinstance(record, model) else model.model_validate(record)
+            if isinstance(record, model):
+                values: Mapping[str, Any] = record.__dict__
+                body = record.json_bytes()
+            elif check is not None and write is not None:
+                values = check(record)
+                body = write(values, exclude_none=True)
+            else:
+                valid = model.model_validate(record)
+                values, body = valid.__dict__, valid.json_bytes()
         except ValidationError as err:
             raw_id = record.get("external_id") if isinstance(record, Mapping) else None
             external_id = raw_id if isinstance(raw_id, str) else None
             rejected.append(RecordIssue(index, external_id, f"invalid record: {_reason(err)}"))
             continue
-        key = order(valid) if order is not None else ""
-        checked.append((index, getattr(valid, "external_id", None), key, valid.json_bytes()))
-    last = {external_id: index for index, external_id, _, _ in checked if external_id is not None}
+        items.append(Item(index, values.get("external_id"), body))
+        if order is not None:
+            keys.append(order(values))
+    items, keys, skipped = _drop_superseded(items, keys)
+    if order is not None:
+        ranked = sorted(range(len(items)), key=keys.__getitem__)  # stable: input order ties
+        items = [items[position] for position in ranked]
+    return Prepared(items, rejected, skipped)
+
+
+def _drop_superseded(
+    items: list[Item], keys: list[str]
+) -> tuple[list[Item], list[str], list[RecordIssue]]:
+    """Keep the last record of each ``external_id``; the earlier ones are skipped."""
+    last = {item.external_id: item.input_index for item in items if item.external_id is not None}
+    if len(last) == sum(item.external_id is not None for item in items):
+        return items, keys, []  # no repeats: the usual case, and the cheap one
+    kept_items: list[Item] = []
+    kept_keys: list[str] = []
     skipped: list[RecordIssue] = []
-    kept: list[_Checked] = []
-    for row in checked:
-        index, external_id = row[0], row[1]
-        if external_id is not None and last[external_id] != index:
+    for position, item in enumerate(items):
+        latest = last.get(item.external_id) if item.external_id is not None else None
+        if latest is not None and latest != item.input_index:
             reason = (
-                f"superseded by record {last[external_id]} with the same external_id "
+                f"superseded by record {latest} with the same external_id "
                 "(the last occurrence wins)"
             )
-            skipped.append(RecordIssue(index, external_id, reason))
-        else:
-            kept.append(row)
-    if order is not None:
-        kept.sort(key=itemgetter(2))
-    items = [Item(index, external_id, body) for index, external_id, _, body in kept]
-    return Prepared(items, rejected, skipped)
+            skipped.append(RecordIssue(item.input_index, item.external_id, reason))
+            continue
+        kept_items.append(item)
+        if keys:
+            kept_keys.append(keys[position])
+    return kept_items, kept_keys, skipped
 
 
 @dataclass

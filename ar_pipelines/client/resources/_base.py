@@ -77,7 +77,7 @@ class Resource:
         model: type[R],
         *,
         on_progress: ProgressCallback | None,
-        order: Callable[[R], str] | None = None,
+        order: Callable[[Mapping[str, Any]], str] | None = None,
     ) -> PushReport:
         pusher = BulkPusher(self._transport, endpoint, concurrency=self._concurrency)
         return pusher.push(prepare(records, model, order=order), on_progress=on_progress)

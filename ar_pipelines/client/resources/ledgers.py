@@ -24,6 +24,11 @@ LEDGERS_BULK = BulkEndpoint(
 )
 
 
+def customer_of(entry: Mapping[str, Any]) -> str:
+    """Groups entries of one customer together, whichever way the customer is named."""
+    return entry.get("customer_external_id") or "\x00" + (entry.get("customer_id") or "")
+
+
 class Ledgers(Resource):
     def bulk_upsert(
         self,
@@ -41,7 +46,7 @@ class Ledgers(Resource):
             entries,
             LedgerEntryRecord,
             on_progress=on_progress,
-            order=lambda entry: entry.customer_key,
+            order=customer_of,
         )
 
     def list(

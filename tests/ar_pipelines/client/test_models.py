@@ -6,8 +6,10 @@ import json
 from decimal import Decimal
 
 import httpx
+from pydantic import ValidationError
 
-from ar_pipelines.client import ARClient
+from ar_pipelines.client import ARClient, LedgerEntryRecord
+from ar_pipelines.client._bulk import prepare
 from tests.ar_pipelines.client.faults import RewritingTransport
 from tests.sandbox_server import RunningSandbox
 
@@ -75,3 +77,43 @@ def test_amounts_are_sent_as_the_exact_decimal_text(sandbox: RunningSandbox) -> 
         "T-1": Decimal("1234567890.12"),
         "T-3": Decimal("7.00"),
     }
+
+
+def test_mappings_and_records_are_checked_by_the_same_rules_and_written_the_same() -> None:
+    rows = [
+        {
+            "external_id": "T-1",
+            "customer_external_id": "PT-1",
+            "transaction_date": "2026-05-03",
+            "transaction_type": "charge",
+            "amount": Decimal("1234567.89"),
+            "procedure_code": "D0120",
+        },
+        {"external_id": "T-2", "customer_id": "c", "transaction_date": "2026-05-03",
+         "transaction_type": "charge", "amount": "7", "description": None},
+    ]  # fmt: skip
+    from_mappings = prepare(rows, LedgerEntryRecord)
+    from_records = prepare([LedgerEntryRecord(**row) for row in rows], LedgerEntryRecord)
+    assert [i.body for i in from_mappings.items] == [i.body for i in from_records.items]
+    assert json.loads(from_mappings.items[1].body) == {
+        "external_id": "T-2",
+        "customer_id": "c",
+        "transaction_date": "2026-05-03",
+        "transaction_type": "charge",
+        "amount": 7.0,
+    }
+    bad = [{**rows[0], "amount": "1e400"}, {**rows[0], "extra": 1}, {**rows[0], "amount": "x"}]
+    refused = prepare(bad, LedgerEntryRecord).rejected
+    assert [issue.index for issue in refused] == [0, 1, 2]
+    for issue, model_error in zip(refused, _model_errors(bad), strict=True):
+        assert issue.reason.endswith(model_error)
+
+
+def _model_errors(rows: list[dict[str, object]]) -> list[str]:
+    messages = []
+    for row in rows:
+        try:
+            LedgerEntryRecord.model_validate(row)
+        except ValidationError as err:
+            messages.append(err.errors()[0]["msg"])
+    return messages
