@@ -1,5 +1,5 @@
-"""Bulk upserts: validate, drop superseded duplicates, order, chunk, send concurrently,
-and isolate malformed records when the server refuses a request with a 422.
+"""Bulk upserts: chunk prepared records, send them concurrently, and isolate malformed
+records when the server refuses a request with a 422.
 
 Reverse-ETL tools retry at the batch level and split batches to find bad rows; this
 does the same for AR's contract. The server's 422 names each bad record's index, so
@@ -10,21 +10,18 @@ batch is halved until the bad records stand alone.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
-from typing import Any, NamedTuple, TypeVar
-
-from pydantic import ValidationError
+from typing import Any
 
 from ar_pipelines.client._http import Transport
+from ar_pipelines.client._prepare import Item, Prepared
 from ar_pipelines.client._retry import RetryCounter
 from ar_pipelines.client.errors import ApiError, ApiStatusError, PushIncompleteError
 from ar_pipelines.client.models import StatementCounts, UpsertCounts
-from ar_pipelines.client.records import Record, plain_fields
 from ar_pipelines.client.reports import Progress, PushReport, RecordIssue
 
-R = TypeVar("R", bound=Record)
 ProgressCallback = Callable[[Progress], None]
 # Refusals of a request for its content: split it and send the parts.
 SPLITTABLE_STATUSES = frozenset({413, 422})
@@ -45,101 +42,6 @@ class BulkEndpoint:
     body_key: str
     batch_size: int
     counts_of: CountsOf = upsert_counts
-
-
-class Item(NamedTuple):
-    """One record ready to send: its place in the caller's input, its ``external_id``
-    and its JSON text (bytes hold no references, so a large push costs the garbage
-    collector nothing)."""
-
-    input_index: int
-    external_id: str | None
-    body: bytes
-
-
-@dataclass
-class Prepared:
-    items: list[Item]
-    rejected: list[RecordIssue]
-    skipped: list[RecordIssue]
-
-
-def _reason(err: ValidationError) -> str:
-    parts = []
-    for problem in err.errors(include_url=False, include_input=False):
-        where = ".".join(str(p) for p in problem["loc"])
-        parts.append(f"{where}: {problem['msg']}" if where else problem["msg"])
-    return "; ".join(parts)
-
-
-def prepare(
-    records: Iterable[R | Mapping[str, Any]],
-    model: type[R],
-    *,
-    order: Callable[[Mapping[str, Any]], str] | None = None,
-) -> Prepared:
-    """Type-check every record, keep the last of each ``external_id``, and sort them by
-    ``order`` (a key computed from each record's checked values).
-
-    Each record's JSON is written as soon as it is checked and nothing else of it is
-    kept: holding a model per record until the end made the garbage collector's full
-    passes over them cost about as much as the checking itself on a large push.
-    """
-    items: list[Item] = []
-    keys: list[str] = []
-    rejected: list[RecordIssue] = []
-    fields = plain_fields(model)
-    check = fields.validator.validate_python if fields else None
-    write = fields.serializer.to_json if fields else None
-    for index, record in enumerate(records):
-        try:
-            if isinstance(record, model):
-                values: Mapping[str, Any] = record.__dict__
-                body = record.json_bytes()
-            elif check is not None and write is not None:
-                values = check(record)
-                body = write(values, exclude_none=True)
-            else:
-                valid = model.model_validate(record)
-                values, body = valid.__dict__, valid.json_bytes()
-        except ValidationError as err:
-            raw_id = record.get("external_id") if isinstance(record, Mapping) else None
-            external_id = raw_id if isinstance(raw_id, str) else None
-            rejected.append(RecordIssue(index, external_id, f"invalid record: {_reason(err)}"))
-            continue
-        items.append(Item(index, values.get("external_id"), body))
-        if order is not None:
-            keys.append(order(values))
-    items, keys, skipped = _drop_superseded(items, keys)
-    if order is not None:
-        ranked = sorted(range(len(items)), key=keys.__getitem__)  # stable: input order ties
-        items = [items[position] for position in ranked]
-    return Prepared(items, rejected, skipped)
-
-
-def _drop_superseded(
-    items: list[Item], keys: list[str]
-) -> tuple[list[Item], list[str], list[RecordIssue]]:
-    """Keep the last record of each ``external_id``; the earlier ones are skipped."""
-    last = {item.external_id: item.input_index for item in items if item.external_id is not None}
-    if len(last) == sum(item.external_id is not None for item in items):
-        return items, keys, []  # no repeats: the usual case, and the cheap one
-    kept_items: list[Item] = []
-    kept_keys: list[str] = []
-    skipped: list[RecordIssue] = []
-    for position, item in enumerate(items):
-        latest = last.get(item.external_id) if item.external_id is not None else None
-        if latest is not None and latest != item.input_index:
-            reason = (
-                f"superseded by record {latest} with the same external_id "
-                "(the last occurrence wins)"
-            )
-            skipped.append(RecordIssue(item.input_index, item.external_id, reason))
-            continue
-        kept_items.append(item)
-        if keys:
-            kept_keys.append(keys[position])
-    return kept_items, kept_keys, skipped
 
 
 @dataclass

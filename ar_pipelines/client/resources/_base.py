@@ -7,9 +7,10 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel
 
-from ar_pipelines.client._bulk import BulkEndpoint, BulkPusher, ProgressCallback, R, prepare
+from ar_pipelines.client._bulk import BulkEndpoint, BulkPusher, ProgressCallback
 from ar_pipelines.client._constants import MAX_PER_PAGE
 from ar_pipelines.client._http import Params, Transport
+from ar_pipelines.client._prepare import R, prepare
 from ar_pipelines.client.errors import ApiResponseError, LiveKeyRequiredError
 from ar_pipelines.client.records import encode
 from ar_pipelines.client.reports import PushReport

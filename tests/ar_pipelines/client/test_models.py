@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import gc
 import json
 from decimal import Decimal
 
 import httpx
+import pytest
 from pydantic import ValidationError
 
 from ar_pipelines.client import ARClient, LedgerEntryRecord
-from ar_pipelines.client._bulk import prepare
+from ar_pipelines.client._prepare import prepare
 from tests.ar_pipelines.client.faults import RewritingTransport
 from tests.sandbox_server import RunningSandbox
 
@@ -117,3 +119,28 @@ def _model_errors(rows: list[dict[str, object]]) -> list[str]:
         except ValidationError as err:
             messages.append(err.errors()[0]["msg"])
     return messages
+
+
+GOOD = [
+    {
+        "external_id": "T-1",
+        "customer_external_id": "PT-1",
+        "transaction_date": "2026-05-03",
+        "transaction_type": "charge",
+        "amount": "1.00",
+    }
+]
+
+
+def test_preparing_records_leaves_the_garbage_collector_as_it_found_it() -> None:
+    rows = [{"external_id": "T-1", "transaction_date": "2026-05-03", "amount": "x"}]
+    try:
+        for enabled in (True, False):
+            (gc.enable if enabled else gc.disable)()
+            assert len(prepare(rows, LedgerEntryRecord).rejected) == 1
+            assert gc.isenabled() is enabled
+            with pytest.raises(ZeroDivisionError):
+                prepare(GOOD, LedgerEntryRecord, order=lambda _: str(1 / 0))
+            assert gc.isenabled() is enabled
+    finally:
+        gc.enable()
