@@ -175,7 +175,7 @@ class BulkPusher:
         return outcome
 
     def _body(self, part: list[Item]) -> bytes:
-        records = b",".join(item.body for item in part)
+        records = b",".join([item.body for item in part])
         return b'{"' + self.endpoint.body_key.encode() + b'":[' + records + b"]}"
 
     @staticmethod

@@ -11,7 +11,6 @@ import json
 import logging
 import random
 import time
-import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
@@ -103,7 +102,17 @@ class Transport:
         self.policy = policy
         self.sleep = sleep
         self.rng = rng or random.Random()
+        self.ids = random.Random()  # request ids: unique, never seeded like the jitter
+        self.urls: dict[str, httpx.URL] = {}
         self.retries = RetryCounter()  # every retry this client made
+
+    def _url(self, path: str) -> httpx.URL:
+        # Parsing the URL text (an IP host goes through ``ipaddress``) cost more than
+        # the rest of the request's client-side work; the paths of a push repeat.
+        url = self.urls.get(path)
+        if url is None:
+            url = self.urls[path] = httpx.URL(self.root + path)
+        return url
 
     def request(
         self,
@@ -116,7 +125,7 @@ class Transport:
         counter: RetryCounter | None = None,
     ) -> Answer:
         """Send until the answer is final; raise the mapped error if it is an error."""
-        request_id = f"req_{uuid.uuid4().hex}"
+        request_id = f"req_{self.ids.getrandbits(128):032x}"
         headers = {
             "X-Api-Key": self.key.reveal(),
             "Accept": "application/json",
@@ -125,13 +134,13 @@ class Transport:
         }
         if body is not None:
             headers["Content-Type"] = "application/json"
-        query = {k: _query_value(v) for k, v in (params or {}).items() if v is not None}
+        query = {k: _query_value(v) for k, v in (params or {}).items() if v is not None} or None
         attempt = 0
         while True:
             attempt += 1
             try:
                 response = self.http.request(
-                    method, self.root + path, params=query, content=body, headers=headers
+                    method, self._url(path), params=query, content=body, headers=headers
                 )
             except httpx.TransportError as err:
                 if attempt <= self.policy.max_retries and transport_error_is_retryable(
