@@ -134,7 +134,8 @@ def test_a_bad_record_in_bulk_names_its_index_and_field(live: httpx.Client) -> N
 
 
 def test_a_bad_tag_names_the_records_index_not_the_tags(live: httpx.Client) -> None:
-    body = {"customers": [customer("A"), customer("B"), {**customer("C"), "tags": ["ok", "x" * 101]}]}
+    overlong_tag = {**customer("C"), "tags": ["ok", "x" * 101]}
+    body = {"customers": [customer("A"), customer("B"), overlong_tag]}
     first = error(live.post("/customers/bulk", json=body), 422)["errors"][0]
     assert (first["index"], first["field"], first["loc"]) == (2, "tags", "customers[2].tags[1]")
 
