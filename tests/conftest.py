@@ -18,6 +18,7 @@ from tests.sandbox_server import RunningSandbox, running_sandbox
 
 os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
 POSTGRES_ENV = "AR_TEST_POSTGRES_URL"
+MYSQL_ENV = "AR_TEST_MYSQL_URL"
 
 
 @pytest.fixture(scope="session")
@@ -67,6 +68,30 @@ def postgres_url() -> Iterator[str]:
     finally:
         with engine.begin() as connection:
             connection.execute(text(f'drop schema "{schema}" cascade'))
+        engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def mysql_url() -> Iterator[str]:
+    """A fresh database on the test MySQL/MariaDB, dropped afterwards."""
+    base = os.environ.get(MYSQL_ENV)
+    if not base:
+        pytest.skip(
+            f"no MySQL/MariaDB: set {MYSQL_ENV} (for example mysql://root@127.0.0.1:3306/test)"
+        )
+    from sqlalchemy.engine import make_url
+
+    from ar_pipelines.sources.schema import normalize_url as source_url
+
+    name = f"ar_test_{uuid.uuid4().hex[:12]}"
+    engine = create_engine(source_url(base))
+    with engine.begin() as connection:
+        connection.execute(text(f"create database `{name}` character set utf8mb4"))
+    try:
+        yield make_url(source_url(base)).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with engine.begin() as connection:
+            connection.execute(text(f"drop database `{name}`"))
         engine.dispose()
 
 

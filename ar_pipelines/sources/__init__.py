@@ -1,0 +1,1 @@
+"""Sikka-shaped sources: the SQL schema, a demo data generator, and readers (SQL, REST)."""
