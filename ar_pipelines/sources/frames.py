@@ -1,0 +1,117 @@
+"""What every source reader hands the normalizer, whichever source it reads.
+
+Frames of ``object`` dtype whose values are ``str`` or ``None`` (SQL NULL and the empty
+string alike), ``loaded_date`` as ``"YYYY-MM-DD HH:MM:SS"``. The same rows give the
+same frames from SQLite, Postgres, MariaDB or the REST API.
+
+Incremental reads select ``loaded_date >= since - lookback``, the threshold floored to
+the second: the REST API serves loaded dates to the second, so SQL sources compare at
+that precision too and both read exactly the same rows. The cursor is the latest
+``loaded_date`` read (to the second), never earlier than ``since``: re-reading a
+moment is harmless (records are upserted), missing one is not.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
+from contextlib import closing
+from datetime import datetime, timedelta
+from typing import Any
+
+import pandas as pd
+
+LOADED_DATE = "loaded_date"
+LOADED_FORMAT = "%Y-%m-%d %H:%M:%S"
+
+
+def as_text(value: Any) -> str | None:
+    """A source value as the frames carry it: ``str``, or ``None`` for NULL and ``""``."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, datetime):
+        return value.isoformat(sep=" ", timespec="seconds")
+    return str(value)
+
+
+def frame(rows: Iterable[Sequence[Any]], columns: Sequence[str]) -> pd.DataFrame:
+    """Rows (in ``columns`` order) as an object-dtype frame of text."""
+    data = [[as_text(value) for value in row] for row in rows]
+    return pd.DataFrame(data, columns=list(columns), dtype=object)
+
+
+def loaded_threshold(since: datetime, lookback: timedelta) -> datetime:
+    """The earliest ``loaded_date`` an incremental read selects."""
+    if since.tzinfo is not None:
+        raise ValueError("since must be naive, in the source's own time, like loaded_date")
+    if lookback < timedelta(0):
+        raise ValueError("lookback must not be negative")
+    return (since - lookback).replace(microsecond=0)
+
+
+def parse_loaded(text: str) -> datetime:
+    return datetime.strptime(text, LOADED_FORMAT)  # noqa: DTZ007 - loaded dates are naive
+
+
+class Extract:
+    """The transactions an incremental read selected, as frames one chunk at a time.
+
+    Iterate it once; afterwards ``rows`` counts the rows read and ``cursor`` is the
+    ``since`` to pass next time. Reading either before the last chunk raises, so a
+    half-read extract cannot move a cursor past rows nobody saw.
+    """
+
+    def __init__(
+        self, chunks: Callable[[], Generator[pd.DataFrame]], *, since: datetime | None
+    ) -> None:
+        self._chunks = chunks
+        self._since = since
+        self._latest: str | None = None
+        self._rows = 0
+        self._started = False
+        self._done = False
+        self._reader: Generator[pd.DataFrame] | None = None
+
+    def __iter__(self) -> Iterator[pd.DataFrame]:
+        if self._started:
+            raise RuntimeError("an extract can be read once; ask the source for a new one")
+        self._started = True
+        self._reader = self._read()
+        return self._reader
+
+    def _read(self) -> Generator[pd.DataFrame]:
+        with closing(self._chunks()) as chunks:
+            for chunk in chunks:
+                if chunk.empty:
+                    continue
+                self._rows += len(chunk)
+                latest = chunk[LOADED_DATE].max()
+                if self._latest is None or latest > self._latest:
+                    self._latest = latest
+                yield chunk
+        self._done = True
+
+    @property
+    def rows(self) -> int:
+        self._require_done()
+        return self._rows
+
+    @property
+    def cursor(self) -> datetime | None:
+        self._require_done()
+        if self._latest is None:
+            return self._since
+        latest = parse_loaded(self._latest)
+        return latest if self._since is None else max(latest, self._since)
+
+    def _require_done(self) -> None:
+        if not self._done:
+            raise RuntimeError("read the extract to the end before asking for its cursor")
+
+    def close(self) -> None:
+        """Stop reading early, releasing the source's cursor or connection."""
+        if self._reader is not None:
+            self._reader.close()
+
+    def __repr__(self) -> str:
+        state = f"rows={self._rows}" if self._done else "unread"
+        return f"Extract(since={self._since!r}, {state})"
