@@ -25,6 +25,7 @@ class Reason(StrEnum):
     DUPLICATE_TRANSACTION = "duplicate_transaction"  # transaction_sr_no seen twice
     INVALID_CHARACTERS = "invalid_characters"  # control or invisible characters in an id or number
     CUSTOMER_NOT_PUSHABLE = "customer_not_pushable"  # its customer has no usable contact
+    ID_INVALID = "id_invalid"  # an id missing or repeated, or an id or code longer than AR stores
     # patients
     PHONE_UNPARSEABLE = "phone_unparseable"
     EMAIL_MALFORMED = "email_malformed"
