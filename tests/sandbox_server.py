@@ -42,9 +42,8 @@ class RunningSandbox:
 
 
 @contextmanager
-def running_sandbox(settings: Settings) -> Iterator[RunningSandbox]:
-    database = Database(settings.database_url, pool_size=settings.pool_size)
-    app = create_app(settings, database=database)
+def serving(app: Any) -> Iterator[str]:
+    """Serve an ASGI app on a free loopback port in a thread; yields its base URL."""
     port = free_port()
     config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
     server = uvicorn.Server(config)
@@ -53,10 +52,18 @@ def running_sandbox(settings: Settings) -> Iterator[RunningSandbox]:
     deadline = time.monotonic() + 20
     while not server.started:
         if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("the sandbox did not start")
+            raise RuntimeError("the server did not start")
         time.sleep(0.02)
     try:
-        yield RunningSandbox(f"http://127.0.0.1:{port}", database)
+        yield f"http://127.0.0.1:{port}"
     finally:
         server.should_exit = True
         thread.join(timeout=20)
+
+
+@contextmanager
+def running_sandbox(settings: Settings) -> Iterator[RunningSandbox]:
+    database = Database(settings.database_url, pool_size=settings.pool_size)
+    app = create_app(settings, database=database)
+    with serving(app) as base_url:
+        yield RunningSandbox(base_url, database)

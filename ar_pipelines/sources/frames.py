@@ -84,9 +84,9 @@ class Extract:
                 if chunk.empty:
                     continue
                 self._rows += len(chunk)
-                latest = chunk[LOADED_DATE].max()
-                if self._latest is None or latest > self._latest:
-                    self._latest = latest
+                dates = [date for date in chunk[LOADED_DATE] if date is not None]
+                if dates and (self._latest is None or max(dates) > self._latest):
+                    self._latest = max(dates)
                 yield chunk
         self._done = True
 
