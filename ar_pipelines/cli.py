@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from datetime import date
 from pathlib import Path
 
 from ar_pipelines.client import ApiError
@@ -29,6 +30,47 @@ def _push(args: argparse.Namespace) -> int:
         show_progress=show,
         issues_path=Path(args.issues) if args.issues else None,
     )
+
+
+def _source_generate(args: argparse.Namespace) -> int:
+    from ar_pipelines.sources.generate_cli import generate_source
+
+    show = sys.stderr.isatty() if args.progress is None else args.progress
+    generate_source(
+        args.url,
+        practices=args.practices,
+        patients=args.patients,
+        months=args.months,
+        seed=args.seed,
+        defect_rate=args.defect_rate,
+        end=date.fromisoformat(args.end) if args.end else None,
+        show_progress=show,
+    )
+    return 0
+
+
+def _add_source_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    source = commands.add_parser("source", help="work with a Sikka-shaped source database")
+    source_commands = source.add_subparsers(dest="source_command", required=True)
+    generate = source_commands.add_parser(
+        "generate", help="fill a source database with seeded demo data, defects optional"
+    )
+    generate.add_argument("--url", required=True, help="SQLite, Postgres or MySQL/MariaDB URL")
+    generate.add_argument("--practices", type=int, required=True)
+    generate.add_argument("--patients", type=int, required=True, help="patients per practice")
+    generate.add_argument("--months", type=int, required=True, help="months of history")
+    generate.add_argument("--seed", type=int, required=True)
+    generate.add_argument(
+        "--defect-rate", type=float, default=0.0, help="share of rows with a defect (default 0)"
+    )
+    generate.add_argument("--end", help="last day of history, YYYY-MM-DD (default: last month's)")
+    generate.add_argument(
+        "--progress",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="show a progress bar (default: when standard error is a terminal)",
+    )
+    generate.set_defaults(run=_source_generate)
 
 
 PUSH_EPILOG = """The API key is read from AR_API_KEY (never from the command line); the base URL
@@ -64,6 +106,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="show a progress bar (default: when standard error is a terminal)",
     )
     push.set_defaults(run=_push)
+    _add_source_commands(commands)
     return parser
 
 
