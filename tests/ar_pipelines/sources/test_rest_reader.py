@@ -15,6 +15,7 @@ import pytest
 from sqlalchemy import Engine
 
 from ar_pipelines.sources import schema
+from ar_pipelines.sources.generate import generate
 from ar_pipelines.sources.rest_reader import SikkaAuthError, SikkaError, SikkaRestSource
 from ar_pipelines.sources.sikka_http import SikkaSession
 from ar_pipelines.sources.sql_reader import SqlSource
@@ -301,3 +302,22 @@ def test_secrets_never_appear_in_logs_errors_or_reprs(
     assert "HTTP 503" in text
     for secret in (CREDENTIALS.secret_key, CREDENTIALS.app_key, *issued):
         assert secret not in text
+
+
+def test_a_generated_practice_reads_the_same_through_sql_and_the_api(source_url: str) -> None:
+    end = datetime.fromisoformat("2024-06-30").date()
+    generate(source_url, practices=2, patients=30, months=3, seed=11, defect_rate=0.2, end=end)
+    app = create_sikka_app(source_url, credentials=CREDENTIALS)
+    with (
+        running_sikka(app) as sikka,
+        reader(sikka, page_size=7) as api,
+        SqlSource(source_url, chunk_size=11) as sql,
+    ):
+        for table in ("practices", "payment_types", "patients"):
+            from_sql = getattr(sql, table)(practice_id="P002")
+            assert len(from_sql) > 0
+            sample.assert_frames_equal(getattr(api, table)(practice_id="P002"), from_sql)
+        from_sql = read(sql.transactions(practice_id="P002"))
+        from_api = read(api.transactions(practice_id="P002"))
+    assert len(from_sql) > 40
+    sample.assert_frames_equal(from_api, from_sql)
