@@ -1,0 +1,240 @@
+"""The checks a transaction row goes through, in quarantine order; each works on columns.
+
+Called in this order by ``transactions.normalize_chunk``: invisible characters, ids
+(missing or too long for AR), duplicates, money, dates, types, then the patient and
+customer. The first check that fails gives a row its reason.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date
+
+import numpy as np
+import numpy.typing as npt
+
+from ar_pipelines.normalize import dates, money
+from ar_pipelines.normalize.chunk import PAYMENT, PROCEDURE, SOURCE_TYPES, Chunk, Context
+from ar_pipelines.normalize.quarantine import Triage, shown
+from ar_pipelines.normalize.seen import SeenKeys
+from ar_pipelines.normalize.settings import PaymentType
+from ar_pipelines.normalize.text import INVISIBLE, BoolArray, IntArray, ObjectArray, given, pick
+from ar_pipelines.sources.defects import Reason
+
+# Ids and numbers that must not hide characters, in the order details name them.
+VISIBLE_FIELDS = (
+    "transaction_sr_no",
+    "amount",
+    "practice_id",
+    "patient_id",
+    "guarantor_id",
+    "payment_link_id",
+    "estimated_insurance_payment",
+    "insurance_payment",
+)
+MAX_EXTERNAL_ID = 100
+MAX_LINK = 100
+MAX_PROCEDURE_CODE = 50
+MONEY_REASONS = {
+    money.Problem.MISSING: (Reason.AMOUNT_MISSING, "is empty"),
+    money.Problem.UNPARSEABLE: (Reason.AMOUNT_UNPARSEABLE, "is not a number"),
+    money.Problem.TOO_PRECISE: (Reason.AMOUNT_TOO_PRECISE, "has more than 2 decimals"),
+    money.Problem.OUT_OF_RANGE: (Reason.AMOUNT_OUT_OF_RANGE, "is 10^10 or more in size"),
+}
+DATE_REASONS = {
+    dates.Problem.MISSING: (Reason.DATE_MISSING, "is empty"),
+    dates.Problem.UNPARSEABLE: (Reason.DATE_UNPARSEABLE, "is not a date (YYYY-MM-DD)"),
+    dates.Problem.BEFORE_1900: (Reason.DATE_BEFORE_1900, "is before 1900"),
+    dates.Problem.IN_FUTURE: (Reason.DATE_IN_FUTURE, "is after today"),
+}
+Rows = npt.NDArray[np.intp]
+
+
+def _say(template: str, *columns: ObjectArray) -> Callable[[Rows], list[str]]:
+    """Details from a template whose ``{}`` are the shown values of ``columns``."""
+    return lambda rows: [template.format(*(shown(c[r]) for c in columns)) for r in rows]
+
+
+def check_invisible(chunk: Chunk, triage: Triage) -> dict[str, BoolArray]:
+    found = {name: chunk.columns[name].matches(INVISIBLE) for name in VISIBLE_FIELDS}
+    first = np.full(len(chunk), -1, dtype=np.int64)
+    for position, name in reversed(list(enumerate(VISIBLE_FIELDS))):
+        first[found[name]] = position
+
+    def describe(rows: Rows) -> list[str]:
+        names = [VISIBLE_FIELDS[first[r]] for r in rows]
+        return [
+            f"{name} {shown(chunk.texts[name][r])} contains invisible or control characters"
+            for name, r in zip(names, rows, strict=True)
+        ]
+
+    triage.flag(Reason.INVALID_CHARACTERS, first >= 0, describe)
+    return found
+
+
+def check_identity(
+    chunk: Chunk, triage: Triage, seen: SeenKeys, invisible: dict[str, BoolArray]
+) -> None:
+    texts = chunk.texts
+    practice_given = given(texts["practice_id"])
+    number_given = given(texts["transaction_sr_no"])
+    triage.flag(Reason.ID_INVALID, ~practice_given, _say("practice_id is empty"))
+    triage.flag(Reason.ID_INVALID, ~number_given, _say("transaction_sr_no is empty"))
+    practice_length = chunk.lengths("practice_id")
+    triage.flag(
+        Reason.ID_INVALID,
+        practice_length + 1 + chunk.lengths("transaction_sr_no") > MAX_EXTERNAL_ID,
+        _say(f"external_id {{}} is longer than {MAX_EXTERNAL_ID} characters", chunk.external_id),
+    )
+    link_length = chunk.lengths("payment_link_id")
+    triage.flag(
+        Reason.ID_INVALID,
+        (link_length > 0) & (practice_length + 1 + link_length > MAX_LINK),
+        _say(
+            f"payment_link_id {{}} is longer than {MAX_LINK} characters with the practice",
+            texts["payment_link_id"],
+        ),
+    )
+    triage.flag(
+        Reason.ID_INVALID,
+        chunk.lengths("procedure_code") > MAX_PROCEDURE_CODE,
+        _say(
+            f"procedure_code {{}} is longer than {MAX_PROCEDURE_CODE} characters",
+            texts["procedure_code"],
+        ),
+    )
+    # Every row with a usable identity counts as seen, whatever else is wrong with it:
+    # the first occurrence of an id is the one kept (or quarantined for its own defect).
+    identity = practice_given & number_given
+    identity &= ~invisible["practice_id"] & ~invisible["transaction_sr_no"]
+    rows = np.flatnonzero(identity)
+    repeated = np.zeros(len(chunk), dtype=bool)
+    repeated[rows] = seen.add(chunk.external_id[rows])
+    triage.flag(
+        Reason.DUPLICATE_TRANSACTION,
+        repeated,
+        _say(
+            "transaction_sr_no {} of practice {} was already seen in this run",
+            texts["transaction_sr_no"],
+            texts["practice_id"],
+        ),
+    )
+
+
+def check_amounts(chunk: Chunk, triage: Triage) -> None:
+    source_type = chunk.columns["transaction_type"].map_text(
+        {name: code for name, code in SOURCE_TYPES.items()}, -1, np.int64, key=str.lower
+    )
+    chunk.source_type = source_type.astype(np.int64)
+    # amount_paid comes from insurance_payment on procedures only, so only there is it read.
+    fields = {
+        "amount": np.ones(len(chunk), dtype=bool),
+        "estimated_insurance_payment": np.ones(len(chunk), dtype=bool),
+        "insurance_payment": chunk.source_type == PROCEDURE,
+    }
+    problems: dict[str, IntArray] = {}
+    for name in fields:
+        coded = chunk.columns[name]
+        cents, per_value = money.parse_cents(coded.text)
+        chunk.cents[name] = coded.take(cents, 0).astype(np.int64)
+        problems[name] = coded.take(per_value, money.Problem.MISSING).astype(np.int64)
+    for kind, (reason, complaint) in MONEY_REASONS.items():
+        for name, applies in fields.items():
+            if kind == money.Problem.MISSING and name != "amount":
+                continue  # only the amount itself is required
+            triage.flag(
+                reason,
+                applies & (problems[name] == kind),
+                _say(f"{name} {{}} {complaint}", chunk.texts[name]),
+            )
+
+
+def check_dates(chunk: Chunk, triage: Triage, today: date) -> None:
+    coded = chunk.columns["transaction_date"]
+    iso, problem = dates.parse_dates(coded.text, today)
+    chunk.date = coded.take(iso, None).astype(object)
+    problems = coded.take(problem, dates.Problem.MISSING).astype(np.int64)
+    for kind, (reason, complaint) in DATE_REASONS.items():
+        triage.flag(
+            reason,
+            problems == kind,
+            _say(f"transaction_date {{}} {complaint}", chunk.texts["transaction_date"]),
+        )
+
+
+def check_types(
+    chunk: Chunk, triage: Triage, payment_types: dict[tuple[str, str], PaymentType]
+) -> None:
+    triage.flag(
+        Reason.UNKNOWN_TRANSACTION_TYPE,
+        chunk.source_type < 0,
+        _say(
+            "transaction_type {} is not Procedure, Payment or Adjustment",
+            chunk.texts["transaction_type"],
+        ),
+    )
+    practice, code = chunk.texts["practice_id"], chunk.texts["payment_type"]
+    found = chunk.columns["practice_id"].pairs(
+        chunk.columns["payment_type"],
+        lambda p, c: np.array(
+            [payment_types.get((a, b)) if b else None for a, b in zip(p, c, strict=True)],
+            dtype=object,
+        ),
+    )
+    chunk.insurance = np.array([t is not None and t.is_insurance for t in found], dtype=bool)
+    chunk.debit_adjustment = np.array(
+        [t is not None and t.is_debit_adjustment for t in found], dtype=bool
+    )
+    chunk.refund = np.array([t is not None and t.is_refund for t in found], dtype=bool)
+    code_given = given(code)
+    unknown = (chunk.source_type > PROCEDURE) & code_given & ~given(found)
+    needed = (chunk.source_type == PAYMENT) & ~code_given
+    triage.flag(
+        Reason.UNKNOWN_PAYMENT_TYPE,
+        unknown,
+        _say("payment_type {} is not a payment type of practice {}", code, practice),
+    )
+    triage.flag(Reason.UNKNOWN_PAYMENT_TYPE, needed, _say("a Payment needs a payment_type"))
+
+
+def check_parties(chunk: Chunk, triage: Triage, context: Context) -> None:
+    """The patient must be the practice's; the customer (the patient, or its guarantor
+    where the practice bills guarantors) must have been pushable."""
+    directory, texts, columns = context.directory, chunk.texts, chunk.columns
+    practice = columns["practice_id"]
+    patient = practice.pairs(columns["patient_id"], directory.find).astype(np.int64)
+    given_guarantor = practice.pairs(columns["guarantor_id"], directory.find).astype(np.int64)
+    bills_guarantor = practice.map_text(
+        {p: s.bills_guarantor for p, s in context.settings.items()}, False, bool
+    ).astype(bool)
+    has_guarantor = given(texts["guarantor_id"])
+    own_guarantor = pick(directory.guarantor, patient, -1).astype(np.int64)
+    customer = np.where(
+        bills_guarantor, np.where(has_guarantor, given_guarantor, own_guarantor), patient
+    )
+    chunk.customer = customer.astype(np.int64)
+    guarantor_text = np.where(
+        has_guarantor, texts["guarantor_id"], pick(directory.guarantor_id, patient, None)
+    )
+    triage.flag(Reason.PATIENT_MISSING, ~given(texts["patient_id"]), _say("patient_id is empty"))
+    triage.flag(
+        Reason.PATIENT_MISSING,
+        patient < 0,
+        _say(
+            "patient {} is not a patient of practice {}", texts["patient_id"], texts["practice_id"]
+        ),
+    )
+    triage.flag(
+        Reason.PATIENT_MISSING,
+        customer < 0,
+        _say("guarantor {} is not a patient of practice {}", guarantor_text, texts["practice_id"]),
+    )
+    triage.flag(
+        Reason.CUSTOMER_NOT_PUSHABLE,
+        ~pick(directory.pushable, customer, True).astype(bool),
+        _say(
+            "customer {} was quarantined ({})",
+            pick(directory.external_id, customer, None),
+            pick(directory.reason, customer, None),
+        ),
+    )

@@ -1,0 +1,94 @@
+"""One chunk of transactions, its columns coded, and what the checks learn about its rows."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+
+import numpy as np
+import pandas as pd
+
+from ar_pipelines.normalize.customers import Directory, external_ids
+from ar_pipelines.normalize.settings import PaymentType, PracticeSettings
+from ar_pipelines.normalize.text import BoolArray, Coded, IntArray, ObjectArray
+
+USED_COLUMNS = (
+    "transaction_sr_no",
+    "practice_id",
+    "patient_id",
+    "guarantor_id",
+    "transaction_type",
+    "transaction_date",
+    "amount",
+    "payment_type",
+    "procedure_code",
+    "procedure_description",
+    "estimated_insurance_payment",
+    "insurance_payment",
+    "note",
+    "payment_link_id",
+    "is_deleted",
+)
+PROCEDURE, PAYMENT, ADJUSTMENT = 0, 1, 2
+SOURCE_TYPES = {"procedure": PROCEDURE, "payment": PAYMENT, "adjustment": ADJUSTMENT}
+
+
+@dataclass(frozen=True)
+class Context:
+    """What every chunk is checked against: the small tables and today."""
+
+    settings: dict[str, PracticeSettings]
+    payment_types: dict[tuple[str, str], PaymentType]
+    directory: Directory
+    today: date
+
+
+def _empty_ints() -> IntArray:
+    return np.zeros(0, dtype=np.int64)
+
+
+def _empty_bools() -> BoolArray:
+    return np.zeros(0, dtype=bool)
+
+
+@dataclass
+class Chunk:
+    """A chunk's columns (coded, and as cleaned text per row), filled in by the checks."""
+
+    frame: pd.DataFrame
+    columns: dict[str, Coded]
+    texts: dict[str, ObjectArray]
+    external_id: ObjectArray
+    cents: dict[str, IntArray] = field(default_factory=dict)
+    date: ObjectArray = field(default_factory=lambda: np.zeros(0, dtype=object))
+    source_type: IntArray = field(default_factory=_empty_ints)
+    insurance: BoolArray = field(default_factory=_empty_bools)
+    debit_adjustment: BoolArray = field(default_factory=_empty_bools)
+    refund: BoolArray = field(default_factory=_empty_bools)
+    customer: IntArray = field(default_factory=_empty_ints)
+
+    @classmethod
+    def of(cls, frame: pd.DataFrame) -> Chunk:
+        frame = frame.reset_index(drop=True)
+        columns = {
+            name: Coded.of(
+                frame[name]
+                if name in frame.columns
+                else pd.Series([None] * len(frame), dtype=object)
+            )
+            for name in USED_COLUMNS
+        }
+        texts = {name: coded.rows() for name, coded in columns.items()}
+        return cls(
+            frame=frame,
+            columns=columns,
+            texts=texts,
+            external_id=external_ids(texts["practice_id"], texts["transaction_sr_no"]),
+        )
+
+    def __len__(self) -> int:
+        return len(self.frame)
+
+    def lengths(self, name: str) -> IntArray:
+        """Characters in each row's cleaned text of column ``name`` (0 when missing)."""
+        return self.columns[name].lengths()

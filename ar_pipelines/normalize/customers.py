@@ -1,0 +1,249 @@
+"""Patients to AR customers, and the directory transactions find their customer in.
+
+A customer needs a usable contact. The email must pass ``email-validator`` (syntax only,
+no network); the phone is the first of cell, home and work phone that ``phonenumbers``
+reads as a valid number in the practice's region, written in E.164. A patient with one
+bad and one good contact becomes a customer with the good one only; a patient with none
+is quarantined with the most specific reason. Patients are few, so each is checked in a
+plain loop.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import phonenumbers
+from email_validator import EmailNotValidError, validate_email
+
+from ar_pipelines.normalize.quarantine import REASON_CODES, Triage, quarantine_frame, shown
+from ar_pipelines.normalize.settings import PracticeSettings
+from ar_pipelines.normalize.text import (
+    INVISIBLE,
+    BoolArray,
+    Coded,
+    IntArray,
+    ObjectArray,
+    free_text,
+    given,
+)
+from ar_pipelines.sources.defects import Reason
+
+CUSTOMER_COLUMNS = ("external_id", "first_name", "last_name", "email", "phone")
+PHONE_COLUMNS = ("cell", "homephone", "workphone")
+# AR builds statement numbers "STMT-YYYY-MM-{external_id}" in 255 characters.
+MAX_CUSTOMER_ID = 255 - len("STMT-2000-01-")
+MAX_NAME = 255
+
+
+def external_ids(practice_id: ObjectArray, source_id: ObjectArray) -> ObjectArray:
+    """``"{practice_id}-{id}"`` per row (``None`` where either is missing)."""
+    present = given(practice_id) & given(source_id)
+    out = np.full(len(practice_id), None, dtype=object)
+    out[present] = practice_id[present] + "-" + source_id[present]
+    return out
+
+
+def email_address(text: str | None) -> str | None:
+    if text is None:
+        return None
+    try:
+        return validate_email(text, check_deliverability=False).normalized
+    except EmailNotValidError:
+        return None
+
+
+def phone_number(text: str | None, region: str) -> str | None:
+    if text is None:
+        return None
+    try:
+        number = phonenumbers.parse(text, region)
+    except phonenumbers.NumberParseException:
+        return None
+    if not phonenumbers.is_valid_number(number):
+        return None
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+@dataclass(frozen=True)
+class Directory:
+    """Every patient a transaction may name, pushable or not, by (practice, patient id)."""
+
+    index: dict[tuple[str, str], int]
+    external_id: ObjectArray
+    guarantor_id: ObjectArray  # the patient's own guarantor, None if it has none
+    guarantor: IntArray  # position of that guarantor (the patient's own if none, -1 unknown)
+    pushable: BoolArray
+    reason: ObjectArray  # why a patient that is not pushable was quarantined
+
+    def find(self, practice_id: ObjectArray, patient_id: ObjectArray) -> IntArray:
+        """Directory positions of the (practice, patient) pairs, ``-1`` when unknown."""
+        return np.array(
+            [self.index.get((p, q), -1) for p, q in zip(practice_id, patient_id, strict=True)],
+            dtype=np.int64,
+        )
+
+
+@dataclass(frozen=True)
+class Customers:
+    customers: pd.DataFrame
+    quarantine: pd.DataFrame
+    directory: Directory
+
+
+def _object_frame(columns: dict[str, ObjectArray]) -> pd.DataFrame:
+    return pd.DataFrame({name: pd.Series(v, dtype=object) for name, v in columns.items()})
+
+
+def build_customers(patients: pd.DataFrame, settings: dict[str, PracticeSettings]) -> Customers:
+    size = len(patients)
+    patients = patients.reset_index(drop=True)
+
+    def column(name: str) -> Coded:
+        return Coded.of(_column(patients, name))
+
+    practice, patient, guarantor = (
+        column("practice_id"),
+        column("patient_id"),
+        column("guarantor_id"),
+    )
+    practice_id, patient_id = practice.rows(), patient.rows()
+    ext = external_ids(practice_id, patient_id)
+    lengths = np.array([len(e) if e else 0 for e in ext], dtype=np.int64)
+    triage = Triage(size)
+
+    invisible_practice, invisible_patient = practice.matches(INVISIBLE), patient.matches(INVISIBLE)
+    triage.flag(
+        Reason.INVALID_CHARACTERS,
+        invisible_practice | invisible_patient,
+        lambda rows: [
+            f"{'practice_id' if invisible_practice[r] else 'patient_id'} "
+            f"{shown(practice_id[r] if invisible_practice[r] else patient_id[r])} "
+            "contains invisible or control characters"
+            for r in rows
+        ],
+    )
+    triage.flag(
+        Reason.ID_INVALID,
+        ~practice.present() | ~patient.present(),
+        lambda rows: [
+            "practice_id is empty" if practice_id[r] is None else "patient_id is empty"
+            for r in rows
+        ],
+    )
+    triage.flag(
+        Reason.ID_INVALID,
+        lengths > MAX_CUSTOMER_ID,
+        lambda rows: [
+            f"external_id {shown(ext[r])} is longer than {MAX_CUSTOMER_ID}" for r in rows
+        ],
+    )
+    repeated = pd.Series(ext).duplicated(keep="first").to_numpy() & given(ext)
+    in_directory = ~(invisible_practice | invisible_patient) & given(ext) & ~repeated
+    triage.flag(
+        Reason.ID_INVALID,
+        repeated,
+        lambda rows: [f"patient {shown(patient_id[r])} appears more than once" for r in rows],
+    )
+
+    emails, phones = _contacts(patients, practice_id, settings, triage)
+    names = {
+        "first_name": free_text(column("firstname").rows(), MAX_NAME),
+        "last_name": free_text(column("lastname").rows(), MAX_NAME),
+    }
+    pushable = triage.clean
+    customers = _object_frame(
+        {
+            "external_id": ext[pushable],
+            "first_name": names["first_name"][pushable],
+            "last_name": names["last_name"][pushable],
+            "email": emails[pushable],
+            "phone": phones[pushable],
+        }
+    )
+    quarantine = quarantine_frame(
+        source="patients",
+        frame=patients,
+        triage=triage,
+        practice_id=practice_id,
+        source_id=patient.raw_rows(),
+        first_row_number=1,
+    )
+    rows = np.flatnonzero(in_directory)
+    reasons = np.array(
+        [None if c < 0 else REASON_CODES[c].value for c in triage.reason], dtype=object
+    )
+    index = {(practice_id[r], patient_id[r]): i for i, r in enumerate(rows)}
+    guarantor_id = guarantor.rows()[rows]
+    directory = Directory(
+        index=index,
+        external_id=ext[rows],
+        guarantor_id=guarantor_id,
+        guarantor=np.array(
+            [
+                i if g is None else index.get((practice_id[r], g), -1)
+                for i, (r, g) in enumerate(zip(rows, guarantor_id, strict=True))
+            ],
+            dtype=np.int64,
+        ),
+        pushable=pushable[rows],
+        reason=reasons[rows],
+    )
+    return Customers(customers=customers, quarantine=quarantine, directory=directory)
+
+
+def _contacts(
+    patients: pd.DataFrame,
+    practice_id: ObjectArray,
+    settings: dict[str, PracticeSettings],
+    triage: Triage,
+) -> tuple[ObjectArray, ObjectArray]:
+    """Valid emails and phones per patient; quarantines patients left without either."""
+    size = len(patients)
+    emails = np.full(size, None, dtype=object)
+    phones = np.full(size, None, dtype=object)
+    email_text = Coded.of(_column(patients, "email")).rows()
+    phone_texts = [Coded.of(_column(patients, name)).rows() for name in PHONE_COLUMNS]
+    bad_phone, bad_email, no_contact = (np.zeros(size, dtype=bool) for _ in range(3))
+    for row in np.flatnonzero(triage.clean):
+        region = settings.get(practice_id[row], PracticeSettings()).phone_region
+        emails[row] = email_address(email_text[row])
+        given = [texts[row] for texts in phone_texts if texts[row] is not None]
+        phones[row] = next(
+            (p for p in (phone_number(text, region) for text in given) if p is not None), None
+        )
+        if emails[row] is None and phones[row] is None:
+            if email_text[row] is not None:
+                bad_email[row] = True
+            elif given:
+                bad_phone[row] = True
+            else:
+                no_contact[row] = True
+    triage.flag(
+        Reason.PHONE_UNPARSEABLE,
+        bad_phone,
+        lambda rows: [
+            "no valid phone in "
+            + ", ".join(shown(t[r]) for t in phone_texts if t[r] is not None)
+            + " and no email"
+            for r in rows
+        ],
+    )
+    triage.flag(
+        Reason.EMAIL_MALFORMED,
+        bad_email,
+        lambda rows: [
+            f"email {shown(email_text[r])} is not valid and no valid phone" for r in rows
+        ],
+    )
+    triage.flag(
+        Reason.CONTACT_MISSING, no_contact, lambda rows: ["no email and no phone"] * len(rows)
+    )
+    return emails, phones
+
+
+def _column(frame: pd.DataFrame, name: str) -> pd.Series:
+    if name in frame.columns:
+        return frame[name]
+    return pd.Series([None] * len(frame), dtype=object)

@@ -1,0 +1,127 @@
+"""``Normalizer``: the small tables read once, then transactions a chunk at a time."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Collection
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+
+import numpy as np
+import pandas as pd
+
+from ar_pipelines.normalize import schemas
+from ar_pipelines.normalize.chunk import Context
+from ar_pipelines.normalize.customers import build_customers
+from ar_pipelines.normalize.seen import SeenKeys, hashes
+from ar_pipelines.normalize.settings import payment_types as read_payment_types
+from ar_pipelines.normalize.settings import practice_settings
+from ar_pipelines.normalize.transactions import ledger_frame, normalize_chunk
+
+PUSHED_COLUMNS = ("external_id", "customer_external_id", "transaction_date", "transaction_type")
+
+
+@dataclass
+class NormalizedChunk:
+    ledger_entries: pd.DataFrame
+    quarantine: pd.DataFrame
+
+
+@dataclass
+class TransactionCounts:
+    """Running totals over the chunks seen: ``rows == ledger_entries + quarantined``."""
+
+    rows: int = 0
+    ledger_entries: int = 0
+    deleted: int = 0  # ledger entries that void a row marked deleted
+    quarantined: Counter[str] = field(default_factory=Counter)
+
+
+class Normalizer:
+    """Customers from patients at once; ledger entries from transaction chunks.
+
+    Call ``transactions`` once per chunk, in loaded order: a ``(practice_id,
+    transaction_sr_no)`` seen in an earlier chunk (or earlier in the same chunk) is a
+    duplicate, and the first occurrence is the one kept. Row numbers in the quarantine
+    count from the first row of the first chunk.
+    """
+
+    def __init__(
+        self,
+        *,
+        practices: pd.DataFrame,
+        payment_types: pd.DataFrame,
+        patients: pd.DataFrame,
+        today: date | None = None,
+    ) -> None:
+        settings = practice_settings(practices)
+        built = build_customers(patients, settings)
+        self.customers: pd.DataFrame = schemas.customers.validate(built.customers)
+        self.patient_quarantine: pd.DataFrame = schemas.quarantine.validate(built.quarantine)
+        self.patients_in = len(patients)
+        self._context = Context(
+            settings=settings,
+            payment_types=read_payment_types(payment_types),
+            directory=built.directory,
+            today=today or date.today(),  # noqa: DTZ011 - dates are the practice's calendar
+        )
+        self._seen = SeenKeys()
+        self.counts = TransactionCounts()
+
+    @property
+    def today(self) -> date:
+        return self._context.today
+
+    def transactions(self, chunk: pd.DataFrame) -> NormalizedChunk:
+        """One chunk of transaction rows as ledger entries and quarantine rows."""
+        result = normalize_chunk(chunk, self._context, self._seen, self.counts.rows + 1)
+        self.counts.rows += len(chunk)
+        self.counts.ledger_entries += len(result.ledger_entries)
+        self.counts.deleted += result.deleted
+        self.counts.quarantined.update(result.quarantined)
+        return NormalizedChunk(
+            ledger_entries=schemas.ledger_entries.validate(result.ledger_entries),
+            quarantine=schemas.quarantine.validate(result.quarantine),
+        )
+
+    def voids(
+        self, pushed: pd.DataFrame, seen_external_ids: Collection[str] | None = None
+    ) -> pd.DataFrame:
+        """Voids (amount 0) for previously pushed entries that no source row names any more.
+
+        ``pushed`` has ``external_id``, ``customer_external_id``, ``transaction_date`` and
+        ``transaction_type`` of entries pushed before. An entry is void when its
+        ``external_id`` is not among ``seen_external_ids`` (by default: every transaction
+        row this normalizer has read, quarantined or not). This is only right after a
+        full extract: after an incremental one, rows not re-read have not disappeared.
+        """
+        missing_columns = [c for c in PUSHED_COLUMNS if c not in pushed.columns]
+        if missing_columns:
+            raise ValueError(f"pushed entries lack columns: {', '.join(missing_columns)}")
+        entries = pushed.loc[:, list(PUSHED_COLUMNS)].drop_duplicates("external_id", keep="last")
+        ids = entries["external_id"].to_numpy(dtype=object)
+        if seen_external_ids is None:
+            present = self._seen.contains(hashes(ids, len(ids)))
+        else:
+            present = entries["external_id"].isin(list(seen_external_ids)).to_numpy()
+        gone = entries[~present]
+        size = len(gone)
+        nothing = np.full(size, None, dtype=object)
+        columns = {name: gone[name].to_numpy(dtype=object) for name in PUSHED_COLUMNS}
+        zero = np.full(size, Decimal("0.00"), dtype=object)
+        frame = ledger_frame(
+            {
+                **columns,
+                "transaction_date": np.array(
+                    [str(d)[:10] for d in columns["transaction_date"]], dtype=object
+                ),
+                "amount": zero,
+                "amount_paid": nothing,
+                "estimated_insurance": nothing,
+                "payment_link_id": nothing,
+                "procedure_code": nothing,
+                "description": nothing,
+            }
+        )
+        return schemas.ledger_entries.validate(frame)

@@ -1,0 +1,120 @@
+"""The quarantine: one row per source row that cannot become a record, with why.
+
+Checks run in a fixed order and the first that fails gives the row its reason (``Triage``);
+a row is never quarantined twice. Details and the raw JSON are built for quarantined rows
+only, which are the exception, so their cost does not grow with the clean rows.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable, Sequence
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from ar_pipelines.normalize.text import BoolArray, ObjectArray
+from ar_pipelines.sources.defects import Reason
+
+QUARANTINE_COLUMNS = (
+    "source",  # "transactions" or "patients"
+    "practice_id",
+    "source_id",  # transaction_sr_no or patient_id, as given
+    "row_number",  # 1-based position in the extract (the rows read in this run)
+    "loaded_date",
+    "reason",  # a Reason value
+    "detail",  # what was wrong, for a person
+    "raw",  # the source row as JSON text
+)
+REASON_CODES: tuple[Reason, ...] = tuple(Reason)
+
+Rows = npt.NDArray[np.intp]
+Describe = Callable[[Rows], Iterable[str]]
+
+
+class Triage:
+    """Reasons for the rows of one frame, first failing check wins."""
+
+    def __init__(self, size: int) -> None:
+        self.reason = np.full(size, -1, dtype=np.int16)
+        self.detail = np.full(size, None, dtype=object)
+
+    @property
+    def clean(self) -> BoolArray:
+        """Rows no check has claimed yet."""
+        return self.reason < 0
+
+    def flag(self, reason: Reason, failing: BoolArray, describe: Describe) -> None:
+        """Quarantine ``failing`` rows not already quarantined; ``describe`` says why."""
+        rows = np.flatnonzero(failing & self.clean)
+        if len(rows):
+            self.reason[rows] = REASON_CODES.index(reason)
+            self.detail[rows] = list(describe(rows))
+
+    def counts(self) -> dict[str, int]:
+        codes, counts = np.unique(self.reason[self.reason >= 0], return_counts=True)
+        return {REASON_CODES[c].value: int(n) for c, n in zip(codes, counts, strict=True)}
+
+
+def shown(value: object) -> str:
+    """A value for a detail message: quoted, invisible characters escaped."""
+    return repr(value) if isinstance(value, str) else "empty"
+
+
+def raw_json(frame: pd.DataFrame, rows: Rows) -> list[str]:
+    """The given rows of ``frame`` as JSON objects (ASCII, so nothing hides in them)."""
+    columns: Sequence[str] = [str(c) for c in frame.columns]
+    values = frame.iloc[rows].to_numpy(dtype=object)
+    return [json.dumps(dict(zip(columns, map(_plain, row), strict=True))) for row in values]
+
+
+def _plain(value: object) -> object:
+    if value is None or isinstance(value, str | int | bool):
+        return value
+    if isinstance(value, float) and np.isnan(value):
+        return None
+    return str(value)
+
+
+def quarantine_frame(
+    *,
+    source: str,
+    frame: pd.DataFrame,
+    triage: Triage,
+    practice_id: ObjectArray,
+    source_id: ObjectArray,
+    first_row_number: int,
+) -> pd.DataFrame:
+    """The quarantine rows of ``frame`` under ``triage``."""
+    rows = np.flatnonzero(~triage.clean)
+    loaded = (
+        frame["loaded_date"].to_numpy(dtype=object)[rows]
+        if "loaded_date" in frame.columns
+        else np.full(len(rows), None, dtype=object)
+    )
+    columns = {
+        "source": np.full(len(rows), source, dtype=object),
+        "practice_id": practice_id[rows],
+        "source_id": source_id[rows],
+        "row_number": (rows + first_row_number).astype(np.int64),
+        "loaded_date": np.array([_plain(v) for v in loaded], dtype=object),
+        "reason": np.array([REASON_CODES[c].value for c in triage.reason[rows]], dtype=object),
+        "detail": triage.detail[rows],
+        "raw": np.array(raw_json(frame, rows), dtype=object),
+    }
+    return pd.DataFrame(
+        {
+            name: pd.Series(values, dtype=np.int64 if name == "row_number" else object)
+            for name, values in columns.items()
+        }
+    )
+
+
+def empty_quarantine() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            name: pd.Series([], dtype=np.int64 if name == "row_number" else object)
+            for name in QUARANTINE_COLUMNS
+        }
+    )

@@ -1,0 +1,159 @@
+"""The declared shapes of the normalizer's outputs, checked before they leave it.
+
+Text columns are ``object`` holding ``str`` or ``None``; money columns hold ``Decimal``
+with 2 places (or ``None``), within AR's bounds; ledger signs follow the AR contract
+(``spec/CONTRACT.md`` section 2) and lengths the bounds AR stores.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import numpy as np
+import pandas as pd
+import pandera.pandas as pa
+
+from ar_pipelines.normalize.checks import MAX_EXTERNAL_ID, MAX_LINK, MAX_PROCEDURE_CODE
+from ar_pipelines.normalize.customers import MAX_CUSTOMER_ID, MAX_NAME
+from ar_pipelines.normalize.quarantine import QUARANTINE_COLUMNS
+from ar_pipelines.normalize.transactions import MAX_DESCRIPTION
+from ar_pipelines.sources.defects import Reason
+
+CENT = Decimal("0.01")
+ZERO = Decimal(0)
+MONEY_LIMIT = 10**10
+LEDGER_TYPES = (
+    "charge",
+    "insurance_payment",
+    "patient_payment",
+    "adjustment",
+    "other_debit",
+    "other_credit",
+)
+NON_NEGATIVE = ("charge", "adjustment", "other_debit")
+NON_POSITIVE = ("insurance_payment", "patient_payment", "other_credit")
+E164 = r"^\+[1-9][0-9]{1,14}$"
+ISO_DATE = r"[0-9]{4}-[0-9]{2}-[0-9]{2}"
+
+
+def _is_money(value: object) -> bool:
+    return (
+        type(value) is Decimal
+        and value.is_finite()
+        and value == value.quantize(CENT)
+        and abs(value) < MONEY_LIMIT
+    )
+
+
+def _money(series: pd.Series) -> pd.Series:
+    """Each value ``None`` or a ``Decimal`` of at most 2 decimals, below 10^10 in size.
+
+    Decimal arithmetic over the whole column (numpy runs it in C): a value times 100
+    must be a whole number of cents. Anything odd is judged value by value instead.
+    """
+    values = series.to_numpy(dtype=object)
+    present = np.array([value is not None for value in values], dtype=bool)
+    kept = values[present]
+    verdict = np.ones(len(values), dtype=bool)
+    try:
+        if pd.api.types.infer_dtype(kept) not in ("decimal", "empty"):
+            raise TypeError("not all decimals")
+        scaled = kept * 100
+        cents = scaled.astype(np.int64)
+        verdict[present] = (scaled == cents) & (np.abs(cents) < MONEY_LIMIT * 100)
+    except (TypeError, ValueError, OverflowError, ArithmeticError):
+        verdict[present] = [_is_money(value) for value in kept]
+    return pd.Series(verdict, index=series.index)
+
+
+def _signs_follow_types(frame: pd.DataFrame) -> pd.Series:
+    amount = frame["amount"].to_numpy(dtype=object)
+    try:
+        negative, positive = amount < ZERO, amount > ZERO
+    except TypeError:  # not all money: the amount's own check reports which
+        negative = np.array([_is_money(v) and v < ZERO for v in amount], dtype=bool)
+        positive = np.array([_is_money(v) and v > ZERO for v in amount], dtype=bool)
+    kind = frame["transaction_type"]
+    wrong = (kind.isin(NON_NEGATIVE).to_numpy(dtype=bool) & negative.astype(bool)) | (
+        kind.isin(NON_POSITIVE).to_numpy(dtype=bool) & positive.astype(bool)
+    )
+    return pd.Series(~wrong, index=frame.index)
+
+
+def _iso_dates(series: pd.Series) -> pd.Series:
+    """Each value a ``YYYY-MM-DD`` text; judged once per distinct date."""
+    codes, distinct = pd.factorize(series.to_numpy(dtype=object), use_na_sentinel=True)
+    texts = pd.Series(np.asarray(distinct, dtype=object), dtype=object)
+    judged = texts.str.fullmatch(ISO_DATE).fillna(False).to_numpy(dtype=bool)
+    return pd.Series(np.append(judged, False)[codes], index=series.index)
+
+
+def _is_text(series: pd.Series) -> bool:
+    return pd.api.types.infer_dtype(series, skipna=True) in ("string", "empty")
+
+
+def _text(*, nullable: bool, max_length: int | None = None, **kwargs: object) -> pa.Column:
+    checks = [pa.Check(_is_text, name="is_text")]
+    if max_length is not None:
+        checks.append(pa.Check.str_length(min_value=0 if nullable else 1, max_value=max_length))
+    return pa.Column(object, checks=checks, nullable=nullable, **kwargs)  # type: ignore[arg-type]
+
+
+def _money_column(*, nullable: bool) -> pa.Column:
+    return pa.Column(object, checks=pa.Check(_money, name="is_money"), nullable=nullable)
+
+
+def _has_contact(frame: pd.DataFrame) -> pd.Series:
+    return frame["email"].notna() | frame["phone"].notna()
+
+
+customers = pa.DataFrameSchema(
+    {
+        "external_id": _text(nullable=False, max_length=MAX_CUSTOMER_ID, unique=True),
+        "first_name": _text(nullable=True, max_length=MAX_NAME),
+        "last_name": _text(nullable=True, max_length=MAX_NAME),
+        "email": _text(nullable=True, max_length=320),
+        "phone": pa.Column(object, pa.Check.str_matches(E164), nullable=True),
+    },
+    checks=pa.Check(_has_contact, name="email_or_phone"),
+    strict=True,
+    ordered=True,
+    name="customers",
+)
+
+ledger_entries = pa.DataFrameSchema(
+    {
+        "external_id": _text(nullable=False, max_length=MAX_EXTERNAL_ID, unique=True),
+        "customer_external_id": _text(nullable=False, max_length=MAX_CUSTOMER_ID),
+        "transaction_date": pa.Column(object, pa.Check(_iso_dates, name="iso_date")),
+        "transaction_type": pa.Column(object, pa.Check.isin(LEDGER_TYPES)),
+        "amount": _money_column(nullable=False),
+        "amount_paid": _money_column(nullable=True),
+        "estimated_insurance": _money_column(nullable=True),
+        "payment_link_id": _text(nullable=True, max_length=MAX_LINK),
+        "procedure_code": _text(nullable=True, max_length=MAX_PROCEDURE_CODE),
+        "description": _text(nullable=True, max_length=MAX_DESCRIPTION),
+    },
+    checks=pa.Check(_signs_follow_types, name="sign_follows_type"),
+    strict=True,
+    ordered=True,
+    name="ledger_entries",
+)
+
+quarantine = pa.DataFrameSchema(
+    {
+        "source": pa.Column(object, pa.Check.isin(("transactions", "patients"))),
+        "practice_id": _text(nullable=True),
+        "source_id": _text(nullable=True),
+        "row_number": pa.Column("int64", pa.Check.ge(1)),
+        "loaded_date": _text(nullable=True),
+        "reason": pa.Column(object, pa.Check.isin([reason.value for reason in Reason])),
+        "detail": _text(nullable=False),
+        "raw": _text(nullable=False),
+    },
+    strict=True,
+    ordered=True,
+    unique=["source", "row_number"],
+    name="quarantine",
+)
+assert tuple(quarantine.columns) == QUARANTINE_COLUMNS

@@ -1,0 +1,158 @@
+"""Source text, cleaned once per distinct value.
+
+A column of a million rows holds far fewer distinct values (a few practices, types and
+dates; amounts and patients repeat), so each column is factorized and only its distinct
+values are trimmed, normalized and parsed; results are mapped back to the rows with one
+``take``. Surrounding whitespace (NBSP included) is trimmed everywhere and text is put in
+Unicode NFC; what remains inside a value is the value.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+# Characters no one can see in an id or a number: C0/C1 controls, soft hyphen, zero-width
+# and direction marks, word joiners, variation selectors, BOM, tags, lone surrogates, and
+# spaces other than the ASCII one.
+INVISIBLE = re.compile(
+    "[\x00-\x1f\x7f-\xa0\xad\u034f\u061c\u115f\u1160\u1680\u17b4\u17b5\u180b-\u180f"
+    "\u2000-\u200f\u2028-\u202f\u205f-\u206f\u3000\u3164\ufe00-\ufe0f\ufeff\uffa0"
+    "\ufff0-\ufffb\ud800-\udfff\U000e0000-\U000e0fff]"
+)
+# What AR refuses in any text (NUL, lone surrogates) and other controls that have no place
+# in a name or a description; tabs and line breaks are kept.
+UNSTORABLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
+
+TRUE_FLAGS = frozenset({"1", "true", "yes"})
+
+ObjectArray = npt.NDArray[np.object_]
+BoolArray = npt.NDArray[np.bool_]
+IntArray = npt.NDArray[np.int64]
+
+
+def given(values: npt.NDArray[Any]) -> BoolArray:
+    """Where ``values`` (an object array) holds something other than ``None``."""
+    missing: BoolArray = pd.isna(values)
+    return ~missing
+
+
+def _as_text(value: Any) -> str | None:
+    if value is None or (not isinstance(value, str) and pd.isna(value)):
+        return None
+    return value if isinstance(value, str) else str(value)
+
+
+@dataclass(frozen=True)
+class Coded:
+    """A column as codes into its distinct values (``-1`` for missing).
+
+    ``raw`` holds the distinct values as given, ``text`` the same values trimmed and in
+    NFC (``None`` when nothing is left).
+    """
+
+    codes: npt.NDArray[np.intp]
+    raw: ObjectArray
+    text: ObjectArray
+
+    @classmethod
+    def of(cls, column: pd.Series) -> Coded:
+        codes, uniques = pd.factorize(column.to_numpy(dtype=object), use_na_sentinel=True)
+        raw = np.asarray(uniques, dtype=object)
+        if pd.api.types.infer_dtype(raw, skipna=True) not in ("string", "empty"):
+            raw = np.array([_as_text(v) for v in raw], dtype=object)
+        values = pd.Series(raw, dtype=object)
+        # NFC leaves ASCII as it is, so only the rest is normalized.
+        unusual = ~values.str.isascii().to_numpy(dtype=bool)
+        if unusual.any():
+            values[unusual] = values[unusual].str.normalize("NFC")
+        # Python's strip() knows every Unicode space, NBSP included.
+        text = values.str.strip().to_numpy(dtype=object, copy=True)
+        text[text == ""] = None
+        return cls(codes=codes.astype(np.intp), raw=raw, text=text)
+
+    def take(self, per_value: npt.ArrayLike, missing: Any) -> npt.NDArray[Any]:
+        """``per_value`` (one item per distinct value) spread over the rows."""
+        values = np.asarray(per_value)
+        padded = np.append(values, np.array([missing], dtype=values.dtype))
+        taken: npt.NDArray[Any] = padded[self.codes]  # code -1 picks the appended item
+        return taken
+
+    def rows(self) -> ObjectArray:
+        """The cleaned text of every row, ``None`` where missing or blank."""
+        return self.take(self.text, None).astype(object)
+
+    def raw_rows(self) -> ObjectArray:
+        return self.take(self.raw, None).astype(object)
+
+    def present(self) -> BoolArray:
+        return self.take(given(self.text), False).astype(bool)
+
+    def matches(self, pattern: re.Pattern[str]) -> BoolArray:
+        """Rows whose cleaned text contains ``pattern``."""
+        found = pd.Series(self.text, dtype=object).str.contains(pattern, regex=True)
+        return self.take(found.fillna(False).to_numpy(dtype=bool), False).astype(bool)
+
+    def lengths(self) -> IntArray:
+        """Characters in each row's cleaned text (0 when missing)."""
+        per_value = pd.Series(self.text, dtype=object).str.len().fillna(0)
+        return self.take(per_value.to_numpy(dtype=np.int64), 0).astype(np.int64)
+
+    def map_text(
+        self,
+        lookup: dict[str, Any],
+        missing: Any,
+        dtype: Any = object,
+        key: Callable[[str], str] | None = None,
+    ) -> npt.NDArray[Any]:
+        """Each row's cleaned text looked up in ``lookup`` (after ``key``), else ``missing``."""
+        per_value = np.array(
+            [
+                missing if v is None else lookup.get(key(v) if key else v, missing)
+                for v in self.text
+            ],
+            dtype=dtype,
+        )
+        return self.take(per_value, missing)
+
+    def pairs(
+        self, other: Coded, lookup: Callable[[ObjectArray, ObjectArray], npt.NDArray[Any]]
+    ) -> npt.NDArray[Any]:
+        """``lookup`` of (this column, ``other``) per row, called once per distinct pair."""
+        key = (self.codes.astype(np.int64) + 1) * (len(other.text) + 1) + (other.codes + 1)
+        _, first, inverse = np.unique(key, return_index=True, return_inverse=True)
+        left = self.take(self.text, None)[first].astype(object)
+        right = other.take(other.text, None)[first].astype(object)
+        found: npt.NDArray[Any] = np.asarray(lookup(left, right))[inverse.reshape(-1)]
+        return found
+
+
+def pick(
+    values: npt.NDArray[Any], positions: npt.NDArray[np.int64], missing: Any
+) -> npt.NDArray[Any]:
+    """``values[positions]``, with ``missing`` where a position is negative."""
+    out = np.full(len(positions), missing, dtype=values.dtype if len(values) else object)
+    known = positions >= 0
+    out[known] = values[positions[known]]
+    return out
+
+
+def free_text(values: ObjectArray, limit: int) -> ObjectArray:
+    """Names and descriptions as AR stores them: storable characters, at most ``limit``."""
+    series = pd.Series(values, dtype=object)
+    cleaned = series.str.replace(UNSTORABLE, "", regex=True).str.slice(0, limit).str.strip()
+    return np.array([v or None for v in cleaned.where(cleaned.notna(), None)], dtype=object)
+
+
+def truthy(values: ObjectArray) -> BoolArray:
+    """Flags as Sikka serves them: "1", "true", "yes" (any case) are true, all else false."""
+    return np.array(
+        [isinstance(v, str) and v.strip().lower() in TRUE_FLAGS for v in values],
+        dtype=bool,
+    )
