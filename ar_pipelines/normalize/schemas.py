@@ -8,6 +8,7 @@ with 2 places (or ``None``), within AR's bounds; ledger signs follow the AR cont
 from __future__ import annotations
 
 from decimal import Decimal
+from functools import partial
 
 import numpy as np
 import pandas as pd
@@ -16,22 +17,15 @@ import pandera.pandas as pa
 from ar_pipelines.normalize.checks import MAX_EXTERNAL_ID, MAX_LINK, MAX_PROCEDURE_CODE
 from ar_pipelines.normalize.customers import MAX_CUSTOMER_ID, MAX_NAME
 from ar_pipelines.normalize.quarantine import QUARANTINE_COLUMNS
-from ar_pipelines.normalize.transactions import MAX_DESCRIPTION
+from ar_pipelines.normalize.transactions import CREDIT_TYPES, LEDGER_TYPES, MAX_DESCRIPTION
 from ar_pipelines.sources.defects import Reason
 
 CENT = Decimal("0.01")
 ZERO = Decimal(0)
+HUNDRED = Decimal(100)
 MONEY_LIMIT = 10**10
-LEDGER_TYPES = (
-    "charge",
-    "insurance_payment",
-    "patient_payment",
-    "adjustment",
-    "other_debit",
-    "other_credit",
-)
-NON_NEGATIVE = ("charge", "adjustment", "other_debit")
-NON_POSITIVE = ("insurance_payment", "patient_payment", "other_credit")
+NON_POSITIVE = CREDIT_TYPES
+NON_NEGATIVE = tuple(kind for kind in LEDGER_TYPES if kind not in CREDIT_TYPES)
 E164 = r"^\+[1-9][0-9]{1,14}$"
 ISO_DATE = r"[0-9]{4}-[0-9]{2}-[0-9]{2}"
 
@@ -45,8 +39,9 @@ def _is_money(value: object) -> bool:
     )
 
 
-def _money(series: pd.Series) -> pd.Series:
-    """Each value ``None`` or a ``Decimal`` of at most 2 decimals, below 10^10 in size.
+def _money(series: pd.Series, *, required: bool) -> pd.Series:
+    """Each value a ``Decimal`` of at most 2 decimals below 10^10 (or ``None`` unless
+    ``required``).
 
     Decimal arithmetic over the whole column (numpy runs it in C): a value times 100
     must be a whole number of cents. Anything odd is judged value by value instead.
@@ -54,11 +49,11 @@ def _money(series: pd.Series) -> pd.Series:
     values = series.to_numpy(dtype=object)
     present = np.array([value is not None for value in values], dtype=bool)
     kept = values[present]
-    verdict = np.ones(len(values), dtype=bool)
+    verdict = np.full(len(values), not required, dtype=bool)
     try:
         if pd.api.types.infer_dtype(kept) not in ("decimal", "empty"):
             raise TypeError("not all decimals")
-        scaled = kept * 100
+        scaled = kept * HUNDRED
         cents = scaled.astype(np.int64)
         verdict[present] = (scaled == cents) & (np.abs(cents) < MONEY_LIMIT * 100)
     except (TypeError, ValueError, OverflowError, ArithmeticError):
@@ -88,19 +83,36 @@ def _iso_dates(series: pd.Series) -> pd.Series:
     return pd.Series(np.append(judged, False)[codes], index=series.index)
 
 
-def _is_text(series: pd.Series) -> bool:
-    return pd.api.types.infer_dtype(series, skipna=True) in ("string", "empty")
+def _texts(series: pd.Series, *, nullable: bool, max_length: int | None) -> pd.Series:
+    """Each value a ``str`` of at most ``max_length`` characters, not empty unless the
+    column is nullable (then ``None`` too); judged once per distinct value."""
+    codes, distinct = pd.factorize(series.to_numpy(dtype=object), use_na_sentinel=True)
+    shortest, longest = (0 if nullable else 1), (max_length or float("inf"))
+    judged = np.array(
+        [type(v) is str and shortest <= len(v) <= longest for v in distinct], dtype=bool
+    )
+    return pd.Series(np.append(judged, nullable)[codes], index=series.index)
 
 
 def _text(*, nullable: bool, max_length: int | None = None, **kwargs: object) -> pa.Column:
-    checks = [pa.Check(_is_text, name="is_text")]
-    if max_length is not None:
-        checks.append(pa.Check.str_length(min_value=0 if nullable else 1, max_value=max_length))
-    return pa.Column(object, checks=checks, nullable=nullable, **kwargs)  # type: ignore[arg-type]
+    check = partial(_texts, nullable=nullable, max_length=max_length)
+    name = "text" if max_length is None else f"text_of_at_most_{max_length}"
+    return pa.Column(
+        object,
+        checks=pa.Check(check, name=name, ignore_na=False),
+        nullable=nullable,
+        **kwargs,  # type: ignore[arg-type]
+    )
 
 
 def _money_column(*, nullable: bool) -> pa.Column:
-    return pa.Column(object, checks=pa.Check(_money, name="is_money"), nullable=nullable)
+    # The check itself tells None from money: pandera's own null handling would test
+    # every Decimal for NaN, which costs more than the check.
+    return pa.Column(
+        object,
+        checks=pa.Check(partial(_money, required=not nullable), name="is_money", ignore_na=False),
+        nullable=True,
+    )
 
 
 def _has_contact(frame: pd.DataFrame) -> pd.Series:
@@ -115,7 +127,7 @@ customers = pa.DataFrameSchema(
         "email": _text(nullable=True, max_length=320),
         "phone": pa.Column(object, pa.Check.str_matches(E164), nullable=True),
     },
-    checks=pa.Check(_has_contact, name="email_or_phone"),
+    checks=pa.Check(_has_contact, name="email_or_phone", ignore_na=False),
     strict=True,
     ordered=True,
     name="customers",
@@ -125,7 +137,9 @@ ledger_entries = pa.DataFrameSchema(
     {
         "external_id": _text(nullable=False, max_length=MAX_EXTERNAL_ID, unique=True),
         "customer_external_id": _text(nullable=False, max_length=MAX_CUSTOMER_ID),
-        "transaction_date": pa.Column(object, pa.Check(_iso_dates, name="iso_date")),
+        "transaction_date": pa.Column(
+            object, pa.Check(_iso_dates, name="iso_date", ignore_na=False)
+        ),
         "transaction_type": pa.Column(object, pa.Check.isin(LEDGER_TYPES)),
         "amount": _money_column(nullable=False),
         "amount_paid": _money_column(nullable=True),
@@ -134,7 +148,7 @@ ledger_entries = pa.DataFrameSchema(
         "procedure_code": _text(nullable=True, max_length=MAX_PROCEDURE_CODE),
         "description": _text(nullable=True, max_length=MAX_DESCRIPTION),
     },
-    checks=pa.Check(_signs_follow_types, name="sign_follows_type"),
+    checks=pa.Check(_signs_follow_types, name="sign_follows_type", ignore_na=False),
     strict=True,
     ordered=True,
     name="ledger_entries",

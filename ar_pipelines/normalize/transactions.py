@@ -45,6 +45,14 @@ LEDGER_COLUMNS = (
     "description",
 )
 MONEY_COLUMNS = ("amount", "amount_paid", "estimated_insurance")
+LEDGER_TYPES = (
+    "charge",
+    "other_debit",
+    "insurance_payment",
+    "patient_payment",
+    "adjustment",
+    "other_credit",
+)
 CREDIT_TYPES = ("insurance_payment", "patient_payment", "other_credit")
 MAX_DESCRIPTION = 10_000
 
@@ -94,7 +102,8 @@ def ledger_entries(
     cents = chunk.cents["amount"][clean]
     refund = chunk.refund[clean]
     payment, adjustment = kind == PAYMENT, kind == ADJUSTMENT
-    transaction_type = np.select(
+    # Codes into LEDGER_TYPES, so that the sign is read off an integer array.
+    type_code = np.select(
         [
             kind == PROCEDURE,
             (payment | adjustment) & refund,
@@ -102,10 +111,12 @@ def ledger_entries(
             payment,
             adjustment & (chunk.debit_adjustment[clean] | (cents >= 0)),
         ],
-        ["charge", "other_debit", "insurance_payment", "patient_payment", "adjustment"],
-        default="other_credit",
-    ).astype(object)
-    amount = np.where(np.isin(transaction_type, CREDIT_TYPES), -np.abs(cents), np.abs(cents))
+        [0, 1, 2, 3, 4],
+        default=5,
+    )
+    transaction_type = np.array(LEDGER_TYPES, dtype=object)[type_code]
+    credit = np.array([t in CREDIT_TYPES for t in LEDGER_TYPES], dtype=bool)[type_code]
+    amount = np.where(credit, -np.abs(cents), np.abs(cents))
     is_deleted = chunk.columns["is_deleted"]
     deleted = is_deleted.take(truthy(is_deleted.text), False).astype(bool)[clean]
     amount[deleted] = 0
