@@ -49,6 +49,30 @@ def _source_generate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _normalize(args: argparse.Namespace) -> int:
+    from ar_pipelines.sources.normalize_cli import normalize_source
+
+    counts = normalize_source(args.source, out_dir=Path(args.out), practice_id=args.practice)
+    for name, count in counts.items():
+        print(f"{name}: {count}")
+    return 0
+
+
+def _add_normalize_command(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    normalize = commands.add_parser(
+        "normalize",
+        help="read a source database and write customers, ledger entries and a quarantine (CSV)",
+    )
+    normalize.add_argument("--source", required=True, help="SQLite, Postgres or MySQL/MariaDB URL")
+    normalize.add_argument("--practice", help="only this practice (default: all)")
+    normalize.add_argument(
+        "--out",
+        required=True,
+        help="directory for customers.csv, ledger_entries.csv, quarantine.csv",
+    )
+    normalize.set_defaults(run=_normalize)
+
+
 def _add_source_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     source = commands.add_parser("source", help="work with a Sikka-shaped source database")
     source_commands = source.add_subparsers(dest="source_command", required=True)
@@ -107,6 +131,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     push.set_defaults(run=_push)
     _add_source_commands(commands)
+    _add_normalize_command(commands)
     return parser
 
 
