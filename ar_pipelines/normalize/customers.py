@@ -97,67 +97,19 @@ def _object_frame(columns: dict[str, ObjectArray]) -> pd.DataFrame:
 
 
 def build_customers(patients: pd.DataFrame, settings: dict[str, PracticeSettings]) -> Customers:
-    size = len(patients)
+    """Customers from ``patients``, the patients that cannot be customers, and the
+    directory of every patient a transaction may name."""
     patients = patients.reset_index(drop=True)
-
-    def column(name: str) -> Coded:
-        return Coded.of(_column(patients, name))
-
-    practice, patient, guarantor = (
-        column("practice_id"),
-        column("patient_id"),
-        column("guarantor_id"),
-    )
-    practice_id, patient_id = practice.rows(), patient.rows()
-    ext = external_ids(practice_id, patient_id)
-    lengths = np.array([len(e) if e else 0 for e in ext], dtype=np.int64)
-    triage = Triage(size)
-
-    invisible_practice, invisible_patient = practice.matches(INVISIBLE), patient.matches(INVISIBLE)
-    triage.flag(
-        Reason.INVALID_CHARACTERS,
-        invisible_practice | invisible_patient,
-        lambda rows: [
-            f"{'practice_id' if invisible_practice[r] else 'patient_id'} "
-            f"{shown(practice_id[r] if invisible_practice[r] else patient_id[r])} "
-            "contains invisible or control characters"
-            for r in rows
-        ],
-    )
-    triage.flag(
-        Reason.ID_INVALID,
-        ~practice.present() | ~patient.present(),
-        lambda rows: [
-            "practice_id is empty" if practice_id[r] is None else "patient_id is empty"
-            for r in rows
-        ],
-    )
-    triage.flag(
-        Reason.ID_INVALID,
-        lengths > MAX_CUSTOMER_ID,
-        lambda rows: [
-            f"external_id {shown(ext[r])} is longer than {MAX_CUSTOMER_ID}" for r in rows
-        ],
-    )
-    repeated = pd.Series(ext).duplicated(keep="first").to_numpy() & given(ext)
-    in_directory = ~(invisible_practice | invisible_patient) & given(ext) & ~repeated
-    triage.flag(
-        Reason.ID_INVALID,
-        repeated,
-        lambda rows: [f"patient {shown(patient_id[r])} appears more than once" for r in rows],
-    )
-
-    emails, phones = _contacts(patients, practice_id, settings, triage)
-    names = {
-        "first_name": free_text(column("firstname").rows(), MAX_NAME),
-        "last_name": free_text(column("lastname").rows(), MAX_NAME),
-    }
+    triage = Triage(len(patients))
+    ids = _PatientIds.of(patients)
+    in_directory = _check_ids(ids, triage)
+    emails, phones = _contacts(patients, ids.practice_id, settings, triage)
     pushable = triage.clean
     customers = _object_frame(
         {
-            "external_id": ext[pushable],
-            "first_name": names["first_name"][pushable],
-            "last_name": names["last_name"][pushable],
+            "external_id": ids.external_id[pushable],
+            "first_name": free_text(_coded(patients, "firstname").rows(), MAX_NAME)[pushable],
+            "last_name": free_text(_coded(patients, "lastname").rows(), MAX_NAME)[pushable],
             "email": emails[pushable],
             "phone": phones[pushable],
         }
@@ -166,31 +118,96 @@ def build_customers(patients: pd.DataFrame, settings: dict[str, PracticeSettings
         source="patients",
         frame=patients,
         triage=triage,
-        practice_id=practice_id,
-        source_id=patient.raw_rows(),
+        practice_id=ids.practice_id,
+        source_id=ids.given_patient_id,
         first_row_number=1,
     )
-    rows = np.flatnonzero(in_directory)
+    directory = _directory(ids, triage, np.flatnonzero(in_directory))
+    return Customers(customers=customers, quarantine=quarantine, directory=directory)
+
+
+@dataclass(frozen=True)
+class _PatientIds:
+    practice_id: ObjectArray
+    patient_id: ObjectArray
+    given_patient_id: ObjectArray  # as the source wrote it
+    guarantor_id: ObjectArray
+    external_id: ObjectArray
+    invisible: BoolArray  # in the practice or the patient id
+
+    @classmethod
+    def of(cls, patients: pd.DataFrame) -> _PatientIds:
+        practice, patient = _coded(patients, "practice_id"), _coded(patients, "patient_id")
+        practice_id, patient_id = practice.rows(), patient.rows()
+        return cls(
+            practice_id=practice_id,
+            patient_id=patient_id,
+            given_patient_id=patient.raw_rows(),
+            guarantor_id=_coded(patients, "guarantor_id").rows(),
+            external_id=external_ids(practice_id, patient_id),
+            invisible=practice.matches(INVISIBLE) | patient.matches(INVISIBLE),
+        )
+
+
+def _check_ids(ids: _PatientIds, triage: Triage) -> BoolArray:
+    """Quarantines patients without a usable id; returns those a transaction may name."""
+    practice_id, patient_id, ext = ids.practice_id, ids.patient_id, ids.external_id
+    triage.flag(
+        Reason.INVALID_CHARACTERS,
+        ids.invisible,
+        lambda rows: [
+            f"practice_id {shown(practice_id[r])} or patient_id {shown(patient_id[r])} "
+            "contains invisible or control characters"
+            for r in rows
+        ],
+    )
+    triage.flag(
+        Reason.ID_INVALID,
+        ~given(ext),
+        lambda rows: [
+            "practice_id is empty" if practice_id[r] is None else "patient_id is empty"
+            for r in rows
+        ],
+    )
+    lengths = pd.Series(ext, dtype=object).str.len().fillna(0).to_numpy(dtype=np.int64)
+    triage.flag(
+        Reason.ID_INVALID,
+        lengths > MAX_CUSTOMER_ID,
+        lambda rows: [
+            f"external_id {shown(ext[r])} is longer than {MAX_CUSTOMER_ID} characters" for r in rows
+        ],
+    )
+    repeated = pd.Series(ext).duplicated(keep="first").to_numpy() & given(ext)
+    triage.flag(
+        Reason.ID_INVALID,
+        repeated,
+        lambda rows: [f"patient {shown(patient_id[r])} appears more than once" for r in rows],
+    )
+    # A patient too long for AR is still the practice's: its rows are not pushable.
+    in_directory: BoolArray = ~ids.invisible & given(ext) & ~repeated
+    return in_directory
+
+
+def _directory(ids: _PatientIds, triage: Triage, rows: IntArray) -> Directory:
+    index = {(ids.practice_id[r], ids.patient_id[r]): i for i, r in enumerate(rows)}
+    guarantor_id = ids.guarantor_id[rows]
     reasons = np.array(
         [None if c < 0 else REASON_CODES[c].value for c in triage.reason], dtype=object
     )
-    index = {(practice_id[r], patient_id[r]): i for i, r in enumerate(rows)}
-    guarantor_id = guarantor.rows()[rows]
-    directory = Directory(
+    return Directory(
         index=index,
-        external_id=ext[rows],
+        external_id=ids.external_id[rows],
         guarantor_id=guarantor_id,
         guarantor=np.array(
             [
-                i if g is None else index.get((practice_id[r], g), -1)
+                i if g is None else index.get((ids.practice_id[r], g), -1)
                 for i, (r, g) in enumerate(zip(rows, guarantor_id, strict=True))
             ],
             dtype=np.int64,
         ),
-        pushable=pushable[rows],
+        pushable=triage.clean[rows],
         reason=reasons[rows],
     )
-    return Customers(customers=customers, quarantine=quarantine, directory=directory)
 
 
 def _contacts(
@@ -203,8 +220,8 @@ def _contacts(
     size = len(patients)
     emails = np.full(size, None, dtype=object)
     phones = np.full(size, None, dtype=object)
-    email_text = Coded.of(_column(patients, "email")).rows()
-    phone_texts = [Coded.of(_column(patients, name)).rows() for name in PHONE_COLUMNS]
+    email_text = _coded(patients, "email").rows()
+    phone_texts = [_coded(patients, name).rows() for name in PHONE_COLUMNS]
     bad_phone, bad_email, no_contact = (np.zeros(size, dtype=bool) for _ in range(3))
     for row in np.flatnonzero(triage.clean):
         region = settings.get(practice_id[row], PracticeSettings()).phone_region
@@ -243,7 +260,7 @@ def _contacts(
     return emails, phones
 
 
-def _column(frame: pd.DataFrame, name: str) -> pd.Series:
+def _coded(frame: pd.DataFrame, name: str) -> Coded:
     if name in frame.columns:
-        return frame[name]
-    return pd.Series([None] * len(frame), dtype=object)
+        return Coded.of(frame[name])
+    return Coded.of(pd.Series([None] * len(frame), dtype=object))
