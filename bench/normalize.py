@@ -32,19 +32,23 @@ PATIENTS = 2_500  # per practice; 20 practices give about 1,000,000 transactions
 
 @dataclass(frozen=True)
 class Scale:
+    """The same practices and patients at both sizes: only the months of history (so
+    the transactions) triple, and memory must not follow them."""
+
     name: str
     practices: int
     patients: int
+    months: int
 
 
-FULL = (Scale("1M", 20, PATIENTS), Scale("3M", 60, PATIENTS))
-QUICK = (Scale("20k", 2, 250), Scale("60k", 6, 250))
+FULL = (Scale("1M", 20, PATIENTS, MONTHS), Scale("3M", 20, PATIENTS, 3 * MONTHS))
+QUICK = (Scale("20k", 2, 250, MONTHS), Scale("60k", 2, 250, 3 * MONTHS))
 
 
 def _child(step: str, url: str, scale: Scale) -> dict[str, Any]:
     """Run one step in a fresh interpreter; it prints one JSON line of results."""
     code = f"import sys, json; from bench.normalize import {step}; {step}(*sys.argv[1:])"
-    arguments = [url, str(scale.practices), str(scale.patients)]
+    arguments = [url, str(scale.practices), str(scale.patients), str(scale.months)]
     completed = subprocess.run(
         [sys.executable, "-c", code, *arguments], capture_output=True, text=True, check=False
     )
@@ -60,14 +64,14 @@ def _peak_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def generate_step(url: str, practices: str, patients: str) -> None:
+def generate_step(url: str, practices: str, patients: str, months: str) -> None:
     from ar_pipelines.sources.generate import generate
 
     summary = generate(
         url,
         practices=int(practices),
         patients=int(patients),
-        months=MONTHS,
+        months=int(months),
         seed=SEED,
         defect_rate=DEFECT_RATE,
     )
@@ -75,7 +79,7 @@ def generate_step(url: str, practices: str, patients: str) -> None:
     print(json.dumps({"seconds": summary.seconds, "rows": rows, "peak_mib": _peak_mib()}))
 
 
-def normalize_step(url: str, practices: str, patients: str) -> None:
+def normalize_step(url: str, *_: str) -> None:
     from ar_pipelines.normalize import Normalizer
     from ar_pipelines.sources.sql_reader import SqlSource
 
@@ -176,9 +180,10 @@ def _run_scale(scale: Scale, directory: Path) -> tuple[bool, float, float]:
 def run(quick: bool) -> bool:
     scales = QUICK if quick else FULL
     print(
-        f"normalize: generate a Sikka-shaped source on SQLite ({MONTHS} months, "
-        f"{DEFECT_RATE:.0%} defects, seed {SEED}), then extract (SqlSource, streamed) "
-        "and normalize (Normalizer, chunk by chunk)"
+        f"normalize: generate a Sikka-shaped source on SQLite ({scales[0].practices} practices "
+        f"of {scales[0].patients:,} patients, {DEFECT_RATE:.0%} defects, seed {SEED}; "
+        f"{scales[0].months} then {scales[-1].months} months), then extract (SqlSource, "
+        "streamed) and normalize (Normalizer, chunk by chunk)"
     )
     print("  size  transactions  gen s  extract rows/s  normalize rows/s  peak RSS MiB  (gen MiB)")
     ok = True
