@@ -8,6 +8,8 @@ from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
 
+from sqlalchemy.exc import SQLAlchemyError
+
 from ar_pipelines.client import ApiError
 
 
@@ -144,6 +146,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     except (ValueError, OSError, ApiError) as err:
         print(f"ar-pipelines: {err}", file=sys.stderr)
+        return 2
+    except SQLAlchemyError as err:
+        # The driver's own words, without the statement and parameters SQLAlchemy adds.
+        reason = getattr(err, "orig", None) or err
+        print(f"ar-pipelines: the database refused: {reason}", file=sys.stderr)
         return 2
 
 

@@ -10,6 +10,8 @@ created on SQLite, Postgres and MySQL/MariaDB.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from sqlalchemy import (
     Column,
     DateTime,
@@ -127,9 +129,19 @@ def normalize_url(url: str) -> str:
     return url
 
 
-def source_engine(url: str) -> Engine:
-    """An engine for a source database by URL (SQLite, Postgres or MySQL/MariaDB)."""
+def source_engine(url: str, *, must_exist: bool = False) -> Engine:
+    """An engine for a source database by URL (SQLite, Postgres or MySQL/MariaDB).
+
+    A SQLite file that is to be read (``must_exist``) must be there: connecting would
+    otherwise make an empty one and the read would fail later, less clearly. One that
+    is to be written gets its directory made.
+    """
     parsed = make_url(normalize_url(url))
+    if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
+        path = Path(parsed.database or "")
+        if must_exist and not path.is_file():
+            raise FileNotFoundError(f"no SQLite source database at {path}")
+        path.parent.mkdir(parents=True, exist_ok=True)
     if parsed.get_backend_name() == "mysql":
         parsed = parsed.update_query_dict({"charset": "utf8mb4"})
     return create_engine(parsed)

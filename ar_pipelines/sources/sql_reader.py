@@ -77,7 +77,7 @@ class SqlSource:
     def __init__(self, url: str, *, chunk_size: int = DEFAULT_CHUNK_SIZE) -> None:
         if chunk_size < 1:
             raise ValueError("chunk_size must be at least 1")
-        self._engine = schema.source_engine(url)
+        self._engine = schema.source_engine(url, must_exist=True)
         self._dialect = self._engine.dialect.name
         self.chunk_size = chunk_size
 

@@ -36,3 +36,12 @@ def test_normalize_writes_the_three_files_and_prints_what_it_read_and_wrote(
     for name in ("customers.csv", "ledger_entries.csv", "quarantine.csv"):
         assert int(printed[name]) == rows_in(out / name)
     assert rows_in(out / "ledger_entries.csv") > 0
+
+
+def test_a_missing_sqlite_source_is_a_clear_error_not_an_empty_database(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    missing = tmp_path / "nowhere" / "source.db"
+    assert main(["normalize", "--source", f"sqlite:///{missing}", "--out", str(tmp_path)]) == 2
+    assert f"no SQLite source database at {missing}" in capsys.readouterr().err
+    assert not missing.exists()
