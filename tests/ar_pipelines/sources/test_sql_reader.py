@@ -27,6 +27,7 @@ def source_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 @pytest.fixture
 def engine(source_url: str) -> Iterator[Engine]:
     engine = schema.source_engine(source_url)
+    schema.create_tables(engine)  # the reader refuses a SQLite file that is not there
     yield engine
     engine.dispose()
 
