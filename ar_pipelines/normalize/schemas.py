@@ -11,12 +11,14 @@ from decimal import Decimal
 from functools import partial
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 import pandera.pandas as pa
 
 from ar_pipelines.normalize.checks import MAX_EXTERNAL_ID, MAX_LINK, MAX_PROCEDURE_CODE
 from ar_pipelines.normalize.customers import MAX_CUSTOMER_ID, MAX_NAME
 from ar_pipelines.normalize.quarantine import QUARANTINE_COLUMNS
+from ar_pipelines.normalize.text import ObjectArray
 from ar_pipelines.normalize.transactions import CREDIT_TYPES, LEDGER_TYPES, MAX_DESCRIPTION
 from ar_pipelines.sources.defects import Reason
 
@@ -39,17 +41,33 @@ def _is_money(value: object) -> bool:
     )
 
 
-def _money(series: pd.Series, *, required: bool) -> pd.Series:
-    """Each value a ``Decimal`` of at most 2 decimals below 10^10 (or ``None`` unless
-    ``required``).
+def _distinct(series: pd.Series) -> tuple[npt.NDArray[np.intp], ObjectArray]:
+    """The column as codes into its distinct objects, told apart by identity.
 
-    Decimal arithmetic over the whole column (numpy runs it in C): a value times 100
-    must be a whole number of cents. Anything odd is judged value by value instead.
+    Rows that share one object (as the normalizer's outputs do: one ``Decimal`` per
+    distinct amount, one ``str`` per distinct text) share a verdict, so each object is
+    judged once; equal values held in distinct objects are simply judged apart. Every
+    object is alive in ``series`` while its id is read, so ids cannot collide.
     """
     values = series.to_numpy(dtype=object)
-    present = np.array([value is not None for value in values], dtype=bool)
-    kept = values[present]
-    verdict = np.full(len(values), not required, dtype=bool)
+    ids = np.fromiter(map(id, values), dtype=np.int64, count=len(values))
+    codes, _ = pd.factorize(ids)
+    # Codes number objects in order of first appearance: a new one raises the running max.
+    first = np.flatnonzero(np.diff(np.maximum.accumulate(codes), prepend=-1) > 0)
+    return codes.astype(np.intp), values[first]
+
+
+def _money(series: pd.Series, *, required: bool) -> pd.Series:
+    """Each value a ``Decimal`` of at most 2 decimals below 10^10 (or ``None`` unless
+    ``required``); judged once per distinct object.
+
+    Decimal arithmetic over the distinct values (numpy runs it in C): a value times 100
+    must be a whole number of cents. Anything odd is judged value by value instead.
+    """
+    codes, distinct = _distinct(series)
+    present = np.array([value is not None for value in distinct], dtype=bool)
+    kept = distinct[present]
+    verdict = np.full(len(distinct), not required, dtype=bool)
     try:
         if pd.api.types.infer_dtype(kept) not in ("decimal", "empty"):
             raise TypeError("not all decimals")
@@ -58,40 +76,42 @@ def _money(series: pd.Series, *, required: bool) -> pd.Series:
         verdict[present] = (scaled == cents) & (np.abs(cents) < MONEY_LIMIT * 100)
     except (TypeError, ValueError, OverflowError, ArithmeticError):
         verdict[present] = [_is_money(value) for value in kept]
-    return pd.Series(verdict, index=series.index)
+    return pd.Series(verdict[codes], index=series.index)
 
 
 def _signs_follow_types(frame: pd.DataFrame) -> pd.Series:
-    amount = frame["amount"].to_numpy(dtype=object)
+    codes, amount = _distinct(frame["amount"])
     try:
         negative, positive = amount < ZERO, amount > ZERO
     except TypeError:  # not all money: the amount's own check reports which
         negative = np.array([_is_money(v) and v < ZERO for v in amount], dtype=bool)
         positive = np.array([_is_money(v) and v > ZERO for v in amount], dtype=bool)
     kind = frame["transaction_type"]
-    wrong = (kind.isin(NON_NEGATIVE).to_numpy(dtype=bool) & negative.astype(bool)) | (
-        kind.isin(NON_POSITIVE).to_numpy(dtype=bool) & positive.astype(bool)
+    wrong = (kind.isin(NON_NEGATIVE).to_numpy(dtype=bool) & negative.astype(bool)[codes]) | (
+        kind.isin(NON_POSITIVE).to_numpy(dtype=bool) & positive.astype(bool)[codes]
     )
     return pd.Series(~wrong, index=frame.index)
 
 
 def _iso_dates(series: pd.Series) -> pd.Series:
-    """Each value a ``YYYY-MM-DD`` text; judged once per distinct date."""
-    codes, distinct = pd.factorize(series.to_numpy(dtype=object), use_na_sentinel=True)
-    texts = pd.Series(np.asarray(distinct, dtype=object), dtype=object)
+    """Each value a ``YYYY-MM-DD`` text; judged once per distinct object."""
+    codes, distinct = _distinct(series)
+    texts = pd.Series(distinct, dtype=object)
     judged = texts.str.fullmatch(ISO_DATE).fillna(False).to_numpy(dtype=bool)
-    return pd.Series(np.append(judged, False)[codes], index=series.index)
+    return pd.Series(judged[codes], index=series.index)
 
 
 def _texts(series: pd.Series, *, nullable: bool, max_length: int | None) -> pd.Series:
     """Each value a ``str`` of at most ``max_length`` characters, not empty unless the
-    column is nullable (then ``None`` too); judged once per distinct value."""
-    codes, distinct = pd.factorize(series.to_numpy(dtype=object), use_na_sentinel=True)
+    column is nullable (then ``None`` too); judged once per distinct object."""
+    codes, distinct = _distinct(series)
     shortest, longest = (0 if nullable else 1), (max_length or float("inf"))
     judged = np.array(
         [type(v) is str and shortest <= len(v) <= longest for v in distinct], dtype=bool
     )
-    return pd.Series(np.append(judged, nullable)[codes], index=series.index)
+    if nullable:
+        judged |= pd.isna(distinct)
+    return pd.Series(judged[codes], index=series.index)
 
 
 def _text(*, nullable: bool, max_length: int | None = None, **kwargs: object) -> pa.Column:
