@@ -13,7 +13,6 @@ from collections.abc import Iterable
 
 import numpy as np
 import numpy.typing as npt
-import pandas as pd
 
 from ar_pipelines.normalize.text import BoolArray
 
@@ -44,9 +43,20 @@ class SeenKeys:
         """Remember ``external_ids``; true for each one seen before (earlier in the run, or
         earlier in this same batch)."""
         keys = hashes(external_ids, len(external_ids))
-        earlier = self.contains(keys) | pd.Series(keys).duplicated(keep="first").to_numpy()
-        new = np.unique(keys[~earlier])
-        self._sorted = np.insert(self._sorted, np.searchsorted(self._sorted, new), new)
+        # In sorted order (stable, so the first occurrence leads its repeats), a repeat
+        # within the batch equals its neighbour, and the lookups walk the set in order.
+        order = np.argsort(keys, kind="stable")
+        ordered = keys[order]
+        repeat = np.zeros(len(ordered), dtype=bool)
+        repeat[1:] = ordered[1:] == ordered[:-1]
+        at = np.searchsorted(self._sorted, ordered)
+        if len(self._sorted):
+            repeat |= (at < len(self._sorted)) & (
+                self._sorted[np.minimum(at, len(self._sorted) - 1)] == ordered
+            )
+        self._sorted = np.insert(self._sorted, at[~repeat], ordered[~repeat])
+        earlier = np.empty(len(keys), dtype=bool)
+        earlier[order] = repeat
         return earlier
 
     def __contains__(self, external_id: object) -> bool:
