@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from ar_pipelines.normalize import normalize, write_outputs
-from ar_pipelines.sources.generate import generate
+from ar_pipelines.sources import schema
+from ar_pipelines.sources.generate import demo_metadata, generate
 from ar_pipelines.sources.rest_reader import SikkaRestSource
 from ar_pipelines.sources.sql_reader import SqlSource
 from tests.ar_pipelines.sources.sikka_server import Credentials, create_sikka_app, running_sikka
@@ -56,6 +57,15 @@ def test_the_outputs_are_not_trivial(from_sqlite: tuple[str, dict[str, bytes]]) 
     assert lines["quarantine.csv"] > 5
 
 
+def emptied(url: str) -> str:
+    """The session's shared database with no source tables: other tests fill it too."""
+    engine = schema.source_engine(url)
+    demo_metadata.drop_all(engine)
+    schema.metadata.drop_all(engine)
+    engine.dispose()
+    return url
+
+
 @pytest.mark.parametrize("database", ["postgres_url", "mysql_url"])
 def test_postgres_and_mariadb_sources_normalize_exactly_as_sqlite(
     database: str,
@@ -63,9 +73,12 @@ def test_postgres_and_mariadb_sources_normalize_exactly_as_sqlite(
     tmp_path: Path,
     from_sqlite: tuple[str, dict[str, bytes]],
 ) -> None:
-    url = generated(request.getfixturevalue(database))
-    with SqlSource(url, chunk_size=50) as source:
-        assert normalized(source, tmp_path) == from_sqlite[1]
+    url = generated(emptied(request.getfixturevalue(database)))
+    try:
+        with SqlSource(url, chunk_size=50) as source:
+            assert normalized(source, tmp_path) == from_sqlite[1]
+    finally:
+        emptied(url)
 
 
 def test_the_sikka_api_normalizes_exactly_as_the_database_behind_it(
