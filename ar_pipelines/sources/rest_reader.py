@@ -12,16 +12,16 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Generator, Sequence
 from datetime import datetime, timedelta
-from types import TracebackType
 from typing import Any
 
 import httpx
 import pandas as pd
 
 from ar_pipelines.sources import schema
+from ar_pipelines.sources.base import DEFAULT_LOOKBACK, Source
 from ar_pipelines.sources.frames import LOADED_DATE, LOADED_FORMAT, Extract, frame, loaded_threshold
 from ar_pipelines.sources.sikka_http import SikkaAuthError, SikkaError, SikkaSession
-from ar_pipelines.sources.sql_reader import DEFAULT_LOOKBACK, table_columns
+from ar_pipelines.sources.sql_reader import table_columns
 
 __all__ = ["MAX_PAGE_SIZE", "SikkaAuthError", "SikkaError", "SikkaRestSource"]
 
@@ -33,7 +33,7 @@ PATIENTS_PATH = "/v4/patients"
 TRANSACTIONS_PATH = "/v4/transactions"
 
 
-class SikkaRestSource:
+class SikkaRestSource(Source):
     """The Sikka ONE REST API of one office, read as frames of text (see ``frames``)."""
 
     def __init__(
@@ -124,17 +124,6 @@ class SikkaRestSource:
 
     def close(self) -> None:
         self._session.close()
-
-    def __enter__(self) -> SikkaRestSource:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.close()
 
     def __repr__(self) -> str:
         session = self._session

@@ -11,17 +11,16 @@ from __future__ import annotations
 from collections.abc import Generator, Sequence
 from contextlib import closing
 from datetime import datetime, timedelta
-from types import TracebackType
 from typing import Any
 
 import pandas as pd
 from sqlalchemy import ColumnElement, Select, Table, select
 
 from ar_pipelines.sources import schema
+from ar_pipelines.sources.base import DEFAULT_LOOKBACK, Source
 from ar_pipelines.sources.frames import Extract, frame, loaded_threshold
 
 DEFAULT_CHUNK_SIZE = 50_000
-DEFAULT_LOOKBACK = timedelta(days=1)
 
 # Collations that order text by code point, as Python does (SQLite's default already does).
 _BINARY_COLLATION = {"postgresql": "C", "mysql": "utf8mb4_bin", "mariadb": "utf8mb4_bin"}
@@ -71,7 +70,7 @@ def source_query(
     return query.order_by(*source_order(table, dialect))
 
 
-class SqlSource:
+class SqlSource(Source):
     """A Sikka-shaped SQL database, read as frames of text (see ``frames``)."""
 
     def __init__(self, url: str, *, chunk_size: int = DEFAULT_CHUNK_SIZE) -> None:
@@ -120,17 +119,6 @@ class SqlSource:
 
     def close(self) -> None:
         self._engine.dispose()
-
-    def __enter__(self) -> SqlSource:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.close()
 
     def __repr__(self) -> str:
         url = self._engine.url.render_as_string(hide_password=True)

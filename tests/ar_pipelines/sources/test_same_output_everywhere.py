@@ -10,6 +10,7 @@ import pytest
 
 from ar_pipelines.normalize import normalize, write_outputs
 from ar_pipelines.sources import schema
+from ar_pipelines.sources.base import Source
 from ar_pipelines.sources.generate import demo_metadata, generate
 from ar_pipelines.sources.rest_reader import SikkaRestSource
 from ar_pipelines.sources.sql_reader import SqlSource
@@ -18,7 +19,6 @@ from tests.ar_pipelines.sources.sikka_server import Credentials, create_sikka_ap
 PRACTICE = "P002"  # bills guarantors: the harder mapping
 TODAY = date(2026, 11, 21)
 OUTPUTS = ("customers.csv", "ledger_entries.csv", "quarantine.csv")
-Source = SqlSource | SikkaRestSource
 
 
 def generated(url: str) -> str:
