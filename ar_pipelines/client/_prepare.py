@@ -3,14 +3,13 @@ each record's JSON once, and order the records (ledger entries by customer)."""
 
 from __future__ import annotations
 
-import gc
-from collections.abc import Callable, Iterable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, NamedTuple, TypeVar
 
 from pydantic import ValidationError
 
+from ar_pipelines._collector import collector_paused
 from ar_pipelines.client.records import Record, plain_fields
 from ar_pipelines.client.reports import RecordIssue
 
@@ -57,19 +56,8 @@ def prepare(
     the process holds (the caller's records included) again and again, for nothing,
     since checking makes no cycles. On a large push that cost as much as the checking.
     """
-    with _collector_paused():
+    with collector_paused():
         return _prepare(records, model, order)
-
-
-@contextmanager
-def _collector_paused() -> Iterator[None]:
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 def _prepare(

@@ -18,7 +18,7 @@ from ar_pipelines.normalize.chunk import PAYMENT, PROCEDURE, SOURCE_TYPES, Chunk
 from ar_pipelines.normalize.quarantine import Triage, shown
 from ar_pipelines.normalize.seen import SeenKeys
 from ar_pipelines.normalize.settings import PaymentType
-from ar_pipelines.normalize.text import INVISIBLE, BoolArray, IntArray, ObjectArray, given, pick
+from ar_pipelines.normalize.text import INVISIBLE, BoolArray, IntArray, ObjectArray, pick
 from ar_pipelines.sources.defects import Reason
 
 # Ids and numbers that must not hide characters, in the order details name them.
@@ -76,8 +76,8 @@ def check_identity(
     chunk: Chunk, triage: Triage, seen: SeenKeys, invisible: dict[str, BoolArray]
 ) -> None:
     texts = chunk.texts
-    practice_given = given(texts["practice_id"])
-    number_given = given(texts["transaction_sr_no"])
+    practice_given = chunk.columns["practice_id"].present()
+    number_given = chunk.columns["transaction_sr_no"].present()
     triage.flag(Reason.ID_INVALID, ~practice_given, _say("practice_id is empty"))
     triage.flag(Reason.ID_INVALID, ~number_given, _say("transaction_sr_no is empty"))
     practice_length = chunk.lengths("practice_id")
@@ -174,20 +174,22 @@ def check_types(
         ),
     )
     practice, code = chunk.texts["practice_id"], chunk.texts["payment_type"]
-    found = chunk.columns["practice_id"].pairs(
+    # One lookup per distinct (practice, code); its flags as a row of four per type.
+    flags = chunk.columns["practice_id"].pairs(
         chunk.columns["payment_type"],
         lambda p, c: np.array(
-            [payment_types.get((a, b)) if b else None for a, b in zip(p, c, strict=True)],
-            dtype=object,
-        ),
+            [
+                _type_flags(payment_types.get((a, b)) if b else None)
+                for a, b in zip(p, c, strict=True)
+            ],
+            dtype=bool,
+        ).reshape(-1, 4),
     )
-    chunk.insurance = np.array([t is not None and t.is_insurance for t in found], dtype=bool)
-    chunk.debit_adjustment = np.array(
-        [t is not None and t.is_debit_adjustment for t in found], dtype=bool
+    known, chunk.insurance, chunk.debit_adjustment, chunk.refund = (
+        np.ascontiguousarray(flags[:, i]) for i in range(4)
     )
-    chunk.refund = np.array([t is not None and t.is_refund for t in found], dtype=bool)
-    code_given = given(code)
-    unknown = (chunk.source_type > PROCEDURE) & code_given & ~given(found)
+    code_given = chunk.columns["payment_type"].present()
+    unknown = (chunk.source_type > PROCEDURE) & code_given & ~known
     needed = (chunk.source_type == PAYMENT) & ~code_given
     triage.flag(
         Reason.UNKNOWN_PAYMENT_TYPE,
@@ -195,6 +197,13 @@ def check_types(
         _say("payment_type {} is not a payment type of practice {}", code, practice),
     )
     triage.flag(Reason.UNKNOWN_PAYMENT_TYPE, needed, _say("a Payment needs a payment_type"))
+
+
+def _type_flags(found: PaymentType | None) -> tuple[bool, bool, bool, bool]:
+    """Known, insurance, debit adjustment, refund."""
+    if found is None:
+        return (False, False, False, False)
+    return (True, found.is_insurance, found.is_debit_adjustment, found.is_refund)
 
 
 def check_parties(chunk: Chunk, triage: Triage, context: Context) -> None:
@@ -207,7 +216,7 @@ def check_parties(chunk: Chunk, triage: Triage, context: Context) -> None:
     bills_guarantor = practice.map_text(
         {p: s.bills_guarantor for p, s in context.settings.items()}, False, bool
     ).astype(bool)
-    has_guarantor = given(texts["guarantor_id"])
+    has_guarantor = columns["guarantor_id"].present()
     own_guarantor = pick(directory.guarantor, patient, -1).astype(np.int64)
     customer = np.where(
         bills_guarantor, np.where(has_guarantor, given_guarantor, own_guarantor), patient
@@ -216,7 +225,9 @@ def check_parties(chunk: Chunk, triage: Triage, context: Context) -> None:
     guarantor_text = np.where(
         has_guarantor, texts["guarantor_id"], pick(directory.guarantor_id, patient, None)
     )
-    triage.flag(Reason.PATIENT_MISSING, ~given(texts["patient_id"]), _say("patient_id is empty"))
+    triage.flag(
+        Reason.PATIENT_MISSING, ~columns["patient_id"].present(), _say("patient_id is empty")
+    )
     triage.flag(
         Reason.PATIENT_MISSING,
         patient < 0,

@@ -11,6 +11,7 @@ from decimal import Decimal
 import numpy as np
 import pandas as pd
 
+from ar_pipelines._collector import collector_paused
 from ar_pipelines.normalize import schemas
 from ar_pipelines.normalize.chunk import Context
 from ar_pipelines.normalize.customers import build_customers
@@ -75,15 +76,17 @@ class Normalizer:
 
     def transactions(self, chunk: pd.DataFrame) -> NormalizedChunk:
         """One chunk of transaction rows as ledger entries and quarantine rows."""
-        result = normalize_chunk(chunk, self._context, self._seen, self.counts.rows + 1)
+        with collector_paused():  # many strings and decimals, no cycles
+            result = normalize_chunk(chunk, self._context, self._seen, self.counts.rows + 1)
+            normalized = NormalizedChunk(
+                ledger_entries=schemas.ledger_entries.validate(result.ledger_entries),
+                quarantine=schemas.quarantine.validate(result.quarantine),
+            )
         self.counts.rows += len(chunk)
         self.counts.ledger_entries += len(result.ledger_entries)
         self.counts.deleted += result.deleted
         self.counts.quarantined.update(result.quarantined)
-        return NormalizedChunk(
-            ledger_entries=schemas.ledger_entries.validate(result.ledger_entries),
-            quarantine=schemas.quarantine.validate(result.quarantine),
-        )
+        return normalized
 
     def voids(
         self, pushed: pd.DataFrame, seen_external_ids: Collection[str] | None = None

@@ -7,6 +7,7 @@ with 2 places (or ``None``), within AR's bounds; ledger signs follow the AR cont
 
 from __future__ import annotations
 
+import sys
 from decimal import Decimal
 from functools import partial
 
@@ -103,15 +104,23 @@ def _iso_dates(series: pd.Series) -> pd.Series:
 
 def _texts(series: pd.Series, *, nullable: bool, max_length: int | None) -> pd.Series:
     """Each value a ``str`` of at most ``max_length`` characters, not empty unless the
-    column is nullable (then ``None`` too); judged once per distinct object."""
-    codes, distinct = _distinct(series)
-    shortest, longest = (0 if nullable else 1), (max_length or float("inf"))
-    judged = np.array(
-        [type(v) is str and shortest <= len(v) <= longest for v in distinct], dtype=bool
-    )
-    if nullable:
-        judged |= pd.isna(distinct)
-    return pd.Series(judged[codes], index=series.index)
+    column is nullable (then ``None`` too).
+
+    Ids are mostly distinct per row, so the column is judged whole: one C pass confirms
+    every value is text, then only lengths are read per value.
+    """
+    values = series.to_numpy(dtype=object)
+    missing = pd.isna(values) if nullable else np.zeros(len(values), dtype=bool)
+    kept = values[~missing] if nullable else values
+    shortest, longest = (0 if nullable else 1), (max_length or sys.maxsize)
+    if pd.api.types.infer_dtype(kept, skipna=False) in ("string", "empty"):
+        lengths = np.fromiter(map(len, kept), dtype=np.int64, count=len(kept))
+        fits = (lengths >= shortest) & (lengths <= longest)
+    else:  # not all text: judged value by value, so the report names each bad one
+        fits = np.array([type(v) is str and shortest <= len(v) <= longest for v in kept], bool)
+    judged = missing.copy()
+    judged[~missing] = fits
+    return pd.Series(judged, index=series.index)
 
 
 def _text(*, nullable: bool, max_length: int | None = None, **kwargs: object) -> pa.Column:

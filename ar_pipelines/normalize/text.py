@@ -88,6 +88,11 @@ class Coded:
         """The cleaned text of every row, ``None`` where missing or blank."""
         return self.take(self.text, None).astype(object)
 
+    def text_at(self, rows: npt.NDArray[np.intp]) -> ObjectArray:
+        """The cleaned text of the given rows."""
+        padded = np.append(self.text, np.array([None], dtype=object))
+        return padded[self.codes[rows]]
+
     def raw_rows(self) -> ObjectArray:
         return self.take(self.raw, None).astype(object)
 
@@ -126,10 +131,12 @@ class Coded:
     ) -> npt.NDArray[Any]:
         """``lookup`` of (this column, ``other``) per row, called once per distinct pair."""
         key = (self.codes.astype(np.int64) + 1) * (len(other.text) + 1) + (other.codes + 1)
-        _, first, inverse = np.unique(key, return_index=True, return_inverse=True)
-        left = self.take(self.text, None)[first].astype(object)
-        right = other.take(other.text, None)[first].astype(object)
-        found: npt.NDArray[Any] = np.asarray(lookup(left, right))[inverse.reshape(-1)]
+        inverse, _ = pd.factorize(key)
+        # Pairs are numbered in order of first appearance: each new one raises the running max.
+        first = np.flatnonzero(np.diff(np.maximum.accumulate(inverse), prepend=-1) > 0)
+        left = self.text_at(first)
+        right = other.text_at(first)
+        found: npt.NDArray[Any] = np.asarray(lookup(left, right))[inverse]
         return found
 
 
