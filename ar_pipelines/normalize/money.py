@@ -8,6 +8,7 @@ Digits are ASCII only: full-width digits are text, not a number.
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 from enum import IntEnum
 
@@ -17,8 +18,8 @@ import pandas as pd
 from ar_pipelines.normalize.text import BoolArray, IntArray, ObjectArray
 
 MAX_WHOLE_DIGITS = 10  # |amount| < 10^10
-NUMBER = r"^([+-]?)([0-9]*)(?:\.([0-9]*))?$"
-PLAIN = r"-?[0-9]{1,10}\.[0-9]{2}"  # the common case, parsed without the general pattern
+NUMBER = re.compile(r"([+-]?)([0-9]*)(?:\.([0-9]*))?")
+PLAIN = re.compile(r"-?[0-9]{1,10}\.[0-9]{2}")  # the common case, read without NUMBER
 
 
 class Problem(IntEnum):
@@ -34,48 +35,30 @@ class Problem(IntEnum):
 def parse_cents(texts: ObjectArray) -> tuple[IntArray, IntArray]:
     """Each text (``str`` or ``None``) as cents, with its ``Problem`` (cents 0 unless NONE).
 
-    Amounts written as Sikka writes them (``"-120.50"``) take a fast path: drop the point
-    and read the digits as an integer. Anything else goes through the general pattern.
+    Called with a column's distinct values (``text.Coded``), so the loop is per value,
+    not per row.
     """
-    series = pd.Series(texts, dtype=object)
-    cents = np.zeros(len(texts), dtype=np.int64)
-    problem = np.full(len(texts), Problem.NONE, dtype=np.int64)
-    missing = series.isna().to_numpy()
-    problem[missing] = Problem.MISSING
-    plain = series.str.fullmatch(PLAIN).fillna(False).to_numpy(dtype=bool)
-    if plain.any():
-        digits = series[plain].str.replace(".", "", regex=False)
-        cents[plain] = pd.to_numeric(digits).to_numpy(dtype=np.int64)
-    other = ~plain & ~missing
-    if other.any():
-        cents[other], problem[other] = _parse_general(series[other])
+    parsed = [_cents(text) for text in texts]
+    cents = np.fromiter((c for c, _ in parsed), dtype=np.int64, count=len(parsed))
+    problem = np.fromiter((p for _, p in parsed), dtype=np.int64, count=len(parsed))
     return cents, problem
 
 
-def _parse_general(series: pd.Series) -> tuple[IntArray, IntArray]:
-    parts = series.str.extract(NUMBER)
-    sign, whole, fraction = parts[0], parts[1], parts[2].fillna("")
-    matched = whole.notna().to_numpy() & (
-        (whole.fillna("").str.len() + fraction.str.len()).to_numpy() > 0
-    )
-    fraction = fraction.str.rstrip("0")
-    whole = whole.fillna("").str.lstrip("0")
-    too_precise = matched & (fraction.str.len().to_numpy() > 2)
-    too_large = matched & (whole.str.len().to_numpy() > MAX_WHOLE_DIGITS)
-
-    problem = np.full(len(series), Problem.NONE, dtype=np.int64)
-    problem[too_large] = Problem.OUT_OF_RANGE
-    problem[too_precise] = Problem.TOO_PRECISE
-    problem[~matched] = Problem.UNPARSEABLE
-
-    good = problem == Problem.NONE
-    cents = np.zeros(len(series), dtype=np.int64)
-    if good.any():
-        units = pd.to_numeric(whole[good].replace("", "0")).to_numpy(dtype=np.int64)
-        hundredths = pd.to_numeric(fraction[good].str.pad(2, side="right", fillchar="0"))
-        value = units * 100 + hundredths.to_numpy(dtype=np.int64)
-        cents[good] = np.where(sign[good].to_numpy() == "-", -value, value)
-    return cents, problem
+def _cents(text: str | None) -> tuple[int, Problem]:
+    if text is None:
+        return 0, Problem.MISSING
+    if PLAIN.fullmatch(text):  # as Sikka writes amounts: "-120.50"
+        return int(text.replace(".", "")), Problem.NONE
+    number = NUMBER.fullmatch(text)
+    if number is None or not (number[2] or number[3]):
+        return 0, Problem.UNPARSEABLE
+    sign, whole, fraction = number[1], number[2].lstrip("0"), (number[3] or "").rstrip("0")
+    if len(fraction) > 2:
+        return 0, Problem.TOO_PRECISE
+    if len(whole) > MAX_WHOLE_DIGITS:
+        return 0, Problem.OUT_OF_RANGE
+    value = int(whole or "0") * 100 + int(fraction.ljust(2, "0"))
+    return (-value if sign == "-" else value), Problem.NONE
 
 
 def decimals(cents: IntArray, present: BoolArray) -> ObjectArray:
@@ -86,7 +69,7 @@ def decimals(cents: IntArray, present: BoolArray) -> ObjectArray:
     """
     out = np.full(len(cents), None, dtype=object)
     if present.any():
-        distinct, inverse = np.unique(cents[present], return_inverse=True)
+        inverse, distinct = pd.factorize(cents[present])
         values = np.array([Decimal(int(c)).scaleb(-2) for c in distinct], dtype=object)
         out[present] = values[inverse]
     return out

@@ -65,8 +65,9 @@ def shown(value: object) -> str:
 def raw_json(frame: pd.DataFrame, rows: Rows) -> list[str]:
     """The given rows of ``frame`` as JSON objects (ASCII, so nothing hides in them)."""
     columns: Sequence[str] = [str(c) for c in frame.columns]
-    values = frame.iloc[rows].to_numpy(dtype=object)
-    return [json.dumps(dict(zip(columns, map(_plain, row), strict=True))) for row in values]
+    values = [frame[name].to_numpy(dtype=object)[rows] for name in frame.columns]
+    rows_values = zip(*values, strict=True)
+    return [json.dumps(dict(zip(columns, map(_plain, row), strict=True))) for row in rows_values]
 
 
 def _plain(value: object) -> object:

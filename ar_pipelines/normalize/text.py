@@ -13,6 +13,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+from unicodedata import normalize as _nfc
 
 import numpy as np
 import numpy.typing as npt
@@ -67,14 +68,11 @@ class Coded:
         raw = np.asarray(uniques, dtype=object)
         if pd.api.types.infer_dtype(raw, skipna=True) not in ("string", "empty"):
             raw = np.array([_as_text(v) for v in raw], dtype=object)
-        values = pd.Series(raw, dtype=object)
-        # NFC leaves ASCII as it is, so only the rest is normalized.
-        unusual = ~values.str.isascii().to_numpy(dtype=bool)
-        if unusual.any():
-            values[unusual] = values[unusual].str.normalize("NFC")
-        # Python's strip() knows every Unicode space, NBSP included.
-        text = values.str.strip().to_numpy(dtype=object, copy=True)
-        text[text == ""] = None
+        # One pass per distinct value: NFC (which leaves ASCII as it is), then Python's
+        # strip(), which knows every Unicode space, NBSP included.
+        text = np.array(
+            [(v if v.isascii() else _nfc("NFC", v)).strip() or None for v in raw], dtype=object
+        )
         return cls(codes=codes.astype(np.intp), raw=raw, text=text)
 
     def take(self, per_value: npt.ArrayLike, missing: Any) -> npt.NDArray[Any]:
@@ -101,13 +99,14 @@ class Coded:
 
     def matches(self, pattern: re.Pattern[str]) -> BoolArray:
         """Rows whose cleaned text contains ``pattern``."""
-        found = pd.Series(self.text, dtype=object).str.contains(pattern, regex=True)
-        return self.take(found.fillna(False).to_numpy(dtype=bool), False).astype(bool)
+        search = pattern.search
+        found = np.array([v is not None and search(v) is not None for v in self.text], bool)
+        return self.take(found, False).astype(bool)
 
     def lengths(self) -> IntArray:
         """Characters in each row's cleaned text (0 when missing)."""
-        per_value = pd.Series(self.text, dtype=object).str.len().fillna(0)
-        return self.take(per_value.to_numpy(dtype=np.int64), 0).astype(np.int64)
+        per_value = np.array([0 if v is None else len(v) for v in self.text], dtype=np.int64)
+        return self.take(per_value, 0).astype(np.int64)
 
     def map_text(
         self,
