@@ -51,6 +51,19 @@ def _empty_bools() -> BoolArray:
     return np.zeros(0, dtype=bool)
 
 
+class RowTexts(dict[str, ObjectArray]):
+    """Each column's cleaned text per row, spread from its distinct values when first
+    asked for: most columns are only ever used per distinct value."""
+
+    def __init__(self, columns: dict[str, Coded]) -> None:
+        super().__init__()
+        self._columns = columns
+
+    def __missing__(self, name: str) -> ObjectArray:
+        texts = self[name] = self._columns[name].rows()
+        return texts
+
+
 @dataclass
 class Chunk:
     """A chunk's columns (coded, and as cleaned text per row), filled in by the checks."""
@@ -78,7 +91,7 @@ class Chunk:
             )
             for name in USED_COLUMNS
         }
-        texts = {name: coded.rows() for name, coded in columns.items()}
+        texts = RowTexts(columns)
         return cls(
             frame=frame,
             columns=columns,

@@ -39,10 +39,13 @@ MAX_NAME = 255
 
 def external_ids(practice_id: ObjectArray, source_id: ObjectArray) -> ObjectArray:
     """``"{practice_id}-{id}"`` per row (``None`` where either is missing)."""
-    present = given(practice_id) & given(source_id)
-    out = np.full(len(practice_id), None, dtype=object)
-    out[present] = practice_id[present] + "-" + source_id[present]
-    return out
+    return np.array(
+        [
+            None if p is None or s is None else f"{p}-{s}"
+            for p, s in zip(practice_id, source_id, strict=True)
+        ],
+        dtype=object,
+    )
 
 
 def email_address(text: str | None) -> str | None:

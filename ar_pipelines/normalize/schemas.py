@@ -7,6 +7,7 @@ with 2 places (or ``None``), within AR's bounds; ledger signs follow the AR cont
 
 from __future__ import annotations
 
+import re
 import sys
 from decimal import Decimal
 from functools import partial
@@ -95,11 +96,12 @@ def _signs_follow_types(frame: pd.DataFrame) -> pd.Series:
 
 
 def _iso_dates(series: pd.Series) -> pd.Series:
-    """Each value a ``YYYY-MM-DD`` text; judged once per distinct object."""
-    codes, distinct = _distinct(series)
-    texts = pd.Series(distinct, dtype=object)
-    judged = texts.str.fullmatch(ISO_DATE).fillna(False).to_numpy(dtype=bool)
-    return pd.Series(judged[codes], index=series.index)
+    """Each value a ``YYYY-MM-DD`` text; judged once per distinct value (a missing one,
+    code -1, fails)."""
+    codes, distinct = pd.factorize(series.to_numpy(dtype=object), use_na_sentinel=True)
+    iso = re.compile(ISO_DATE)
+    judged = [type(v) is str and iso.fullmatch(v) is not None for v in distinct]
+    return pd.Series(np.append(judged, False)[codes], index=series.index)
 
 
 def _texts(series: pd.Series, *, nullable: bool, max_length: int | None) -> pd.Series:
@@ -126,10 +128,14 @@ def _texts(series: pd.Series, *, nullable: bool, max_length: int | None) -> pd.S
 def _text(*, nullable: bool, max_length: int | None = None, **kwargs: object) -> pa.Column:
     check = partial(_texts, nullable=nullable, max_length=max_length)
     name = "text" if max_length is None else f"text_of_at_most_{max_length}"
+    if not nullable:
+        name = f"required_{name}"
+    # The check refuses a missing value itself where one is not allowed, so pandera's
+    # own null scan (a second pass over the column) is left out.
     return pa.Column(
         object,
         checks=pa.Check(check, name=name, ignore_na=False),
-        nullable=nullable,
+        nullable=True,
         **kwargs,  # type: ignore[arg-type]
     )
 
@@ -167,9 +173,11 @@ ledger_entries = pa.DataFrameSchema(
         "external_id": _text(nullable=False, max_length=MAX_EXTERNAL_ID, unique=True),
         "customer_external_id": _text(nullable=False, max_length=MAX_CUSTOMER_ID),
         "transaction_date": pa.Column(
-            object, pa.Check(_iso_dates, name="iso_date", ignore_na=False)
+            object, pa.Check(_iso_dates, name="iso_date", ignore_na=False), nullable=True
         ),
-        "transaction_type": pa.Column(object, pa.Check.isin(LEDGER_TYPES)),
+        "transaction_type": pa.Column(
+            object, pa.Check.isin(LEDGER_TYPES, ignore_na=False), nullable=True
+        ),
         "amount": _money_column(nullable=False),
         "amount_paid": _money_column(nullable=True),
         "estimated_insurance": _money_column(nullable=True),

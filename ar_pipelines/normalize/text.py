@@ -73,7 +73,7 @@ class Coded:
         text = np.array(
             [(v if v.isascii() else _nfc("NFC", v)).strip() or None for v in raw], dtype=object
         )
-        return cls(codes=codes.astype(np.intp), raw=raw, text=text)
+        return cls(codes=codes.astype(np.intp, copy=False), raw=raw, text=text)
 
     def take(self, per_value: npt.ArrayLike, missing: Any) -> npt.NDArray[Any]:
         """``per_value`` (one item per distinct value) spread over the rows."""
@@ -84,7 +84,7 @@ class Coded:
 
     def rows(self) -> ObjectArray:
         """The cleaned text of every row, ``None`` where missing or blank."""
-        return self.take(self.text, None).astype(object)
+        return self.take(self.text, None)
 
     def text_at(self, rows: npt.NDArray[np.intp]) -> ObjectArray:
         """The cleaned text of the given rows."""
@@ -92,21 +92,21 @@ class Coded:
         return padded[self.codes[rows]]
 
     def raw_rows(self) -> ObjectArray:
-        return self.take(self.raw, None).astype(object)
+        return self.take(self.raw, None)
 
     def present(self) -> BoolArray:
-        return self.take(given(self.text), False).astype(bool)
+        return self.take(given(self.text), False).astype(bool, copy=False)
 
     def matches(self, pattern: re.Pattern[str]) -> BoolArray:
         """Rows whose cleaned text contains ``pattern``."""
         search = pattern.search
         found = np.array([v is not None and search(v) is not None for v in self.text], bool)
-        return self.take(found, False).astype(bool)
+        return self.take(found, False).astype(bool, copy=False)
 
     def lengths(self) -> IntArray:
         """Characters in each row's cleaned text (0 when missing)."""
         per_value = np.array([0 if v is None else len(v) for v in self.text], dtype=np.int64)
-        return self.take(per_value, 0).astype(np.int64)
+        return self.take(per_value, 0).astype(np.int64, copy=False)
 
     def map_text(
         self,
@@ -129,7 +129,9 @@ class Coded:
         self, other: Coded, lookup: Callable[[ObjectArray, ObjectArray], npt.NDArray[Any]]
     ) -> npt.NDArray[Any]:
         """``lookup`` of (this column, ``other``) per row, called once per distinct pair."""
-        key = (self.codes.astype(np.int64) + 1) * (len(other.text) + 1) + (other.codes + 1)
+        key = (self.codes.astype(np.int64, copy=False) + 1) * (len(other.text) + 1) + (
+            other.codes + 1
+        )
         inverse, _ = pd.factorize(key)
         # Pairs are numbered in order of first appearance: each new one raises the running max.
         first = np.flatnonzero(np.diff(np.maximum.accumulate(inverse), prepend=-1) > 0)

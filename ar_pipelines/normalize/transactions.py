@@ -138,8 +138,8 @@ def ledger_entries(
                 chunk.cents["estimated_insurance_payment"][clean], estimate_given
             ),
             "payment_link_id": external_ids(
-                chunk.texts["practice_id"], chunk.texts["payment_link_id"]
-            )[clean],
+                chunk.texts["practice_id"][clean], chunk.texts["payment_link_id"][clean]
+            ),
             "procedure_code": _free(columns["procedure_code"], MAX_PROCEDURE_CODE)[clean],
             "description": np.where(~given(description), note, description)[clean],
         }
