@@ -1,0 +1,16 @@
+{#-
+    Postgres plans joins from table statistics, and the warehouse runs with
+    autovacuum off: refresh them as soon as a model is built. DuckDB keeps its
+    statistics itself, so there this is nothing.
+-#}
+
+{% macro analyze_relation(relation) -%}
+    {{ return(adapter.dispatch('analyze_relation')(relation)) }}
+{%- endmacro %}
+
+{% macro default__analyze_relation(relation) -%}
+{%- endmacro %}
+
+{% macro postgres__analyze_relation(relation) -%}
+    analyze {{ relation }}
+{%- endmacro %}

@@ -1,0 +1,31 @@
+{#-
+    CONTRACT.md section 5, per statement: 0 <= paid_amount <= amount, with a
+    positive amount (a month whose net is not positive has no statement) and
+    outstanding = amount - paid_amount. Returns the statements that break it.
+-#}
+
+{% test paid_amount_within_amount(model) %}
+
+with
+
+statements as (
+
+    select * from {{ model }}
+
+),
+
+final as (
+
+    select *
+    from statements
+    where
+        amount <= 0
+        or paid_amount < 0
+        or paid_amount > amount
+        or outstanding <> amount - paid_amount
+
+)
+
+select * from final
+
+{% endtest %}
