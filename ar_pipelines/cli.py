@@ -11,6 +11,7 @@ from pathlib import Path
 from sqlalchemy.exc import SQLAlchemyError
 
 from ar_pipelines.client import ApiError
+from ar_pipelines.statements.cli import add_statements_command
 
 
 def _demo(args: argparse.Namespace) -> int:
@@ -134,6 +135,7 @@ def build_parser() -> argparse.ArgumentParser:
     push.set_defaults(run=_push)
     _add_source_commands(commands)
     _add_normalize_command(commands)
+    add_statements_command(commands)
     return parser
 
 

@@ -12,7 +12,7 @@ from typing import ClassVar
 import duckdb
 
 from ar_pipelines.statements.local.errors import InvalidLedgerError
-from ar_pipelines.statements.local.ledger_file import first_line, sql_string, typed_ledger_query
+from ar_pipelines.statements.local.ledger_file import error_summary, sql_string, typed_ledger_query
 from ar_pipelines.statements.local.warehouse import (
     LEDGER_TABLE,
     MART_EXPORTS,
@@ -77,7 +77,7 @@ class DuckDBWarehouse:
                     f"select *, current_timestamp as loaded_at from ({query})"
                 )
             except duckdb.Error as err:
-                reason = first_line(err)
+                reason = error_summary(err)
                 raise InvalidLedgerError(f"cannot load the ledger {ledger}: {reason}") from err
             return scalar(connection, f"select count(*) from {table}")  # noqa: S608
 

@@ -77,7 +77,7 @@ def _column_types(connection: duckdb.DuckDBPyConnection, reader: str) -> dict[st
     try:
         described = connection.execute(f"describe select * from {reader}").fetchall()  # noqa: S608
     except duckdb.Error as err:
-        raise InvalidLedgerError(f"cannot read the ledger: {first_line(err)}") from err
+        raise InvalidLedgerError(f"cannot read the ledger: {error_summary(err)}") from err
     return {str(row[0]): str(row[1]).upper() for row in described}
 
 
@@ -102,5 +102,9 @@ def _typed(name: str, wanted: str, source_type: str | None) -> str:
     return f"case when {too_precise} then {refusal} else cast({name} as {MONEY_TYPE}) end as {name}"
 
 
-def first_line(err: BaseException) -> str:
-    return str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+def error_summary(err: BaseException) -> str:
+    """The first paragraph of a database's message, on one line, without echoing the
+    offending input line (it may hold a patient's details)."""
+    paragraph = str(err).strip().split("\n\n")[0].splitlines()
+    kept = [line.strip() for line in paragraph if not line.startswith("Original Line")]
+    return " ".join(kept) or type(err).__name__

@@ -23,7 +23,7 @@ from ar_pipelines.statements.local.duckdb_warehouse import duckdb_connection, sc
 from ar_pipelines.statements.local.errors import InvalidLedgerError, WarehouseError
 from ar_pipelines.statements.local.ledger_file import (
     LEDGER_COLUMNS,
-    first_line,
+    error_summary,
     sql_string,
     typed_ledger_query,
 )
@@ -92,12 +92,12 @@ class PostgresWarehouse:
                 options="-c datestyle=ISO",
             )
         except psycopg.Error as err:
-            raise WarehouseError(f"cannot connect to Postgres: {first_line(err)}") from err
+            raise WarehouseError(f"cannot connect to Postgres: {error_summary(err)}") from err
         try:
             with connection:
                 yield connection
         except psycopg.Error as err:
-            raise WarehouseError(f"Postgres refused: {first_line(err)}") from err
+            raise WarehouseError(f"Postgres refused: {error_summary(err)}") from err
         finally:
             connection.close()
 
@@ -112,7 +112,7 @@ class PostgresWarehouse:
             try:
                 count = scalar(duck, f"copy ({query}) to {target} (format csv, header false)")
             except duckdb.Error as err:
-                reason = first_line(err)
+                reason = error_summary(err)
                 raise InvalidLedgerError(f"cannot load the ledger {ledger}: {reason}") from err
         table = sql.Identifier(self.schema, LEDGER_TABLE)
         columns = sql.SQL(", ").join(sql.Identifier(name) for name in LEDGER_COLUMNS)
