@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from ar_pipelines.normalize.customers import Directory, external_ids
+from ar_pipelines.normalize.money import Decimals
 from ar_pipelines.normalize.settings import PaymentType, PracticeSettings
 from ar_pipelines.normalize.text import BoolArray, Coded, IntArray, ObjectArray
 
@@ -41,6 +42,7 @@ class Context:
     payment_types: dict[tuple[str, str], PaymentType]
     directory: Directory
     today: date
+    decimals: Decimals = field(default_factory=Decimals)
 
 
 def _empty_ints() -> IntArray:

@@ -11,6 +11,7 @@ plain loop.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
@@ -82,10 +83,16 @@ class Directory:
 
     def find(self, practice_id: ObjectArray, patient_id: ObjectArray) -> IntArray:
         """Directory positions of the (practice, patient) pairs, ``-1`` when unknown."""
-        return np.array(
-            [self.index.get((p, q), -1) for p, q in zip(practice_id, patient_id, strict=True)],
-            dtype=np.int64,
-        )
+        if not self.index:
+            return np.full(len(practice_id), -1, dtype=np.int64)
+        wanted = pd.MultiIndex.from_arrays([practice_id, patient_id])
+        return self._keys.get_indexer(wanted).astype(np.int64, copy=False)
+
+    @cached_property
+    def _keys(self) -> pd.MultiIndex:
+        """``index``'s keys in position order, for lookups made in C."""
+        keys = sorted(self.index, key=self.index.__getitem__)
+        return pd.MultiIndex.from_tuples(keys, names=["practice_id", "patient_id"])
 
 
 @dataclass(frozen=True)

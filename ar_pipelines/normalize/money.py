@@ -61,15 +61,31 @@ def _cents(text: str | None) -> tuple[int, Problem]:
     return (-value if sign == "-" else value), Problem.NONE
 
 
-def decimals(cents: IntArray, present: BoolArray) -> ObjectArray:
-    """Cents as ``Decimal`` with 2 places (``None`` where not present).
+class Decimals:
+    """Cents as ``Decimal`` with 2 places, each distinct amount built once per run.
 
-    One ``Decimal`` per distinct amount, shared by the rows that carry it: amounts repeat,
-    so this costs a fraction of building one per row.
+    Rows that carry the same amount share one ``Decimal``, within a chunk and across
+    chunks: amounts repeat (fees, copays), and building a ``Decimal`` costs far more than
+    finding one. At most ``limit`` amounts are kept; beyond that new ones are built per
+    chunk, so junk input cannot grow the cache without bound.
     """
-    out = np.full(len(cents), None, dtype=object)
-    if present.any():
-        inverse, distinct = pd.factorize(cents[present])
-        values = np.array([Decimal(int(c)).scaleb(-2) for c in distinct], dtype=object)
-        out[present] = values[inverse]
-    return out
+
+    def __init__(self, limit: int = 1_000_000) -> None:
+        self._known: dict[int, Decimal] = {}
+        self._limit = limit
+
+    def __call__(self, cents: IntArray, present: BoolArray) -> ObjectArray:
+        """``cents`` as decimals, ``None`` where not ``present``."""
+        out = np.full(len(cents), None, dtype=object)
+        if present.any():
+            inverse, distinct = pd.factorize(cents[present])
+            out[present] = np.array([self._decimal(c) for c in distinct.tolist()], object)[inverse]
+        return out
+
+    def _decimal(self, cents: int) -> Decimal:
+        value = self._known.get(cents)
+        if value is None:
+            value = Decimal(cents).scaleb(-2)
+            if len(self._known) < self._limit:
+                self._known[cents] = value
+        return value

@@ -16,7 +16,6 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from ar_pipelines.normalize import money
 from ar_pipelines.normalize.checks import (
     MAX_PROCEDURE_CODE,
     check_amounts,
@@ -76,7 +75,7 @@ def normalize_chunk(
     check_dates(chunk, triage, context.today)
     check_types(chunk, triage, context.payment_types)
     check_parties(chunk, triage, context)
-    ledger, deleted = ledger_entries(chunk, triage.clean, context.directory.external_id)
+    ledger, deleted = ledger_entries(chunk, triage.clean, context)
     quarantine = quarantine_frame(
         source="transactions",
         frame=chunk.frame,
@@ -94,9 +93,7 @@ def ledger_frame(columns: dict[str, ObjectArray]) -> pd.DataFrame:
     )
 
 
-def ledger_entries(
-    chunk: Chunk, clean: BoolArray, customer_ids: ObjectArray
-) -> tuple[pd.DataFrame, int]:
+def ledger_entries(chunk: Chunk, clean: BoolArray, context: Context) -> tuple[pd.DataFrame, int]:
     """The clean rows of ``chunk`` as ledger entries, and how many of them are voids."""
     kind = chunk.source_type[clean]
     cents = chunk.cents["amount"][clean]
@@ -121,7 +118,7 @@ def ledger_entries(
     deleted = is_deleted.take(truthy(is_deleted.text), False).astype(bool)[clean]
     amount[deleted] = 0
 
-    columns = chunk.columns
+    columns, decimals = chunk.columns, context.decimals
     paid_given = columns["insurance_payment"].present()[clean] & (kind == PROCEDURE)
     estimate_given = columns["estimated_insurance_payment"].present()[clean]
     description = _free(columns["procedure_description"], MAX_DESCRIPTION)
@@ -129,12 +126,12 @@ def ledger_entries(
     frame = ledger_frame(
         {
             "external_id": chunk.external_id[clean],
-            "customer_external_id": customer_ids[chunk.customer[clean]],
+            "customer_external_id": context.directory.external_id[chunk.customer[clean]],
             "transaction_date": chunk.date[clean],
             "transaction_type": transaction_type,
-            "amount": money.decimals(amount, np.ones(len(amount), dtype=bool)),
-            "amount_paid": money.decimals(chunk.cents["insurance_payment"][clean], paid_given),
-            "estimated_insurance": money.decimals(
+            "amount": decimals(amount, np.ones(len(amount), dtype=bool)),
+            "amount_paid": decimals(chunk.cents["insurance_payment"][clean], paid_given),
+            "estimated_insurance": decimals(
                 chunk.cents["estimated_insurance_payment"][clean], estimate_given
             ),
             "payment_link_id": external_ids(
