@@ -6,7 +6,7 @@ import argparse
 import sys
 from collections.abc import Callable, Sequence
 
-from bench import client_push, normalize, sandbox_push
+from bench import client_push, normalize, sandbox_push, statements
 
 # A benchmark takes ``quick`` (a smaller run) and answers whether its checks passed.
 Benchmark = Callable[[bool], bool]
@@ -15,6 +15,7 @@ BENCHMARKS: dict[str, Benchmark] = {
     "sandbox_push": sandbox_push.run,
     "client_push": client_push.run,
     "normalize": normalize.run,
+    "statements": statements.run,
 }
 
 
