@@ -7,8 +7,10 @@ CONTRACT.md section 3 waterfall by merging the statements' and payments' end poi
 with window functions). On the smaller ledger, a naive pandas loop (one iteration
 per customer) does it too, and the models run on Postgres.
 
-Every step runs in a process of its own, so that each process's peak RSS is its own.
-Checks: the hand-written query matches ``ar_pipelines.statements.reference``
+Every step runs in a process of its own, so that each process's peak RSS is its own,
+and every wall time is file to files: the runner loads the ledger into its warehouse,
+builds the models (tests not run) and writes its three marts as sorted CSV; the query
+reads the parquet and writes statements and allocations to one parquet file. Checks: the hand-written query matches ``ar_pipelines.statements.reference``
 statement by statement on a small ledger; then, at every size, the statement and
 allocation totals of the models, the naive loop and Postgres equal the query's.
 """
@@ -661,10 +663,13 @@ def print_targets(results: Sequence[Measured], sizes: Sequence[Size], *, quick: 
             f"(target < {TARGET_PEAK_MIB / 1024:.0f} GB: {_met(models.peak_mib < TARGET_PEAK_MIB)})"
         )
     if models is not None and query is not None:
+        # End to end on both sides: the ledger file read, the statements written.
         ratio = models.seconds / max(query.seconds, 1e-9)
+        dbt_only = models.phases[1] / max(query.seconds, 1e-9) if models.phases else ratio
         print(
-            f"  dbt vs hand-written query at {large.name}: {ratio:.1f}x "
-            f"(target <= {TARGET_VS_QUERY}x: {_met(ratio <= TARGET_VS_QUERY)})"
+            f"  dbt vs hand-written query at {large.name}: {ratio:.1f}x, file to files "
+            f"({dbt_only:.1f}x for the dbt phase alone; target <= {TARGET_VS_QUERY}x: "
+            f"{_met(ratio <= TARGET_VS_QUERY)})"
         )
     naive = find("naive pandas loop", small)
     if naive is not None:
