@@ -202,3 +202,27 @@ def test_columns_a_reader_left_out_are_read_as_empty() -> None:
     )
 
     assert normalizer.transactions(frame).ledger_entries["external_id"].tolist() == ["P1-1"]
+
+
+def test_the_raw_row_is_the_json_of_the_source_row_in_ascii() -> None:
+    import numpy as np
+    import pandas as pd
+
+    from ar_pipelines.normalize.quarantine import raw_json
+
+    frame = pd.DataFrame(
+        {
+            "note": ["lone \ud800 surrogate", None, 'quote " and \u00e9\n'],
+            "flag": [True, 3, float("nan")],
+            "when": [pd.Timestamp("2026-05-01 08:00"), 2.5, None],
+        },
+        dtype=object,
+    )
+    expected = [
+        '{"note": "lone \\ud800 surrogate", "flag": true, "when": "2026-05-01 08:00:00"}',
+        '{"note": null, "flag": 3, "when": "2.5"}',
+        '{"note": "quote \\" and \\u00e9\\n", "flag": null, "when": null}',
+    ]
+
+    assert raw_json(frame, np.arange(3)) == expected
+    assert [json.loads(text)["flag"] for text in expected] == [True, 3, None]
