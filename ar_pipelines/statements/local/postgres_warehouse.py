@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar
@@ -79,6 +79,10 @@ class PostgresWarehouse:
 
     def dbt_vars(self) -> dict[str, str]:
         return {"ledger_schema": self.schema, "ledger_table": LEDGER_TABLE}
+
+    def session(self) -> AbstractContextManager[None]:
+        # Each step connects for itself.
+        return nullcontext()
 
     @contextmanager
     def connect(self) -> Iterator[psycopg.Connection[tuple[object, ...]]]:

@@ -47,13 +47,14 @@ def compute_local_statements(
     with tempfile.TemporaryDirectory(prefix="ar-statements-") as work:
         work_dir = Path(work)
         store = open_warehouse(warehouse, work_dir)
-        started = perf_counter()
-        entries = store.load(ledger, work_dir)
-        loaded = perf_counter()
-        build_statements(store, work_dir, run_tests=run_tests)
-        built = perf_counter()
-        exported = store.export(out_dir)
-        done = perf_counter()
+        with store.session():
+            started = perf_counter()
+            entries = store.load(ledger, work_dir)
+            loaded = perf_counter()
+            build_statements(store, work_dir, run_tests=run_tests)
+            built = perf_counter()
+            exported = store.export(out_dir)
+            done = perf_counter()
     return StatementsRun(
         entries=entries,
         statements=exported["statements"].rows,
@@ -69,7 +70,7 @@ def compute_local_statements(
 def open_warehouse(url: str | None, work_dir: Path) -> Warehouse:
     """The warehouse a URL names.
 
-    - ``None``: an embedded DuckDB file in ``work_dir``;
+    - ``None``: an embedded DuckDB in ``work_dir``, the ledger and the models in memory;
     - ``duckdb:///relative/file.duckdb`` or ``duckdb:////absolute/file.duckdb`` (the
       SQLAlchemy form): a DuckDB file of your own, the ledger in schema
       ``normalized``, the models in ``main``;
@@ -78,7 +79,7 @@ def open_warehouse(url: str | None, work_dir: Path) -> Warehouse:
       entry of ``options=-csearch_path=...``, else ``ar_statements``.
     """
     if url is None:
-        return DuckDBWarehouse(work_dir / EMBEDDED_FILE_NAME)
+        return DuckDBWarehouse(work_dir / EMBEDDED_FILE_NAME, in_memory=True)
     if url.startswith("duckdb:///"):
         path = Path(url.removeprefix("duckdb:///"))
         if not path.name or path.name == ":memory:":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -100,6 +101,9 @@ class Warehouse(Protocol):
         """The environment variables the profile reads for this warehouse."""
 
     def dbt_vars(self) -> dict[str, str]: ...
+
+    def session(self) -> AbstractContextManager[None]:
+        """Open while the ledger is loaded, the models built and the marts exported."""
 
     def load(self, ledger: Path, work_dir: Path) -> int:
         """Replace the source table with the ledger file's rows; returns how many."""
