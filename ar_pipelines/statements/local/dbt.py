@@ -93,6 +93,7 @@ def _common_arguments(warehouse: Warehouse, work_dir: Path) -> list[str]:
         "--no-write-json",
         "--no-version-check",
         "--no-send-anonymous-usage-stats",
+        "--no-use-colors",
     ]
 
 
@@ -143,5 +144,6 @@ def _input_reason(result: Any) -> str:
 
 
 def _message(result: Any) -> str:
-    message = str(result.message or result.status).strip()
-    return message.splitlines()[0] if message else str(result.status)
+    """dbt's message on one line: for a model the database's error, for a test how many
+    rows failed."""
+    return " ".join(str(result.message or result.status).split())

@@ -19,7 +19,7 @@ payments as (
         external_id as payment_external_id,
         customer_external_id,
         transaction_date,
-        -amount as payment_amount
+        {{ money("-amount") }} as payment_amount
 
     from ledger_entries
     where transaction_type in {{ payment_types() }}
