@@ -1,0 +1,218 @@
+"""Random ledgers for the statement tests, and the files the reference says they give.
+
+A ledger is many independent customers, so one example exercises many cases: months
+whose net is zero or negative, payments before any statement, overpayments,
+payments of zero, several payments on one day whose external ids differ only in
+case (byte order puts "B" before "a"), amounts in odd cents.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+
+from hypothesis import strategies as st
+
+from ar_pipelines.statements.reference import (
+    BILLABLE,
+    PAYMENTS,
+    LedgerEntry,
+    StatementsResult,
+    compute_statements,
+)
+
+LEDGER_HEADER = (
+    "external_id",
+    "customer_external_id",
+    "transaction_date",
+    "transaction_type",
+    "amount",
+    "amount_paid",
+    "estimated_insurance",
+    "payment_link_id",
+    "procedure_code",
+    "description",
+)
+DEBITS = ("charge", "adjustment", "other_debit")
+CREDITS = ("other_credit", "patient_payment", "insurance_payment")
+# Few days over a few months, so that entries share days and months.
+DAYS = [date(2025, 11, 30), date(2025, 12, 1), date(2026, 1, 15), date(2026, 1, 31)]
+DAYS += [date(2026, 2, 28), date(2026, 3, 1), date(2026, 3, 2)]
+ID_PREFIXES = st.text(alphabet="aAbB9_-", min_size=1, max_size=2)
+
+
+def ledger_entries() -> st.SearchStrategy[list[LedgerEntry]]:
+    return st.integers(min_value=8, max_value=30).flatmap(_customers)
+
+
+def _customers(count: int) -> st.SearchStrategy[list[LedgerEntry]]:
+    names = [f"PT-{n:03}" if n % 3 else f"pt{n}" for n in range(count)]
+    return st.tuples(*(_customer_entries(name) for name in names)).map(
+        lambda groups: [entry for group in groups for entry in group]
+    )
+
+
+@st.composite
+def _customer_entries(draw: st.DrawFn, customer: str) -> list[LedgerEntry]:
+    size = draw(st.integers(min_value=1, max_value=12))
+    entries = []
+    for index in range(size):
+        kind = draw(st.sampled_from(DEBITS + CREDITS))
+        cents = draw(st.one_of(st.just(0), st.integers(min_value=1, max_value=40_000)))
+        amount = Decimal(cents if kind in DEBITS else -cents) / 100
+        # The prefix decides the order of same-day payments; the rest keeps ids unique.
+        external_id = f"{draw(ID_PREFIXES)}~{customer}~{index}"
+        day = draw(st.sampled_from(DAYS))
+        entries.append(LedgerEntry(external_id, customer, day, kind, amount))
+    return entries
+
+
+def write_ledger_csv(entries: Iterable[LedgerEntry], path: Path) -> Path:
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle, lineterminator="\n")
+        writer.writerow(LEDGER_HEADER)
+        for e in entries:
+            row = [e.external_id, e.customer, e.transaction_date.isoformat(), e.transaction_type]
+            writer.writerow([*row, f"{e.amount:.2f}", "", "", "", "", ""])
+    return path
+
+
+def money(value: Decimal) -> str:
+    return f"{abs(value) if value == 0 else value:.2f}"
+
+
+@dataclass(frozen=True)
+class ExpectedFiles:
+    """The three CSV files, as text, that the contract gives for a ledger."""
+
+    statements: str
+    payment_allocations: str
+    customer_credits: str
+
+    def as_dict(self) -> dict[str, str]:
+        return {
+            "statements": self.statements,
+            "payment_allocations": self.payment_allocations,
+            "customer_credits": self.customer_credits,
+        }
+
+
+def expected_files(entries: list[LedgerEntry]) -> ExpectedFiles:
+    """The reference's statements, allocations and credits written as the runner writes them."""
+    result = compute_statements(entries)
+    statement_number = {
+        (s.customer, s.period_start): s.external_invoice_id for s in result.statements
+    }
+    statements = [
+        (
+            s.external_invoice_id,
+            s.customer,
+            s.period_start.isoformat(),
+            s.period_end.isoformat(),
+            s.issue_date.isoformat(),
+            s.due_date.isoformat(),
+            money(s.amount),
+            money(s.paid_amount),
+            money(s.outstanding),
+        )
+        for s in sorted(result.statements, key=lambda s: (s.customer, s.period_start))
+    ]
+    allocations = [
+        (
+            f"ALLOC-{a.payment_external_id}-{statement_number[(a.customer, a.period_start)]}",
+            a.customer,
+            a.payment_external_id,
+            statement_number[(a.customer, a.period_start)],
+            a.period_start.isoformat(),
+            a.transaction_date.isoformat(),
+            money(a.amount),
+        )
+        for a in sorted(
+            result.allocations,
+            key=lambda a: (a.customer, a.transaction_date, a.payment_external_id, a.period_start),
+        )
+    ]
+    return ExpectedFiles(
+        statements=_csv(STATEMENT_HEADER, statements),
+        payment_allocations=_csv(ALLOCATION_HEADER, allocations),
+        customer_credits=_csv(CREDIT_HEADER, _credits(entries, result)),
+    )
+
+
+def _credits(entries: list[LedgerEntry], result: StatementsResult) -> list[tuple[str, ...]]:
+    billed: dict[str, Decimal] = defaultdict(Decimal)
+    paid: dict[str, Decimal] = defaultdict(Decimal)
+    for e in entries:
+        if e.transaction_type in BILLABLE:
+            billed[e.customer] += e.amount
+        elif e.transaction_type in PAYMENTS:
+            paid[e.customer] -= e.amount
+    stated: dict[str, Decimal] = defaultdict(Decimal)
+    for s in result.statements:
+        stated[s.customer] += s.amount
+    allocated: dict[str, Decimal] = defaultdict(Decimal)
+    for a in result.allocations:
+        allocated[a.customer] += a.amount
+    months: dict[str, list[Decimal]] = defaultdict(list)
+    for (customer, _), net in result.non_qualifying_net.items():
+        months[customer].append(net)
+    rows = []
+    for customer in sorted({e.customer for e in entries}):
+        rows.append(
+            (
+                customer,
+                money(billed[customer]),
+                money(stated[customer]),
+                str(len(months[customer])),
+                money(sum(months[customer], Decimal(0))),
+                money(paid[customer]),
+                money(allocated[customer]),
+                money(paid[customer] - allocated[customer]),
+            )
+        )
+    return rows
+
+
+STATEMENT_HEADER = (
+    "external_invoice_id",
+    "customer_external_id",
+    "period_start",
+    "period_end",
+    "issue_date",
+    "due_date",
+    "amount",
+    "paid_amount",
+    "outstanding",
+)
+ALLOCATION_HEADER = (
+    "allocation_id",
+    "customer_external_id",
+    "payment_external_id",
+    "external_invoice_id",
+    "period_start",
+    "transaction_date",
+    "allocated_amount",
+)
+CREDIT_HEADER = (
+    "customer_external_id",
+    "billed_amount",
+    "statement_amount",
+    "non_qualifying_months",
+    "non_qualifying_net",
+    "payments_total",
+    "allocated_amount",
+    "unapplied_payments",
+)
+
+
+def _csv(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> str:
+    return "".join(",".join(row) + "\n" for row in [header, *rows])
+
+
+def read_files(files: dict[str, Path]) -> dict[str, str]:
+    return {name: path.read_text(encoding="utf-8") for name, path in files.items()}
