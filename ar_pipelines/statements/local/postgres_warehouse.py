@@ -125,8 +125,10 @@ class PostgresWarehouse:
             for name, kind in LEDGER_COLUMNS.items()
         )
         with self.connect() as connection, connection.cursor() as cursor:
+            self._refuse_a_table_of_another_kind(cursor)
             schema = sql.Identifier(self.schema)
             cursor.execute(sql.SQL("create schema if not exists {}").format(schema))
+            # Cascade: the staging view over the table goes too; dbt builds it again.
             cursor.execute(sql.SQL("drop table if exists {} cascade").format(table))
             cursor.execute(
                 sql.SQL(
@@ -140,6 +142,21 @@ class PostgresWarehouse:
             cursor.execute(sql.SQL("analyze {}").format(table))
         staged.unlink()
         return count
+
+    def _refuse_a_table_of_another_kind(self, cursor: psycopg.Cursor[tuple[object, ...]]) -> None:
+        """The load replaces ``ledger_entries``; never one that is not a ledger load (an
+        application's own table of that name in a schema given by mistake)."""
+        cursor.execute(
+            "select column_name from information_schema.columns "
+            "where table_schema = %s and table_name = %s",
+            (self.schema, LEDGER_TABLE),
+        )
+        found = {str(name) for (name,) in cursor.fetchall()}
+        if found and found != {*LEDGER_COLUMNS, "loaded_at"}:
+            raise WarehouseError(
+                f"{self.schema}.{LEDGER_TABLE} exists and is not a ledger load; "
+                "give the warehouse a schema of its own"
+            )
 
     def export(self, out_dir: Path) -> dict[str, ExportedFile]:
         out_dir.mkdir(parents=True, exist_ok=True)

@@ -1,10 +1,18 @@
-"""A small ledger that shows each rule once, and the files it must give."""
+"""A small ledger that shows each rule once, the files it must give, and a Postgres
+schema of the statement tests' own."""
 
 from __future__ import annotations
 
+import os
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from sqlalchemy import create_engine, text
+
+from ar_sandbox.db import normalize_url
+from tests.conftest import POSTGRES_ENV, postgres_schema_url
 
 SMALL_LEDGER = """\
 external_id,customer_external_id,transaction_date,transaction_type,amount,amount_paid,estimated_insurance,payment_link_id,procedure_code,description
@@ -57,3 +65,24 @@ def small_ledger(tmp_path: Path) -> Path:
     path = tmp_path / "ledger_entries.csv"
     path.write_text(SMALL_LEDGER, encoding="utf-8")
     return path
+
+
+@pytest.fixture(scope="session")
+def statements_postgres_url() -> Iterator[str]:
+    """A fresh schema for the statement models, apart from the session's shared one where
+    the sandbox keeps a ``ledger_entries`` table of its own."""
+    base = os.environ.get(POSTGRES_ENV)
+    if not base:
+        pytest.skip(
+            f"no Postgres: set {POSTGRES_ENV} (for example postgresql://postgres@127.0.0.1:5432/test)"
+        )
+    schema = f"ar_statements_{uuid.uuid4().hex[:12]}"
+    engine = create_engine(normalize_url(base))
+    with engine.begin() as connection:
+        connection.execute(text(f'create schema "{schema}"'))
+    try:
+        yield postgres_schema_url(base, schema)
+    finally:
+        with engine.begin() as connection:
+            connection.execute(text(f'drop schema "{schema}" cascade'))
+        engine.dispose()

@@ -56,9 +56,9 @@ def test_every_unit_test_of_the_models_passes_on_duckdb(duckdb_built: Built) -> 
 
 @pytest.mark.postgres
 def test_every_unit_test_of_the_models_passes_on_postgres(
-    postgres_url: str, tmp_path: Path
+    statements_postgres_url: str, tmp_path: Path
 ) -> None:
-    results = unit_test_results(build(tmp_path, postgres_url))
+    results = unit_test_results(build(tmp_path, statements_postgres_url))
 
     assert len(results) == UNIT_TESTS
     assert {str(result.status) for result in results} == {"pass"}
@@ -152,7 +152,7 @@ ICU_COLLATION = "en-US-x-icu"
 
 @pytest.mark.postgres
 def test_payments_of_one_day_go_in_byte_order_where_the_database_would_sort_otherwise(
-    postgres_url: str, tmp_path: Path
+    statements_postgres_url: str, tmp_path: Path
 ) -> None:
     ledger = tmp_path / "ledger_entries.csv"
     ledger.write_text(
@@ -163,7 +163,7 @@ def test_payments_of_one_day_go_in_byte_order_where_the_database_would_sort_othe
         "P-B,PT-1,2026-03-01,patient_payment,-5.00\n",
         encoding="utf-8",
     )
-    warehouse = open_warehouse(postgres_url, tmp_path)
+    warehouse = open_warehouse(statements_postgres_url, tmp_path)
     assert isinstance(warehouse, PostgresWarehouse)
     with warehouse.session():
         warehouse.load(ledger, tmp_path)

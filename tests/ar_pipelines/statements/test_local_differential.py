@@ -47,12 +47,16 @@ def test_dbt_on_duckdb_writes_what_the_reference_computes(
 @settings(FEW_EXAMPLES, max_examples=4)
 @given(entries=ledger_entries())
 def test_dbt_on_postgres_writes_the_same_files_as_on_duckdb_and_the_reference(
-    entries: list[LedgerEntry], tmp_path_factory: pytest.TempPathFactory, postgres_url: str
+    entries: list[LedgerEntry],
+    tmp_path_factory: pytest.TempPathFactory,
+    statements_postgres_url: str,
 ) -> None:
     work = tmp_path_factory.mktemp("differential")
     ledger = write_ledger_csv(entries, work / "ledger_entries.csv")
 
-    on_postgres = compute_local_statements(ledger, work / "postgres", warehouse=postgres_url)
+    on_postgres = compute_local_statements(
+        ledger, work / "postgres", warehouse=statements_postgres_url
+    )
     on_duckdb = compute_local_statements(ledger, work / "duckdb", run_tests=False)
 
     assert read_files(on_postgres.files) == expected_files(entries).as_dict()

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from psycopg import sql
 
 from ar_pipelines.cli import main
 from ar_pipelines.statements.local import (
@@ -137,3 +138,23 @@ def test_a_warehouse_that_is_neither_duckdb_nor_postgres_is_refused(tmp_path: Pa
         open_warehouse("mysql://root@localhost/ar", tmp_path)
     with pytest.raises(WarehouseError, match="needs a file"):
         open_warehouse("duckdb:///:memory:", tmp_path)
+
+
+@pytest.mark.postgres
+def test_a_postgres_schema_whose_ledger_entries_table_is_not_a_load_is_left_alone(
+    statements_postgres_url: str, small_ledger: Path, tmp_path: Path
+) -> None:
+    warehouse = PostgresWarehouse.from_url(statements_postgres_url)
+    table = sql.Identifier(warehouse.schema, "ledger_entries")
+    with warehouse.connect() as connection:
+        connection.execute(sql.SQL("drop table if exists {} cascade").format(table))
+        connection.execute(sql.SQL("create table {} (id uuid, company_id uuid)").format(table))
+    try:
+        with pytest.raises(WarehouseError, match="is not a ledger load"):
+            compute_local_statements(small_ledger, tmp_path, warehouse=statements_postgres_url)
+        with warehouse.connect() as connection:
+            kept = connection.execute(sql.SQL("select count(*) from {}").format(table)).fetchone()
+        assert kept == (0,)
+    finally:
+        with warehouse.connect() as connection:
+            connection.execute(sql.SQL("drop table {}").format(table))
