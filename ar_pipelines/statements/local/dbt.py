@@ -1,29 +1,22 @@
-"""The dbt project, invoked in-process with an explicit profile, target and vars.
-
-A parsed manifest depends on the target, the database and schema its relations
-live in, and the vars; it is kept per process for each of those, so that only the
-first invocation of a kind pays for parsing the project.
-"""
+"""The dbt project, invoked in-process, and its failures turned into this package's errors."""
 
 from __future__ import annotations
 
-import json
-import os
 import threading
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from ar_pipelines.statements.local.dbt_args import dbt_arguments, dbt_environment
 from ar_pipelines.statements.local.errors import DbtRunError, InvalidLedgerError
+from ar_pipelines.statements.local.manifests import manifest_for
 from ar_pipelines.statements.local.warehouse import Warehouse
 
-PROJECT_DIR = Path(__file__).resolve().parents[3] / "dbt_project"
 STAGING_MODEL = "model.ar_statements.stg_ledger_entries"
 FAILED = frozenset({"error", "fail", "runtime error"})
 
+# dbt keeps global state: one invocation at a time in a process.
 _lock = threading.RLock()
-_manifests: dict[tuple[str, ...], Any] = {}
 
 
 def build_statements(warehouse: Warehouse, work_dir: Path, *, run_tests: bool = True) -> Any:
@@ -41,9 +34,11 @@ def invoke(warehouse: Warehouse, work_dir: Path, command: Sequence[str]) -> Any:
     """Run one dbt command against ``warehouse``; raise when anything in it failed."""
     from dbt.cli.main import dbtRunner
 
-    arguments = [*command, *_common_arguments(warehouse, work_dir)]
-    with _lock, _environment(warehouse.dbt_env()):
-        outcome = dbtRunner(manifest=_manifest(warehouse, work_dir)).invoke(arguments)
+    arguments = [*command, *dbt_arguments(warehouse, work_dir)]
+    with _lock:
+        manifest = manifest_for(warehouse, work_dir)
+        with dbt_environment(warehouse.dbt_env()):
+            outcome = dbtRunner(manifest=manifest).invoke(arguments)
     if outcome.exception is not None:
         raise DbtRunError(f"dbt {command[0]} failed: {outcome.exception}") from outcome.exception
     results = list(getattr(outcome.result, "results", None) or [])
@@ -53,64 +48,6 @@ def invoke(warehouse: Warehouse, work_dir: Path, command: Sequence[str]) -> Any:
     if not outcome.success:
         raise DbtRunError(f"dbt {command[0]} failed")
     return outcome.result
-
-
-def _manifest(warehouse: Warehouse, work_dir: Path) -> Any:
-    from dbt.cli.main import dbtRunner
-
-    key = (warehouse.target, warehouse.database, warehouse.schema, _vars(warehouse))
-    if key not in _manifests:
-        parsed = dbtRunner().invoke(["parse", *_common_arguments(warehouse, work_dir)])
-        if not parsed.success:
-            raise DbtRunError(f"dbt could not parse {PROJECT_DIR}: {parsed.exception}")
-        _manifests[key] = parsed.result
-    return _manifests[key]
-
-
-def _vars(warehouse: Warehouse) -> str:
-    return json.dumps(warehouse.dbt_vars(), sort_keys=True)
-
-
-def _common_arguments(warehouse: Warehouse, work_dir: Path) -> list[str]:
-    return [
-        "--project-dir",
-        str(PROJECT_DIR),
-        "--profiles-dir",
-        str(PROJECT_DIR),
-        "--target",
-        warehouse.target,
-        "--target-path",
-        str(work_dir / "target"),
-        "--log-path",
-        str(work_dir / "logs"),
-        "--vars",
-        _vars(warehouse),
-        "--log-level",
-        "none",
-        "--log-level-file",
-        "none",
-        "--no-partial-parse",
-        "--no-write-json",
-        "--no-version-check",
-        "--no-send-anonymous-usage-stats",
-        "--no-use-colors",
-    ]
-
-
-@contextmanager
-def _environment(values: dict[str, str]) -> Iterator[None]:
-    """The profile's variables for one invocation, and the previous ones back after it."""
-    values = {**values, "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
-    previous = {name: os.environ.get(name) for name in values}
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        for name, value in previous.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
 
 
 def _failure(command: str, failed: list[Any]) -> Exception:
