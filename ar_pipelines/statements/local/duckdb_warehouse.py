@@ -55,6 +55,10 @@ def duckdb_connection(path: Path | str = ":memory:") -> Iterator[duckdb.DuckDBPy
         connection.close()
 
 
+def identifier(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
 def scalar(connection: duckdb.DuckDBPyConnection, query: str) -> int:
     row = connection.execute(query).fetchone()
     assert row is not None
@@ -103,7 +107,7 @@ class DuckDBWarehouse:
                 self._connection = None
                 if self.in_memory:
                     # dbt's connection may outlive this one: let the data go now.
-                    connection.execute("use " + self.database)
+                    connection.execute(f"use {identifier(self.database)}")
                     connection.execute(f"detach {MEMORY_CATALOG}")
 
     @property
@@ -114,10 +118,11 @@ class DuckDBWarehouse:
 
     def load(self, ledger: Path, work_dir: Path) -> int:
         connection = self.connection
-        table = f"{self.catalog}.{LEDGER_SCHEMA}.{LEDGER_TABLE}"
+        catalog = identifier(self.catalog)
+        table = f"{catalog}.{LEDGER_SCHEMA}.{LEDGER_TABLE}"
         query = typed_ledger_query(connection, ledger)
         try:
-            connection.execute(f"create schema if not exists {self.catalog}.{LEDGER_SCHEMA}")
+            connection.execute(f"create schema if not exists {catalog}.{LEDGER_SCHEMA}")
             # The query is built from the file's own column names, each cast.
             connection.execute(
                 f"create or replace table {table} as "  # noqa: S608
@@ -133,7 +138,7 @@ class DuckDBWarehouse:
         files = {}
         for mart in MART_EXPORTS:
             path = out_dir / f"{mart}.csv"
-            relation = f"{self.catalog}.{self.schema}.{mart}"
+            relation = f"{identifier(self.catalog)}.{self.schema}.{mart}"
             query = export_query(mart, relation, bytewise="{}")
             copy = f"copy ({query}) to {sql_string(str(path))} (format csv, header true)"
             files[mart] = ExportedFile(path, scalar(self.connection, copy))

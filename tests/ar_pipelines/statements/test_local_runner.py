@@ -158,3 +158,15 @@ def test_a_postgres_schema_whose_ledger_entries_table_is_not_a_load_is_left_alon
     finally:
         with warehouse.connect() as connection:
             connection.execute(sql.SQL("drop table {}").format(table))
+
+
+def test_a_duckdb_file_whose_name_needs_quoting_works_too(
+    small_ledger: Path, tmp_path: Path
+) -> None:
+    path = tmp_path / "ar-warehouse 2026.duckdb"
+
+    run = compute_local_statements(
+        small_ledger, tmp_path / "out", warehouse=f"duckdb:///{path}", run_tests=False
+    )
+
+    assert read_files(run.files) == SMALL_LEDGER_FILES
