@@ -34,9 +34,51 @@ def as_text(value: Any) -> str | None:
 
 
 def frame(rows: Iterable[Sequence[Any]], columns: Sequence[str]) -> pd.DataFrame:
-    """Rows (in ``columns`` order) as an object-dtype frame of text."""
-    data = [[as_text(value) for value in row] for row in rows]
-    return pd.DataFrame(data, columns=list(columns), dtype=object)
+    """Rows (in ``columns`` order) as an object-dtype frame of text.
+
+    Built a column at a time, and within a frame equal values share one ``str``.
+    Columns repeat their values (practices, types, codes, dates, amounts, patients), and
+    a column whose rows point at a few objects is read from the processor's cache: one
+    object per row, laid out row after row as the driver made them, would send every
+    later pass over a column all over memory.
+    """
+    names = list(columns)
+    values = list(zip(*rows, strict=True)) or [() for _ in names]
+    return pd.DataFrame(
+        {
+            name: pd.Series(column_texts(column), dtype=object)
+            for name, column in zip(names, values, strict=True)
+        }
+    )
+
+
+def column_texts(values: Sequence[Any]) -> list[str | None]:
+    """One column's values as ``as_text`` gives them, each distinct text one object."""
+    # Most drivers give text columns as str or None: share them as they are, then make
+    # sure, from the distinct values alone, that nothing else was there.
+    shared: dict[Any, Any] = {"": None, None: None}
+    share = shared.setdefault
+    try:
+        texts: list[str | None] = [share(value, value) for value in values]
+    except TypeError:  # an unhashable value
+        return [as_text(value) for value in values]
+    if set(map(type, shared)) <= _PLAIN_TYPES:
+        return texts
+    # Other types are converted once per distinct value; the type is part of the key
+    # because 1, 1.0 and True are equal but do not read the same.
+    converted: dict[tuple[type, Any], str | None] = {}
+    texts = []
+    for value in values:
+        key = (type(value), value)
+        text = converted.get(key, _UNSEEN)
+        if text is _UNSEEN:
+            text = converted[key] = as_text(value)
+        texts.append(text)  # type: ignore[arg-type]
+    return texts
+
+
+_PLAIN_TYPES = frozenset({str, type(None)})
+_UNSEEN = object()
 
 
 def loaded_threshold(since: datetime, lookback: timedelta) -> datetime:
