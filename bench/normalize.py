@@ -22,6 +22,8 @@ from typing import Any
 
 from sqlalchemy import select
 
+from bench.machine import python_loop_ms
+
 TARGET_ROWS_PER_SECOND = 200_000
 TARGET_PEAK_MIB = 1_536
 DEFECT_RATE = 0.01
@@ -188,6 +190,7 @@ def run(quick: bool) -> bool:
         f"{scales[0].months} then {scales[-1].months} months), then extract (SqlSource, "
         "streamed) and normalize (Normalizer, chunk by chunk)"
     )
+    print(f"  machine: reference Python loop {python_loop_ms():.0f} ms (lower is faster)")
     print("  size  transactions  gen s  extract rows/s  normalize rows/s  peak RSS MiB  (gen MiB)")
     ok = True
     peaks: list[float] = []
