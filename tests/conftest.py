@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -51,15 +52,16 @@ def postgres_schema_url(base_url: str, schema: str) -> str:
     return f"{normalize_url(base_url)}{separator}options=-csearch_path%3D{schema}"
 
 
-@pytest.fixture(scope="session")
-def postgres_url() -> Iterator[str]:
-    """A fresh schema on the test Postgres, dropped afterwards."""
+@contextmanager
+def fresh_postgres_schema(prefix: str) -> Iterator[str]:
+    """A URL whose search_path is a new schema on the test Postgres, dropped afterwards;
+    skips the test, saying why, when no Postgres is configured."""
     base = os.environ.get(POSTGRES_ENV)
     if not base:
         pytest.skip(
             f"no Postgres: set {POSTGRES_ENV} (for example postgresql://postgres@127.0.0.1:5432/test)"
         )
-    schema = f"ar_test_{uuid.uuid4().hex[:12]}"
+    schema = f"{prefix}_{uuid.uuid4().hex[:12]}"
     engine = create_engine(normalize_url(base))
     with engine.begin() as connection:
         connection.execute(text(f'create schema "{schema}"'))
@@ -69,6 +71,13 @@ def postgres_url() -> Iterator[str]:
         with engine.begin() as connection:
             connection.execute(text(f'drop schema "{schema}" cascade'))
         engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """A fresh schema on the test Postgres, dropped afterwards."""
+    with fresh_postgres_schema("ar_test") as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

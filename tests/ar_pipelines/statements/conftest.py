@@ -3,16 +3,12 @@ schema of the statement tests' own."""
 
 from __future__ import annotations
 
-import os
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, text
 
-from ar_sandbox.db import normalize_url
-from tests.conftest import POSTGRES_ENV, postgres_schema_url
+from tests.conftest import fresh_postgres_schema
 
 SMALL_LEDGER = """\
 external_id,customer_external_id,transaction_date,transaction_type,amount,amount_paid,estimated_insurance,payment_link_id,procedure_code,description
@@ -71,18 +67,5 @@ def small_ledger(tmp_path: Path) -> Path:
 def statements_postgres_url() -> Iterator[str]:
     """A fresh schema for the statement models, apart from the session's shared one where
     the sandbox keeps a ``ledger_entries`` table of its own."""
-    base = os.environ.get(POSTGRES_ENV)
-    if not base:
-        pytest.skip(
-            f"no Postgres: set {POSTGRES_ENV} (for example postgresql://postgres@127.0.0.1:5432/test)"
-        )
-    schema = f"ar_statements_{uuid.uuid4().hex[:12]}"
-    engine = create_engine(normalize_url(base))
-    with engine.begin() as connection:
-        connection.execute(text(f'create schema "{schema}"'))
-    try:
-        yield postgres_schema_url(base, schema)
-    finally:
-        with engine.begin() as connection:
-            connection.execute(text(f'drop schema "{schema}" cascade'))
-        engine.dispose()
+    with fresh_postgres_schema("ar_statements") as url:
+        yield url
