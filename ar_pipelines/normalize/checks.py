@@ -121,7 +121,7 @@ def check_identity(
     )
 
 
-def check_amounts(chunk: Chunk, triage: Triage) -> None:
+def check_amounts(chunk: Chunk, triage: Triage, amounts: money.Amounts) -> None:
     source_type = chunk.columns["transaction_type"].map_text(
         {name: code for name, code in SOURCE_TYPES.items()}, -1, np.int64, key=str.lower
     )
@@ -135,7 +135,7 @@ def check_amounts(chunk: Chunk, triage: Triage) -> None:
     problems: dict[str, IntArray] = {}
     for name in fields:
         coded = chunk.columns[name]
-        cents, per_value = money.parse_cents(coded.text)
+        cents, per_value = amounts.parse(coded.text)
         chunk.cents[name] = coded.take(cents, 0).astype(np.int64)
         problems[name] = coded.take(per_value, money.Problem.MISSING).astype(np.int64)
     for kind, (reason, complaint) in MONEY_REASONS.items():

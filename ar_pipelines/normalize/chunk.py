@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from ar_pipelines.normalize.customers import Directory, external_ids
-from ar_pipelines.normalize.money import Decimals
+from ar_pipelines.normalize.money import Amounts, Decimals
 from ar_pipelines.normalize.settings import PaymentType, PracticeSettings
 from ar_pipelines.normalize.text import BoolArray, Coded, IntArray, ObjectArray
 
@@ -43,6 +43,7 @@ class Context:
     directory: Directory
     today: date
     decimals: Decimals = field(default_factory=Decimals)
+    amounts: Amounts = field(default_factory=Amounts)
 
 
 def _empty_ints() -> IntArray:

@@ -32,13 +32,32 @@ class Problem(IntEnum):
     OUT_OF_RANGE = 4
 
 
-def parse_cents(texts: ObjectArray) -> tuple[IntArray, IntArray]:
-    """Each text (``str`` or ``None``) as cents, with its ``Problem`` (cents 0 unless NONE).
+class Amounts:
+    """Amount texts as cents, each text parsed once per run.
 
-    Called with a column's distinct values (``text.Coded``), so the loop is per value,
-    not per row.
+    ``parse`` takes a column's distinct values (``text.Coded``) and gives each one's
+    cents (0 unless its ``Problem`` is NONE) and ``Problem``. Amount texts repeat from
+    chunk to chunk (fees, copays, estimates), and looking one up costs a fraction of
+    parsing it. At most ``limit`` texts are kept.
     """
-    parsed = [_cents(text) for text in texts]
+
+    def __init__(self, limit: int = 1_000_000) -> None:
+        self._known: dict[str | None, tuple[int, Problem]] = {}
+        self._limit = limit
+
+    def parse(self, texts: ObjectArray) -> tuple[IntArray, IntArray]:
+        known = self._known
+        parsed = list(map(known.get, texts))
+        for at, found in enumerate(parsed):
+            if found is None:
+                text = texts[at]
+                parsed[at] = found = _cents(text)
+                if len(known) < self._limit:
+                    known[text] = found
+        return _arrays(parsed)  # type: ignore[arg-type]
+
+
+def _arrays(parsed: list[tuple[int, Problem]]) -> tuple[IntArray, IntArray]:
     cents = np.fromiter((c for c, _ in parsed), dtype=np.int64, count=len(parsed))
     problem = np.fromiter((p for _, p in parsed), dtype=np.int64, count=len(parsed))
     return cents, problem
@@ -79,13 +98,16 @@ class Decimals:
         out = np.full(len(cents), None, dtype=object)
         if present.any():
             inverse, distinct = pd.factorize(cents[present])
-            out[present] = np.array([self._decimal(c) for c in distinct.tolist()], object)[inverse]
+            amounts = distinct.tolist()
+            values = list(map(self._known.get, amounts))
+            for at, value in enumerate(values):
+                if value is None:
+                    values[at] = self._new(amounts[at])
+            out[present] = np.array(values, dtype=object)[inverse]
         return out
 
-    def _decimal(self, cents: int) -> Decimal:
-        value = self._known.get(cents)
-        if value is None:
-            value = Decimal(cents).scaleb(-2)
-            if len(self._known) < self._limit:
-                self._known[cents] = value
+    def _new(self, cents: int) -> Decimal:
+        value = Decimal(cents).scaleb(-2)
+        if len(self._known) < self._limit:
+            self._known[cents] = value
         return value

@@ -71,7 +71,7 @@ def normalize_chunk(
     triage = Triage(len(chunk))
     invisible = check_invisible(chunk, triage)
     check_identity(chunk, triage, seen, invisible)
-    check_amounts(chunk, triage)
+    check_amounts(chunk, triage, context.amounts)
     check_dates(chunk, triage, context.today)
     check_types(chunk, triage, context.payment_types)
     check_parties(chunk, triage, context)
