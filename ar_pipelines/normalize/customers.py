@@ -83,16 +83,22 @@ class Directory:
 
     def find(self, practice_id: ObjectArray, patient_id: ObjectArray) -> IntArray:
         """Directory positions of the (practice, patient) pairs, ``-1`` when unknown."""
-        if not self.index:
-            return np.full(len(practice_id), -1, dtype=np.int64)
-        wanted = pd.MultiIndex.from_arrays([practice_id, patient_id])
-        return self._keys.get_indexer(wanted).astype(np.int64, copy=False)
+        by_practice = self._by_practice
+        nobody: dict[str, int] = {}
+        found = (
+            by_practice.get(p, nobody).get(q, -1)
+            for p, q in zip(practice_id, patient_id, strict=True)
+        )
+        return np.fromiter(found, dtype=np.int64, count=len(practice_id))
 
     @cached_property
-    def _keys(self) -> pd.MultiIndex:
-        """``index``'s keys in position order, for lookups made in C."""
-        keys = sorted(self.index, key=self.index.__getitem__)
-        return pd.MultiIndex.from_tuples(keys, names=["practice_id", "patient_id"])
+    def _by_practice(self) -> dict[str, dict[str, int]]:
+        """``index`` as one dictionary per practice: looking up a patient then hashes one
+        string rather than building and hashing a pair."""
+        nested: dict[str, dict[str, int]] = {}
+        for (practice, patient), position in self.index.items():
+            nested.setdefault(practice, {})[patient] = position
+        return nested
 
 
 @dataclass(frozen=True)
