@@ -18,7 +18,7 @@ from ar_pipelines.normalize.chunk import PAYMENT, PROCEDURE, SOURCE_TYPES, Chunk
 from ar_pipelines.normalize.quarantine import Triage, shown
 from ar_pipelines.normalize.seen import SeenKeys
 from ar_pipelines.normalize.settings import PaymentType
-from ar_pipelines.normalize.text import INVISIBLE, BoolArray, IntArray, ObjectArray, pick
+from ar_pipelines.normalize.text import BoolArray, IntArray, ObjectArray, pick
 from ar_pipelines.sources.defects import Reason
 
 # Ids and numbers that must not hide characters, in the order details name them.
@@ -56,7 +56,7 @@ def _say(template: str, *columns: ObjectArray) -> Callable[[Rows], list[str]]:
 
 
 def check_invisible(chunk: Chunk, triage: Triage) -> dict[str, BoolArray]:
-    found = {name: chunk.columns[name].matches(INVISIBLE) for name in VISIBLE_FIELDS}
+    found = {name: chunk.columns[name].invisible() for name in VISIBLE_FIELDS}
     first = np.full(len(chunk), -1, dtype=np.int64)
     for position, name in reversed(list(enumerate(VISIBLE_FIELDS))):
         first[found[name]] = position

@@ -21,7 +21,6 @@ from email_validator import EmailNotValidError, validate_email
 from ar_pipelines.normalize.quarantine import REASON_CODES, Triage, quarantine_frame, shown
 from ar_pipelines.normalize.settings import PracticeSettings
 from ar_pipelines.normalize.text import (
-    INVISIBLE,
     BoolArray,
     Coded,
     IntArray,
@@ -161,7 +160,7 @@ class _PatientIds:
             given_patient_id=patient.raw_rows(),
             guarantor_id=_coded(patients, "guarantor_id").rows(),
             external_id=external_ids(practice_id, patient_id),
-            invisible=practice.matches(INVISIBLE) | patient.matches(INVISIBLE),
+            invisible=practice.invisible() | patient.invisible(),
         )
 
 

@@ -38,6 +38,15 @@ BoolArray = npt.NDArray[np.bool_]
 IntArray = npt.NDArray[np.int64]
 
 
+def has_invisible(text: str) -> bool:
+    """Whether ``text`` holds a character of ``INVISIBLE``. In ASCII those are exactly the
+    characters that are not printable (C0 controls and DEL), which Python tells without
+    the pattern: most source text is ASCII."""
+    if text.isascii():
+        return not text.isprintable()
+    return INVISIBLE.search(text) is not None
+
+
 def given(values: npt.NDArray[Any]) -> BoolArray:
     """Where ``values`` (an object array) holds something other than ``None``."""
     missing: BoolArray = pd.isna(values)
@@ -97,10 +106,9 @@ class Coded:
     def present(self) -> BoolArray:
         return self.take(given(self.text), False).astype(bool, copy=False)
 
-    def matches(self, pattern: re.Pattern[str]) -> BoolArray:
-        """Rows whose cleaned text contains ``pattern``."""
-        search = pattern.search
-        found = np.array([v is not None and search(v) is not None for v in self.text], bool)
+    def invisible(self) -> BoolArray:
+        """Rows whose cleaned text holds a character of ``INVISIBLE``."""
+        found = np.array([v is not None and has_invisible(v) for v in self.text], bool)
         return self.take(found, False).astype(bool, copy=False)
 
     def lengths(self) -> IntArray:
