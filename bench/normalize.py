@@ -11,8 +11,6 @@ generator planted is in the quarantine under the reason it must have.
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 import tempfile
 import time
 from collections import Counter
@@ -23,6 +21,7 @@ from typing import Any
 from sqlalchemy import select
 
 from bench.machine import python_loop_ms
+from bench.steps import run_step
 
 TARGET_ROWS_PER_SECOND = 200_000
 TARGET_PEAK_MIB = 1_536
@@ -48,16 +47,8 @@ QUICK = (Scale("20k", 2, 250, MONTHS), Scale("60k", 2, 250, 3 * MONTHS))
 
 
 def _child(step: str, url: str, scale: Scale) -> dict[str, Any]:
-    """Run one step in a fresh interpreter; it prints one JSON line of results."""
-    code = f"import sys, json; from bench.normalize import {step}; {step}(*sys.argv[1:])"
     arguments = [url, str(scale.practices), str(scale.patients), str(scale.months)]
-    completed = subprocess.run(
-        [sys.executable, "-c", code, *arguments], capture_output=True, text=True, check=False
-    )
-    if completed.returncode != 0:
-        raise RuntimeError(f"{step} failed:\n{completed.stderr[-4000:]}")
-    result: dict[str, Any] = json.loads(completed.stdout.strip().splitlines()[-1])
-    return result
+    return run_step("bench.normalize", step, *arguments)
 
 
 def _peak_mib() -> float:

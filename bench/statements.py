@@ -21,8 +21,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 import tempfile
 import time
 from collections import defaultdict
@@ -34,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.machine import python_loop_ms
+from bench.steps import run_step
 
 SEED = 20_250_105
 FIRST_DAY = date(2023, 1, 1)
@@ -473,15 +472,7 @@ def _cpu_seconds() -> float:
 
 
 def _child(step: str, *arguments: str) -> dict[str, Any]:
-    """Run one step in a fresh interpreter; it prints one JSON line of results."""
-    code = f"import sys; from bench.statements import {step}; {step}(*sys.argv[1:])"
-    completed = subprocess.run(
-        [sys.executable, "-c", code, *arguments], capture_output=True, text=True, check=False
-    )
-    if completed.returncode != 0:
-        raise RuntimeError(f"{step} failed:\n{completed.stderr[-4000:]}")
-    result: dict[str, Any] = json.loads(completed.stdout.strip().splitlines()[-1])
-    return result
+    return run_step("bench.statements", step, *arguments)
 
 
 class _Timer:

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from hypothesis import strategies as st
 
+from ar_pipelines.normalize.transactions import LEDGER_COLUMNS
 from ar_pipelines.statements.reference import (
     BILLABLE,
     PAYMENTS,
@@ -26,18 +27,7 @@ from ar_pipelines.statements.reference import (
     compute_statements,
 )
 
-LEDGER_HEADER = (
-    "external_id",
-    "customer_external_id",
-    "transaction_date",
-    "transaction_type",
-    "amount",
-    "amount_paid",
-    "estimated_insurance",
-    "payment_link_id",
-    "procedure_code",
-    "description",
-)
+LEDGER_HEADER = LEDGER_COLUMNS  # the normalized ledger's columns, as normalize writes them
 DEBITS = ("charge", "adjustment", "other_debit")
 CREDITS = ("other_credit", "patient_payment", "insurance_payment")
 # Few days over a few months, so that entries share days and months.
