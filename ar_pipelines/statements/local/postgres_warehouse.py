@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import ClassVar
 
@@ -44,7 +44,7 @@ class PostgresWarehouse:
     host: str
     port: int
     user: str
-    password: str
+    password: str = field(repr=False)  # never in a repr, a log or a traceback
     database: str
     schema: str
     target: ClassVar[str] = "postgres"
@@ -53,8 +53,11 @@ class PostgresWarehouse:
     def from_url(cls, url: str) -> PostgresWarehouse:
         try:
             parsed = make_url(url)
-        except ArgumentError as err:
-            raise WarehouseError(f"not a Postgres URL: {err}") from err
+        except (ArgumentError, ValueError):
+            # The parser's message repeats the URL, password included: say what is expected.
+            raise WarehouseError(
+                "not a Postgres URL (expected postgresql://user:password@host:port/database)"
+            ) from None
         options = parsed.query.get("options", "")
         search_path = SEARCH_PATH.search(options if isinstance(options, str) else options[0])
         schema = parsed.query.get("schema") or (search_path.group(1) if search_path else None)

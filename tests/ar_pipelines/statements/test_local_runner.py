@@ -170,3 +170,13 @@ def test_a_duckdb_file_whose_name_needs_quoting_works_too(
     )
 
     assert read_files(run.files) == SMALL_LEDGER_FILES
+
+
+def test_a_warehouse_password_stays_out_of_reprs_and_error_messages() -> None:
+    warehouse = PostgresWarehouse.from_url("postgresql://u:hunter2@db.example:5432/ar")
+
+    assert "hunter2" not in repr(warehouse)
+    with pytest.raises(WarehouseError) as refused:
+        PostgresWarehouse.from_url("postgresql://u:hunter2@db.example:notaport/ar")
+    assert "hunter2" not in str(refused.value)
+    assert "expected postgresql://" in str(refused.value)
