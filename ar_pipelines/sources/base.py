@@ -5,6 +5,7 @@ incremental, streamed ``Extract``. A source is a context manager that closes its
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Iterator
 from datetime import datetime, timedelta
 from types import TracebackType
 from typing import Self
@@ -34,6 +35,13 @@ class Source(ABC):
         since: datetime | None = None,
         lookback: timedelta = DEFAULT_LOOKBACK,
     ) -> Extract: ...
+
+    def transaction_keys(self, *, practice_id: str | None = None) -> Iterator[pd.DataFrame]:
+        """``practice_id`` and ``transaction_sr_no`` of every transaction row there is now.
+
+        Readers that can select two columns do; this default reads every row."""
+        for chunk in self.transactions(practice_id=practice_id):
+            yield chunk.loc[:, ["practice_id", "transaction_sr_no"]]
 
     @abstractmethod
     def close(self) -> None: ...

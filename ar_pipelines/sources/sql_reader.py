@@ -21,6 +21,7 @@ from ar_pipelines.sources.base import DEFAULT_LOOKBACK, Source
 from ar_pipelines.sources.frames import Extract, frame, loaded_threshold
 
 DEFAULT_CHUNK_SIZE = 50_000
+KEY_COLUMNS = ("practice_id", "transaction_sr_no")
 
 # Collations that order text by code point, as Python does (SQLite's default already does).
 _BINARY_COLLATION = {"postgresql": "C", "mysql": "utf8mb4_bin", "mariadb": "utf8mb4_bin"}
@@ -103,6 +104,15 @@ class SqlSource(Source):
             schema.transactions, self._dialect, practice_id=practice_id, loaded_from=loaded_from
         )
         return Extract(lambda: self._stream(query, schema.TRANSACTION_COLUMNS), since=since)
+
+    def transaction_keys(self, *, practice_id: str | None = None) -> Generator[pd.DataFrame]:
+        """``practice_id`` and ``transaction_sr_no`` of every transaction row there is now,
+        in frames: what a run compares with what it pushed, to void rows that disappeared."""
+        table = schema.transactions
+        query = select(table.c.practice_id, table.c.transaction_sr_no)
+        if practice_id is not None:
+            query = query.where(table.c.practice_id == practice_id)
+        return self._stream(query, KEY_COLUMNS)
 
     def _read(self, table: Table, *, practice_id: str | None) -> pd.DataFrame:
         query = source_query(table, self._dialect, practice_id=practice_id)

@@ -142,3 +142,19 @@ def test_the_repr_hides_the_database_password() -> None:
     source = SqlSource("postgresql://reader:s3cret-pw@db.example:5432/practice")
     assert "s3cret-pw" not in repr(source)
     source.close()
+
+
+def test_transaction_keys_name_every_row_of_the_practice_and_match_the_normalizers_ids(
+    source: SqlSource,
+) -> None:
+    from ar_pipelines.normalize.chunk import Chunk
+    from ar_pipelines.normalize.present import present_external_ids
+
+    every_row = read(source.transactions(practice_id="alpha"))
+    keys = list(source.transaction_keys(practice_id="alpha"))
+    assert all(list(frame.columns) == ["practice_id", "transaction_sr_no"] for frame in keys)
+    assert sum(len(frame) for frame in keys) == len(every_row)
+    expected = {i for i in Chunk.of(every_row).external_id if i is not None}
+    assert expected
+    assert present_external_ids(keys) == expected
+    assert all(i.startswith("alpha-") for i in expected)
