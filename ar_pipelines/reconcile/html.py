@@ -1,0 +1,181 @@
+"""The HTML page of a reconciliation: one self-contained file that finance opens offline.
+
+No stylesheet, script, font or image is fetched: the style is inline and the chart is
+inline SVG. Every piece of text from the data goes through ``html.escape``.
+"""
+
+from __future__ import annotations
+
+import html
+from datetime import datetime
+from decimal import Decimal
+
+from ar_pipelines.reconcile.chart import monthly_chart_svg
+from ar_pipelines.reconcile.result import (
+    STATUS_MEANINGS,
+    Reconciliation,
+    Status,
+    money_text,
+)
+
+TABLE_LIMIT = 1_000
+STYLE = """
+body { font-family: sans-serif; margin: 2em; color: #222; max-width: 1200px; }
+h1 { font-size: 1.5em; } h2 { font-size: 1.15em; margin-top: 2em; }
+.headline { font-size: 1.2em; padding: .6em 1em; border-radius: 4px; }
+.clean { background: #e3f4e1; border: 1px solid #5a9e50; }
+.not-clean { background: #fbe6e2; border: 1px solid #c0503a; }
+table { border-collapse: collapse; font-size: .9em; }
+th, td { border: 1px solid #ccc; padding: .25em .6em; text-align: left; }
+td.money { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
+.meta, .note { color: #555; }
+"""
+DIFFERING_COLUMNS = (
+    ("key", "Statement", False),
+    ("customer_external_id", "Customer", False),
+    ("period_start", "Month", False),
+    ("status", "Status", False),
+    ("local_amount", "Local amount", True),
+    ("ar_amount", "AR amount", True),
+    ("amount_difference", "Amount: AR - local", True),
+    ("local_paid", "Local paid", True),
+    ("ar_paid", "AR paid", True),
+    ("paid_difference", "Paid: AR - local", True),
+    ("ar_statement_id", "AR statement id", False),
+    ("ar_status", "AR status", False),
+    ("enrollment_status", "Enrollment", False),
+)
+
+
+def render_html(
+    result: Reconciliation, *, generated_at: datetime, csv_name: str, limit: int = TABLE_LIMIT
+) -> str:
+    practice = html.escape(result.practice_id)
+    return "\n".join(
+        [
+            "<!DOCTYPE html>",
+            '<html lang="en"><head><meta charset="utf-8">',
+            f"<title>Reconciliation of practice {practice}</title>",
+            f"<style>{STYLE}</style></head><body>",
+            f"<h1>Reconciliation of practice {practice}</h1>",
+            f'<p class="meta">Statements computed from the ledger (local) against the'
+            f" statements Agile Receivables holds (AR), to the cent. Generated"
+            f" {html.escape(generated_at.isoformat(timespec='seconds'))}.</p>",
+            _headline(result),
+            "<h2>Statements by status</h2>",
+            _counts_table(result),
+            "<h2>Totals</h2>",
+            _totals_table(result),
+            "<h2>By month</h2>",
+            monthly_chart_svg(result.by_month),
+            _monthly_table(result),
+            "<h2>Statements that differ</h2>",
+            _differing_table(result, csv_name=csv_name, limit=limit),
+            "</body></html>",
+        ]
+    )
+
+
+def _headline(result: Reconciliation) -> str:
+    counts = result.counts()
+    total = counts["total"]
+    if result.clean:
+        text = f"Clean: all {total:,} statements agree to the cent."
+        return f'<p class="headline clean" id="headline">{html.escape(text)}</p>'
+    differing = total - counts[Status.MATCHED]
+    text = f"Not clean: {differing:,} of {total:,} statements differ."
+    return f'<p class="headline not-clean" id="headline">{html.escape(text)}</p>'
+
+
+def _counts_table(result: Reconciliation) -> str:
+    counts = result.counts()
+    rows = [
+        f'<tr id="count-{status.value}"><td>{html.escape(status.value)}</td>'
+        f'<td class="money">{counts[status.value]:,}</td>'
+        f"<td>{html.escape(STATUS_MEANINGS[status])}</td></tr>"
+        for status in Status
+    ]
+    total = f'<td class="money">{counts["total"]:,}</td>'
+    rows.append(f'<tr id="count-total"><th>total</th>{total}<td></td></tr>')
+    zeroed = (
+        f'<p class="note" id="count-zeroed_in_ar">{counts["zeroed_in_ar"]} of the matched'
+        " statements are kept in AR at zero after their month stopped qualifying"
+        " (enrolled statements are never deleted).</p>"
+    )
+    head = "<tr><th>Status</th><th>Statements</th><th>Meaning</th></tr>"
+    return f"<table>{head}{''.join(rows)}</table>{zeroed}"
+
+
+def _totals_table(result: Reconciliation) -> str:
+    totals = result.totals()
+    rows = []
+    for measure in ("billed", "paid", "outstanding"):
+        local, ar = totals[f"local_{measure}"], totals[f"ar_{measure}"]
+        rows.append(
+            f"<tr><th>{measure.capitalize()}</th>"
+            f"{_money_cell(local, f'total-local_{measure}')}"
+            f"{_money_cell(ar, f'total-ar_{measure}')}"
+            f"{_money_cell(ar - local, f'total-difference_{measure}')}</tr>"
+        )
+    head = "<tr><th></th><th>Local</th><th>AR</th><th>AR - local</th></tr>"
+    return f"<table>{head}{''.join(rows)}</table>"
+
+
+def _monthly_table(result: Reconciliation) -> str:
+    names = [
+        f"{side}_{measure}"
+        for measure in ("billed", "paid", "outstanding")
+        for side in ("local", "ar")
+    ]
+    head = "".join(f"<th>{html.escape(n.replace('_', ' '))}</th>" for n in names)
+    rows = [
+        f"<tr><td>{html.escape(format(month['month'], '%Y-%m'))}</td>"
+        + "".join(_money_cell(month[n]) for n in names)
+        + "</tr>"
+        for month in result.by_month.to_dict("records")
+    ]
+    return (
+        "<details><summary>The same by month, as numbers</summary>"
+        f"<table><tr><th>Month</th>{head}</tr>{''.join(rows)}</table></details>"
+    )
+
+
+def _differing_table(result: Reconciliation, *, csv_name: str, limit: int) -> str:
+    differing = result.differing()
+    if differing.empty:
+        return '<p class="note">None: every statement matched.</p>'
+    head = "".join(f"<th>{html.escape(title)}</th>" for _, title, _ in DIFFERING_COLUMNS)
+    rows = []
+    for row in differing.head(limit).to_dict("records"):
+        cells = [
+            _money_cell(row[name]) if is_money else f"<td>{_text(row[name])}</td>"
+            for name, _, is_money in DIFFERING_COLUMNS
+        ]
+        rows.append(f"<tr>{''.join(cells)}</tr>")
+    shown = min(limit, len(differing))
+    note = (
+        f"Largest differences first. Showing {shown:,} of {len(differing):,};"
+        f" every statement is in {csv_name}."
+        if len(differing) > limit
+        else f"Largest differences first; every statement is in {csv_name}."
+    )
+    return (
+        f'<p class="note" id="differing-note">{html.escape(note)}</p>'
+        f'<table id="differing"><tr>{head}</tr>{"".join(rows)}</table>'
+    )
+
+
+def _money_cell(value: object, cell_id: str | None = None) -> str:
+    """A right-aligned amount with separators; ``data-value`` holds the plain text that
+    the CSV and ``summary()`` carry."""
+    if not isinstance(value, Decimal):
+        return '<td class="money"></td>'
+    id_attribute = f' id="{html.escape(cell_id)}"' if cell_id else ""
+    plain = html.escape(money_text(value))
+    return f'<td class="money"{id_attribute} data-value="{plain}">{value:,.2f}</td>'
+
+
+def _text(value: object) -> str:
+    if value is None:
+        return ""
+    return html.escape(value.isoformat() if hasattr(value, "isoformat") else str(value))

@@ -1,0 +1,61 @@
+"""The finance report of a reconciliation: every statement as CSV, and a one-page HTML."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ar_pipelines.reconcile.html import render_html
+from ar_pipelines.reconcile.inputs import ObjectArray
+from ar_pipelines.reconcile.result import MONEY_COLUMNS, Reconciliation, money_text
+
+UNSAFE_IN_FILE_NAME = re.compile(r"[^A-Za-z0-9._-]")
+
+
+@dataclass(frozen=True)
+class ReportFiles:
+    csv: Path
+    html: Path
+
+
+def write_report(
+    result: Reconciliation, out_dir: Path, *, generated_at: datetime | None = None
+) -> ReportFiles:
+    """Write ``reconciliation_{practice_id}.csv`` (every statement; money as plain
+    two-decimal text, dates ISO, a missing side empty) and ``.html`` into ``out_dir``."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    stem = f"reconciliation_{report_name(result.practice_id)}"
+    files = ReportFiles(csv=out_dir / f"{stem}.csv", html=out_dir / f"{stem}.html")
+    csv_frame(result).to_csv(files.csv, index=False, lineterminator="\n")
+    when = generated_at or datetime.now(UTC)
+    files.html.write_text(render_html(result, generated_at=when, csv_name=files.csv.name), "utf-8")
+    return files
+
+
+def report_name(practice_id: str) -> str:
+    """The practice id as a file name part: a practice id never picks the directory."""
+    return UNSAFE_IN_FILE_NAME.sub("_", practice_id) or "_"
+
+
+def csv_frame(result: Reconciliation) -> pd.DataFrame:
+    """The rows as the CSV holds them: text everywhere, empty where a side has nothing."""
+    frame = result.rows.copy()
+    for column in MONEY_COLUMNS:
+        frame[column] = _as_text(frame[column], money_text)
+    frame["period_start"] = _as_text(frame["period_start"], date.isoformat)
+    return frame
+
+
+def _as_text(column: pd.Series[Any], render: Callable[[Any], str]) -> ObjectArray:
+    """Render each distinct value once; ``None`` becomes an empty cell."""
+    codes, distinct = pd.factorize(column.to_numpy(dtype=object))
+    texts = np.array([render(v) for v in distinct] + [""], dtype=object)
+    out: ObjectArray = texts[codes]  # code -1 (None) picks the ""
+    return out
