@@ -3,6 +3,10 @@ with
 source as (
 
     select * from {{ source('normalized', 'ledger_entries') }}
+    {%- if var('practice_id', '') %}
+    -- One practice's run (a Dagster partition): its rows only, into its own schema.
+    where practice_id = '{{ var("practice_id") }}'
+    {%- endif %}
 
 ),
 
