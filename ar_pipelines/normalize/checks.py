@@ -15,6 +15,7 @@ import numpy.typing as npt
 
 from ar_pipelines.normalize import dates, money
 from ar_pipelines.normalize.chunk import PAYMENT, PROCEDURE, SOURCE_TYPES, Chunk, Context
+from ar_pipelines.normalize.distinct import Distinct
 from ar_pipelines.normalize.quarantine import Triage, shown
 from ar_pipelines.normalize.seen import SeenKeys
 from ar_pipelines.normalize.settings import PaymentType
@@ -152,7 +153,7 @@ def check_amounts(chunk: Chunk, triage: Triage, amounts: money.Amounts) -> None:
 def check_dates(chunk: Chunk, triage: Triage, today: date) -> None:
     coded = chunk.columns["transaction_date"]
     iso, problem = dates.parse_dates(coded.text, today)
-    chunk.date = coded.take(iso, None).astype(object)
+    chunk.dates = Distinct(codes=coded.codes, values=iso)
     problems = coded.take(problem, dates.Problem.MISSING).astype(np.int64)
     for kind, (reason, complaint) in DATE_REASONS.items():
         triage.flag(

@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from ar_pipelines.normalize.customers import Directory, external_ids
+from ar_pipelines.normalize.distinct import Distinct
 from ar_pipelines.normalize.money import Amounts, Decimals
 from ar_pipelines.normalize.settings import PaymentType, PracticeSettings
 from ar_pipelines.normalize.text import BoolArray, Coded, IntArray, ObjectArray
@@ -54,6 +55,10 @@ def _empty_bools() -> BoolArray:
     return np.zeros(0, dtype=bool)
 
 
+def _no_dates() -> Distinct:
+    return Distinct(codes=np.zeros(0, dtype=np.intp), values=np.zeros(0, dtype=object))
+
+
 class RowTexts(dict[str, ObjectArray]):
     """Each column's cleaned text per row, spread from its distinct values when first
     asked for: most columns are only ever used per distinct value."""
@@ -76,7 +81,7 @@ class Chunk:
     texts: dict[str, ObjectArray]
     external_id: ObjectArray
     cents: dict[str, IntArray] = field(default_factory=dict)
-    date: ObjectArray = field(default_factory=lambda: np.zeros(0, dtype=object))
+    dates: Distinct = field(default_factory=_no_dates)  # "YYYY-MM-DD" per row, None if bad
     source_type: IntArray = field(default_factory=_empty_ints)
     insurance: BoolArray = field(default_factory=_empty_bools)
     debit_adjustment: BoolArray = field(default_factory=_empty_bools)

@@ -15,6 +15,7 @@ from enum import IntEnum
 import numpy as np
 import pandas as pd
 
+from ar_pipelines.normalize.distinct import Distinct
 from ar_pipelines.normalize.text import BoolArray, IntArray, ObjectArray
 
 MAX_WHOLE_DIGITS = 10  # |amount| < 10^10
@@ -93,18 +94,17 @@ class Decimals:
         self._known: dict[int, Decimal] = {}
         self._limit = limit
 
-    def __call__(self, cents: IntArray, present: BoolArray) -> ObjectArray:
-        """``cents`` as decimals, ``None`` where not ``present``."""
-        out = np.full(len(cents), None, dtype=object)
-        if present.any():
-            inverse, distinct = pd.factorize(cents[present])
-            amounts = distinct.tolist()
-            values = list(map(self._known.get, amounts))
-            for at, value in enumerate(values):
-                if value is None:
-                    values[at] = self._new(amounts[at])
-            out[present] = np.array(values, dtype=object)[inverse]
-        return out
+    def __call__(self, cents: IntArray, present: BoolArray) -> Distinct:
+        """``cents`` as decimals, ``None`` where not ``present``: one per distinct amount."""
+        codes = np.full(len(cents), -1, dtype=np.intp)
+        inverse, distinct = pd.factorize(cents[present])
+        codes[present] = inverse
+        amounts = distinct.tolist()
+        values = list(map(self._known.get, amounts))
+        for at, value in enumerate(values):
+            if value is None:
+                values[at] = self._new(amounts[at])
+        return Distinct(codes=codes, values=np.array(values, dtype=object))
 
     def _new(self, cents: int) -> Decimal:
         value = Decimal(cents).scaleb(-2)

@@ -19,6 +19,7 @@ from ar_pipelines.normalize.seen import SeenKeys, hashes
 from ar_pipelines.normalize.settings import payment_types as read_payment_types
 from ar_pipelines.normalize.settings import practice_settings
 from ar_pipelines.normalize.transactions import ledger_frame, normalize_chunk
+from ar_pipelines.normalize.validation import validate
 
 PUSHED_COLUMNS = ("external_id", "customer_external_id", "transaction_date", "transaction_type")
 
@@ -79,11 +80,11 @@ class Normalizer:
         with collector_paused():  # many strings and decimals, no cycles
             result = normalize_chunk(chunk, self._context, self._seen, self.counts.rows + 1)
             normalized = NormalizedChunk(
-                ledger_entries=schemas.ledger_entries.validate(result.ledger_entries),
-                quarantine=schemas.quarantine.validate(result.quarantine),
+                ledger_entries=schemas.valid_ledger_entries(result.ledger_columns),
+                quarantine=validate(schemas.quarantine, result.quarantine),
             )
         self.counts.rows += len(chunk)
-        self.counts.ledger_entries += len(result.ledger_entries)
+        self.counts.ledger_entries += len(normalized.ledger_entries)
         self.counts.deleted += result.deleted
         self.counts.quarantined.update(result.quarantined)
         return normalized

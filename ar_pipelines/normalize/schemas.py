@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import sys
+from collections.abc import Mapping
 from decimal import Decimal
 from functools import partial
 
@@ -19,9 +20,16 @@ import pandera.pandas as pa
 
 from ar_pipelines.normalize.checks import MAX_EXTERNAL_ID, MAX_LINK, MAX_PROCEDURE_CODE
 from ar_pipelines.normalize.customers import MAX_CUSTOMER_ID, MAX_NAME
+from ar_pipelines.normalize.distinct import Distinct
 from ar_pipelines.normalize.quarantine import QUARANTINE_COLUMNS
 from ar_pipelines.normalize.text import ObjectArray
-from ar_pipelines.normalize.transactions import CREDIT_TYPES, LEDGER_TYPES, MAX_DESCRIPTION
+from ar_pipelines.normalize.transactions import (
+    CREDIT_TYPES,
+    LEDGER_TYPES,
+    MAX_DESCRIPTION,
+    ledger_frame,
+)
+from ar_pipelines.normalize.validation import validate
 from ar_pipelines.sources.defects import Reason
 
 CENT = Decimal("0.01")
@@ -168,6 +176,8 @@ customers = pa.DataFrameSchema(
     name="customers",
 )
 
+SIGN_CHECK = "sign_follows_type"
+
 ledger_entries = pa.DataFrameSchema(
     {
         "external_id": _text(nullable=False, max_length=MAX_EXTERNAL_ID, unique=True),
@@ -185,7 +195,7 @@ ledger_entries = pa.DataFrameSchema(
         "procedure_code": _text(nullable=True, max_length=MAX_PROCEDURE_CODE),
         "description": _text(nullable=True, max_length=MAX_DESCRIPTION),
     },
-    checks=pa.Check(_signs_follow_types, name="sign_follows_type", ignore_na=False),
+    checks=pa.Check(_signs_follow_types, name=SIGN_CHECK, ignore_na=False),
     strict=True,
     ordered=True,
     name="ledger_entries",
@@ -208,3 +218,14 @@ quarantine = pa.DataFrameSchema(
     name="quarantine",
 )
 assert tuple(quarantine.columns) == QUARANTINE_COLUMNS
+
+# The frame-wide ledger check judges each row on its own, from these columns only.
+LEDGER_ROW_CHECKS = {SIGN_CHECK: ("transaction_type", "amount")}
+
+
+def valid_ledger_entries(columns: Mapping[str, ObjectArray | Distinct]) -> pd.DataFrame:
+    """The ledger entries frame of ``columns``, validated against ``ledger_entries``;
+    ``Distinct`` columns are judged once per distinct value (``validation.validate``)."""
+    frame = ledger_frame(columns)
+    distinct = {name: c for name, c in columns.items() if isinstance(c, Distinct)}
+    return validate(ledger_entries, frame, distinct=distinct, row_checks=LEDGER_ROW_CHECKS)

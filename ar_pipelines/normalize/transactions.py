@@ -11,6 +11,7 @@ an ``adjustment`` (+|a|) when positive, zero or of a debit-adjustment type, else
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -27,6 +28,7 @@ from ar_pipelines.normalize.checks import (
 )
 from ar_pipelines.normalize.chunk import ADJUSTMENT, PAYMENT, PROCEDURE, Chunk, Context
 from ar_pipelines.normalize.customers import external_ids
+from ar_pipelines.normalize.distinct import Distinct
 from ar_pipelines.normalize.quarantine import Triage, quarantine_frame
 from ar_pipelines.normalize.seen import SeenKeys
 from ar_pipelines.normalize.text import BoolArray, Coded, ObjectArray, free_text, given, truthy
@@ -56,9 +58,12 @@ CREDIT_TYPES = ("insurance_payment", "patient_payment", "other_credit")
 MAX_DESCRIPTION = 10_000
 
 
+LedgerColumns = dict[str, ObjectArray | Distinct]
+
+
 @dataclass(frozen=True)
 class ChunkResult:
-    ledger_entries: pd.DataFrame
+    ledger_columns: LedgerColumns  # the ledger entries, as ``ledger_frame`` takes them
     quarantine: pd.DataFrame
     deleted: int  # ledger entries that are voids of rows marked deleted
     quarantined: dict[str, int]  # by reason
@@ -75,7 +80,7 @@ def normalize_chunk(
     check_dates(chunk, triage, context.today)
     check_types(chunk, triage, context.payment_types)
     check_parties(chunk, triage, context)
-    ledger, deleted = ledger_entries(chunk, triage.clean, context)
+    ledger, deleted = ledger_columns(chunk, triage.clean, context)
     quarantine = quarantine_frame(
         source="transactions",
         frame=chunk.frame,
@@ -87,14 +92,25 @@ def normalize_chunk(
     return ChunkResult(ledger, quarantine, deleted, triage.counts())
 
 
-def ledger_frame(columns: dict[str, ObjectArray]) -> pd.DataFrame:
+def ledger_frame(columns: Mapping[str, ObjectArray | Distinct]) -> pd.DataFrame:
+    """The ledger entries frame of ``columns`` (a missing column is an empty one)."""
     return pd.DataFrame(
-        {name: pd.Series(columns.get(name, []), dtype=object) for name in LEDGER_COLUMNS}
+        {name: pd.Series(_rows(columns.get(name)), dtype=object) for name in LEDGER_COLUMNS}
     )
 
 
-def ledger_entries(chunk: Chunk, clean: BoolArray, context: Context) -> tuple[pd.DataFrame, int]:
-    """The clean rows of ``chunk`` as ledger entries, and how many of them are voids."""
+def _rows(column: ObjectArray | Distinct | None) -> ObjectArray | list[object]:
+    if column is None:
+        return []
+    return column.rows() if isinstance(column, Distinct) else column
+
+
+def ledger_columns(chunk: Chunk, clean: BoolArray, context: Context) -> tuple[LedgerColumns, int]:
+    """The clean rows of ``chunk`` as ledger entry columns, and how many are voids.
+
+    Columns made of a few distinct values stay ``Distinct``, so that the checks of the
+    output judge each value once.
+    """
     kind = chunk.source_type[clean]
     cents = chunk.cents["amount"][clean]
     refund = chunk.refund[clean]
@@ -111,7 +127,6 @@ def ledger_entries(chunk: Chunk, clean: BoolArray, context: Context) -> tuple[pd
         [0, 1, 2, 3, 4],
         default=5,
     )
-    transaction_type = np.array(LEDGER_TYPES, dtype=object)[type_code]
     credit = np.array([t in CREDIT_TYPES for t in LEDGER_TYPES], dtype=bool)[type_code]
     amount = np.where(credit, -np.abs(cents), np.abs(cents))
     is_deleted = chunk.columns["is_deleted"]
@@ -121,28 +136,38 @@ def ledger_entries(chunk: Chunk, clean: BoolArray, context: Context) -> tuple[pd
     columns, decimals = chunk.columns, context.decimals
     paid_given = columns["insurance_payment"].present()[clean] & (kind == PROCEDURE)
     estimate_given = columns["estimated_insurance_payment"].present()[clean]
-    description = _free(columns["procedure_description"], MAX_DESCRIPTION)
-    note = _free(columns["note"], MAX_DESCRIPTION)
-    frame = ledger_frame(
-        {
-            "external_id": chunk.external_id[clean],
-            "customer_external_id": context.directory.external_id[chunk.customer[clean]],
-            "transaction_date": chunk.date[clean],
-            "transaction_type": transaction_type,
-            "amount": decimals(amount, np.ones(len(amount), dtype=bool)),
-            "amount_paid": decimals(chunk.cents["insurance_payment"][clean], paid_given),
-            "estimated_insurance": decimals(
-                chunk.cents["estimated_insurance_payment"][clean], estimate_given
-            ),
-            "payment_link_id": external_ids(
-                chunk.texts["practice_id"][clean], chunk.texts["payment_link_id"][clean]
-            ),
-            "procedure_code": _free(columns["procedure_code"], MAX_PROCEDURE_CODE)[clean],
-            "description": np.where(~given(description), note, description)[clean],
-        }
+    customer = chunk.customer[clean].astype(np.intp)
+    ledger: LedgerColumns = {
+        "external_id": chunk.external_id[clean],
+        "customer_external_id": Distinct(customer, context.directory.external_id).compact(),
+        "transaction_date": chunk.dates.at(clean).compact(),  # bad dates are None
+        "transaction_type": Distinct(type_code.astype(np.intp), np.array(LEDGER_TYPES, object)),
+        "amount": decimals(amount, np.ones(len(amount), dtype=bool)),
+        "amount_paid": decimals(chunk.cents["insurance_payment"][clean], paid_given),
+        "estimated_insurance": decimals(
+            chunk.cents["estimated_insurance_payment"][clean], estimate_given
+        ),
+        "payment_link_id": external_ids(
+            chunk.texts["practice_id"][clean], chunk.texts["payment_link_id"][clean]
+        ),
+        "procedure_code": _free(columns["procedure_code"], MAX_PROCEDURE_CODE).at(clean),
+        "description": _either(
+            _free(columns["procedure_description"], MAX_DESCRIPTION),
+            _free(columns["note"], MAX_DESCRIPTION),
+        ).at(clean),
+    }
+    return ledger, int(deleted.sum())
+
+
+def _free(coded: Coded, limit: int) -> Distinct:
+    return Distinct(codes=coded.codes, values=free_text(coded.text, limit))
+
+
+def _either(first: Distinct, second: Distinct) -> Distinct:
+    """Each row's value of ``first``, or of ``second`` where ``first`` has none."""
+    has_first = np.append(given(first.values), False)[first.codes]
+    shifted = np.where(second.codes < 0, -1, second.codes + len(first.values))
+    return Distinct(
+        codes=np.where(has_first, first.codes, shifted).astype(np.intp),
+        values=np.concatenate([first.values, second.values]),
     )
-    return frame, int(deleted.sum())
-
-
-def _free(coded: Coded, limit: int) -> ObjectArray:
-    return coded.take(free_text(coded.text, limit), None).astype(object)

@@ -1,15 +1,19 @@
-"""The declared output schemas refuse what AR would refuse, so a normalizer bug stops here."""
+"""The declared output schemas refuse what AR would refuse, so a normalizer bug stops here,
+and the normalizer's faster path to their verdict refuses the same."""
 
 from __future__ import annotations
 
 from decimal import Decimal
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pandera.errors as pa_errors
 import pytest
 
-from ar_pipelines.normalize import schemas
+from ar_pipelines.normalize import schemas, validation
+from ar_pipelines.normalize.distinct import Distinct
+from ar_pipelines.normalize.text import ObjectArray
 from ar_pipelines.normalize.transactions import LEDGER_COLUMNS
 
 
@@ -30,9 +34,57 @@ def _entries(**changes: list[Any]) -> pd.DataFrame:
     return pd.DataFrame({name: pd.Series(columns[name], dtype=object) for name in LEDGER_COLUMNS})
 
 
+def as_distinct(column: pd.Series) -> Distinct:
+    """The column as codes into its distinct objects (``None`` as code -1), as the
+    normalizer builds its columns: ``rows()`` gives back the very same objects."""
+    positions: dict[int, int] = {}
+    values: list[Any] = []
+    codes = []
+    for value in column:
+        if value is None:
+            codes.append(-1)
+            continue
+        if id(value) not in positions:
+            positions[id(value)] = len(values)
+            values.append(value)
+        codes.append(positions[id(value)])
+    objects = np.fromiter(values, dtype=object, count=len(values))
+    return Distinct(codes=np.array(codes, dtype=np.intp), values=objects)
+
+
+def ledger_columns(frame: pd.DataFrame) -> dict[str, Distinct | ObjectArray]:
+    """``frame``'s columns as the normalizer hands them over: ids per row, the rest
+    distinct."""
+    return {
+        name: frame[name].to_numpy(dtype=object)
+        if name in ("external_id", "payment_link_id")
+        else as_distinct(frame[name])
+        for name in frame.columns
+    }
+
+
+def passes_fast(frame: pd.DataFrame) -> bool:
+    columns = ledger_columns(frame)
+    distinct = {name: c for name, c in columns.items() if isinstance(c, Distinct)}
+    return validation.passes(
+        schemas.ledger_entries, frame, distinct=distinct, row_checks=schemas.LEDGER_ROW_CHECKS
+    )
+
+
 def test_well_formed_ledger_entries_pass_unchanged() -> None:
     frame = _entries()
     assert schemas.ledger_entries.validate(frame).equals(frame)
+    assert schemas.valid_ledger_entries(ledger_columns(frame)).equals(frame)
+
+
+def test_well_formed_ledger_entries_pass_without_asking_pandera(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    frame = _entries()
+    monkeypatch.setattr(schemas.ledger_entries, "validate", pytest.fail)
+
+    assert passes_fast(frame)
+    assert schemas.valid_ledger_entries(ledger_columns(frame)).equals(frame)
 
 
 @pytest.mark.parametrize(
@@ -62,8 +114,14 @@ def test_well_formed_ledger_entries_pass_unchanged() -> None:
     ],
 )
 def test_a_ledger_entry_ar_would_refuse_fails_validation(column: str, values: list[Any]) -> None:
-    with pytest.raises(pa_errors.SchemaError):
-        schemas.ledger_entries.validate(_entries(**{column: values}))
+    frame = _entries(**{column: values})
+    with pytest.raises(pa_errors.SchemaError) as declared:
+        schemas.ledger_entries.validate(frame)
+
+    assert not passes_fast(frame)
+    with pytest.raises(pa_errors.SchemaError) as fast:
+        schemas.valid_ledger_entries(ledger_columns(frame))
+    assert str(fast.value) == str(declared.value)
 
 
 def test_a_customer_without_email_or_phone_fails_validation() -> None:
