@@ -1,0 +1,72 @@
+"""The warehouse: raw rows, normalized records, push state and dbt's models in one
+database, DuckDB (embedded) or Postgres (production).
+
+::
+
+    from ar_pipelines.warehouse import LEDGER_ENTRIES, open_warehouse
+
+    with open_warehouse("duckdb:///data/warehouse.duckdb") as warehouse:
+        warehouse.replace("raw.transactions", rows, practice_id="P1")
+        warehouse.upsert(LEDGER_ENTRIES, entries.assign(practice_id="P1"))
+        entries = warehouse.read(LEDGER_ENTRIES, practice_id="P1")
+        env = warehouse.dbt_env()        # for dbt's process: the same database
+
+Tables are declared in ``tables.py``; values keep their types both ways (money as
+``Decimal``, exactly). No Dagster here.
+"""
+
+from ar_pipelines.warehouse.base import Dialect, Warehouse
+from ar_pipelines.warehouse.duckdb_store import DuckDBWarehouse
+from ar_pipelines.warehouse.errors import WarehouseError, WarehouseSchemaError
+from ar_pipelines.warehouse.location import DuckDBLocation, parse_location
+from ar_pipelines.warehouse.postgres_store import PostgresWarehouse
+from ar_pipelines.warehouse.tables import (
+    CURSORS,
+    CUSTOMERS,
+    DEAD_LETTER,
+    LEDGER_ENTRIES,
+    PUSH_STATE,
+    QUARANTINE,
+    RAW_PATIENTS,
+    RAW_TRANSACTIONS,
+    TABLES,
+    Column,
+    ColumnType,
+    Table,
+)
+
+
+def open_warehouse(url: str, *, schema_prefix: str = "") -> Warehouse:
+    """The warehouse at ``url`` (``duckdb:///path.duckdb``, ``duckdb:///:memory:``,
+    ``postgresql://...``), its schemas and tables made if missing.
+
+    ``schema_prefix`` (lowercase letters, digits, ``_``) is put before every schema
+    name, so that several warehouses can share one database (tests do).
+    """
+    location = parse_location(url)
+    if isinstance(location, DuckDBLocation):
+        return DuckDBWarehouse(location, schema_prefix=schema_prefix)
+    return PostgresWarehouse(location, schema_prefix=schema_prefix)
+
+
+__all__ = [
+    "CURSORS",
+    "CUSTOMERS",
+    "DEAD_LETTER",
+    "LEDGER_ENTRIES",
+    "PUSH_STATE",
+    "QUARANTINE",
+    "RAW_PATIENTS",
+    "RAW_TRANSACTIONS",
+    "TABLES",
+    "Column",
+    "ColumnType",
+    "Dialect",
+    "DuckDBWarehouse",
+    "PostgresWarehouse",
+    "Table",
+    "Warehouse",
+    "WarehouseError",
+    "WarehouseSchemaError",
+    "open_warehouse",
+]

@@ -1,0 +1,267 @@
+"""``Warehouse``: the operations every dialect offers, and what they share.
+
+The public operations check and convert frames by the declarations in ``tables.py``
+and then hand the dialect a frame that has exactly the table's columns; the dialects
+(``duckdb_store``, ``postgres_store``) only move rows.
+"""
+
+from __future__ import annotations
+
+import re
+from abc import ABC, abstractmethod
+from collections.abc import Collection, Iterator, Mapping, Sequence
+from datetime import UTC, datetime
+from types import TracebackType
+from typing import Any, ClassVar, Literal, Self
+
+import pandas as pd
+
+from ar_pipelines.warehouse.frames import for_write
+from ar_pipelines.warehouse.location import Location
+from ar_pipelines.warehouse.sql_text import Filters, quote
+from ar_pipelines.warehouse.tables import (
+    CURSORS,
+    LEDGER_ENTRIES,
+    PRACTICE_ID,
+    Table,
+    table_named,
+)
+
+Dialect = Literal["duckdb", "postgres"]
+PREFIX = re.compile(r"[a-z_][a-z0-9_]{0,39}")
+DEFAULT_CHUNK_ROWS = 100_000
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class Warehouse(ABC):
+    """Raw rows, normalized records, push state and dbt's models, in one database.
+
+    A context manager; schemas and tables are made (idempotently) when it opens.
+    ``schema_prefix`` puts every schema under a prefix (``t1_raw``, ``t1_normalized``,
+    ``t1_push``), so that tests or tenants can share one database.
+    """
+
+    dialect: ClassVar[Dialect]
+
+    def __init__(self, location: Location, *, schema_prefix: str = "") -> None:
+        if schema_prefix and not PREFIX.fullmatch(schema_prefix):
+            raise ValueError("schema_prefix must be lowercase letters, digits and underscores")
+        self.location = location
+        self.schema_prefix = schema_prefix
+
+    # Names ----------------------------------------------------------------------------
+
+    def schema_name(self, schema: str) -> str:
+        return f"{self.schema_prefix}{schema}"
+
+    def relation(self, table: Table | str) -> str:
+        """The quoted, qualified name of a table, for SQL handed to ``query``."""
+        declared = table_named(table)
+        return f"{quote(self.schema_name(declared.schema))}.{quote(declared.name)}"
+
+    @property
+    @abstractmethod
+    def dbt_schema(self) -> str:
+        """The schema dbt builds its models in (the marts ``query`` may read)."""
+
+    def dbt_vars(self) -> dict[str, str]:
+        """dbt's project variables that point its source at ``normalized.ledger_entries``."""
+        return {
+            "ledger_schema": self.schema_name(LEDGER_ENTRIES.schema),
+            "ledger_table": LEDGER_ENTRIES.name,
+        }
+
+    @abstractmethod
+    def dbt_env(self) -> dict[str, str]:
+        """The environment ``dbt_project/profiles.yml`` reads for this database, target
+        included. It may hold the database password (as dbt's secret variable): hand it
+        to dbt's process only, never to a log."""
+
+    # Writes ---------------------------------------------------------------------------
+
+    def replace(self, table: Table | str, frame: pd.DataFrame, *, practice_id: str) -> int:
+        """Delete the practice's rows and insert ``frame``, in one transaction. The frame
+        may leave out ``practice_id``; where it has one, it must be this practice."""
+        declared = table_named(table)
+        prepared = for_write(declared, _of_practice(frame, practice_id), now=utc_now())
+        self._write(declared, prepared, practice_id=practice_id)
+        return len(prepared)
+
+    def append(self, table: Table | str, frame: pd.DataFrame) -> int:
+        """Insert ``frame`` into a table without a key (raw rows, the quarantine): a large
+        extract goes in a chunk at a time, after ``replace`` with its first chunk."""
+        declared = table_named(table)
+        if declared.key:
+            raise ValueError(f"{declared.logical_name} has a key: upsert into it")
+        self._write(declared, for_write(declared, frame, now=utc_now()))
+        return len(frame)
+
+    def upsert(self, table: Table | str, frame: pd.DataFrame) -> int:
+        """Delete the rows whose key is in ``frame`` and insert ``frame``, in one
+        transaction. Each key may appear once, and no key column may be missing."""
+        declared = table_named(table)
+        if not declared.key:
+            raise ValueError(f"{declared.logical_name} has no key: replace it per practice")
+        prepared = for_write(declared, frame, now=utc_now())
+        keys = prepared.loc[:, list(declared.key)]
+        if keys.isna().to_numpy().any():
+            raise ValueError(f"{declared.logical_name}: a key column is missing a value")
+        if keys.duplicated().any():
+            raise ValueError(f"{declared.logical_name}: the frame repeats a key")
+        self._write(declared, prepared, by_key=True)
+        return len(prepared)
+
+    def delete(
+        self,
+        table: Table | str,
+        *,
+        practice_id: str,
+        column: str,
+        values: Collection[object],
+        where: Mapping[str, object] | None = None,
+    ) -> int:
+        """Delete the practice's rows whose ``column`` is one of ``values`` (and that match
+        ``where``, equality per column); returns how many went."""
+        declared = table_named(table)
+        declared.column(column)
+        if not values:
+            return 0
+        return self._delete(declared, self._filters(declared, practice_id, where), column, values)
+
+    # Reads ----------------------------------------------------------------------------
+
+    def read(
+        self,
+        table: Table | str,
+        *,
+        practice_id: str | None = None,
+        columns: Sequence[str] | None = None,
+        where: Mapping[str, object] | None = None,
+    ) -> pd.DataFrame:
+        """Rows of a table (of one practice, matching ``where``), in key order."""
+        declared = table_named(table)
+        names = self._columns(declared, columns)
+        filters = self._filters(declared, practice_id, where)
+        chunks = list(self._select(declared, names, filters, chunk_rows=None))
+        return chunks[0] if len(chunks) == 1 else pd.concat(chunks, ignore_index=True)
+
+    def read_chunks(
+        self,
+        table: Table | str,
+        *,
+        practice_id: str | None = None,
+        columns: Sequence[str] | None = None,
+        where: Mapping[str, object] | None = None,
+        chunk_rows: int = DEFAULT_CHUNK_ROWS,
+    ) -> Iterator[pd.DataFrame]:
+        """As ``read``, in frames of at most about ``chunk_rows`` rows (DuckDB hands rows
+        over in vectors of 2,048, so a chunk is a multiple of that)."""
+        if chunk_rows < 1:
+            raise ValueError("chunk_rows must be at least 1")
+        declared = table_named(table)
+        names = self._columns(declared, columns)
+        filters = self._filters(declared, practice_id, where)
+        return self._select(declared, names, filters, chunk_rows=chunk_rows)
+
+    @abstractmethod
+    def query(self, sql: str, params: Sequence[Any] | None = None) -> pd.DataFrame:
+        """Rows of any query in this dialect (``?`` parameters on DuckDB, ``%s`` on
+        Postgres); DECIMAL/NUMERIC as ``Decimal``, text ``str``/``None``, dates ``date``,
+        timestamps naive (UTC when the column had a zone)."""
+
+    # Cursors --------------------------------------------------------------------------
+
+    def get_cursor(self, practice_id: str, name: str) -> datetime | None:
+        found = self.read(CURSORS, practice_id=practice_id, where={"name": name})
+        if found.empty:
+            return None
+        value = found["value"].iloc[0]
+        return None if pd.isna(value) else pd.Timestamp(value).to_pydatetime(warn=False)
+
+    def set_cursor(self, practice_id: str, name: str, value: datetime) -> None:
+        frame = pd.DataFrame({PRACTICE_ID: [practice_id], "name": [name], "value": [value]})
+        self.upsert(CURSORS, frame)
+
+    # Life -----------------------------------------------------------------------------
+
+    def close(self) -> None:  # noqa: B027 - most dialects hold nothing between operations
+        """Release the database (see each dialect for what it holds between operations)."""
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        prefix = f", schema_prefix={self.schema_prefix!r}" if self.schema_prefix else ""
+        return f"{type(self).__name__}({self.location.display()!r}{prefix})"
+
+    # For the dialects -----------------------------------------------------------------
+
+    @abstractmethod
+    def _write(
+        self,
+        table: Table,
+        prepared: pd.DataFrame,
+        *,
+        practice_id: str | None = None,
+        by_key: bool = False,
+    ) -> None:
+        """Insert ``prepared``, first deleting the practice's rows (``practice_id``) or the
+        rows with its keys (``by_key``), in one transaction."""
+
+    @abstractmethod
+    def _delete(
+        self, table: Table, filters: Filters, column: str, values: Collection[object]
+    ) -> int:
+        """Delete rows matching ``filters`` whose ``column`` is in ``values``."""
+
+    @abstractmethod
+    def _select(
+        self, table: Table, columns: Sequence[str], filters: Filters, *, chunk_rows: int | None
+    ) -> Iterator[pd.DataFrame]:
+        """Converted frames of the rows (one frame, possibly empty, when ``chunk_rows`` is
+        ``None``)."""
+
+    @staticmethod
+    def _columns(table: Table, columns: Sequence[str] | None) -> list[str]:
+        if columns is None:
+            return list(table.column_names)
+        for name in columns:
+            table.column(name)
+        return list(columns)
+
+    @staticmethod
+    def _filters(
+        table: Table, practice_id: str | None, where: Mapping[str, object] | None
+    ) -> list[tuple[str, object]]:
+        filters: list[tuple[str, object]] = []
+        if practice_id is not None:
+            filters.append((PRACTICE_ID, practice_id))
+        for name, value in (where or {}).items():
+            table.column(name)
+            filters.append((name, value))
+        return filters
+
+
+def _of_practice(frame: pd.DataFrame, practice_id: str) -> pd.DataFrame:
+    """``frame`` with ``practice_id`` set; a row of another practice is an error (a
+    replace of one practice must never write, or delete, another's rows)."""
+    if PRACTICE_ID not in frame.columns:
+        return frame.assign(**{PRACTICE_ID: practice_id})
+    given = frame[PRACTICE_ID]
+    other = given.notna() & (given != practice_id)
+    if other.any():
+        raise ValueError(
+            f"the frame holds rows of practice {given[other].iloc[0]!r}, not {practice_id!r}"
+        )
+    return frame.assign(**{PRACTICE_ID: practice_id})

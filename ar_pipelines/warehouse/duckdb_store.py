@@ -1,0 +1,239 @@
+"""The embedded warehouse: a DuckDB file (or an in-memory database, for tests).
+
+A DuckDB file admits one writing process at a time, and dbt is another process: so a
+file is opened per operation and closed after it, never held between operations.
+``close()`` has nothing to release for a file, and dbt may run whenever no operation
+is under way. When another process holds the file, an operation waits for it (up to
+``lock_timeout`` seconds) rather than failing at once. An in-memory database lives in
+one connection held until ``close()``; it cannot be shared with dbt.
+
+Frames go in by registering them with DuckDB and ``insert ... select`` with casts, and
+come out through DuckDB's own frames, converted by ``frames.converted``. Tables have no
+primary key here: DuckDB would keep an index on every replace of a million rows for
+nothing, since ``upsert`` and ``replace`` keep the keys themselves.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Collection, Iterator, Sequence
+from contextlib import contextmanager, suppress
+from typing import Any, ClassVar
+
+import duckdb
+import pandas as pd
+
+from ar_pipelines.warehouse.base import Dialect, Warehouse
+from ar_pipelines.warehouse.errors import WarehouseError, WarehouseSchemaError
+from ar_pipelines.warehouse.frames import column_values, converted, duckdb_logical_type
+from ar_pipelines.warehouse.location import DuckDBLocation
+from ar_pipelines.warehouse.sql_text import (
+    DUCKDB_TYPES,
+    Filters,
+    casts,
+    column_list,
+    create_table,
+    quote,
+    select,
+)
+from ar_pipelines.warehouse.tables import SCHEMAS, TABLES, ColumnType, Table
+
+VECTOR_ROWS = 2048  # rows per DuckDB vector: chunks are fetched a number of vectors at a time
+
+
+def _projection(name: str, kind: ColumnType | None) -> str:
+    # Decimals leave DuckDB as exact text: its frames would make them floats.
+    return f"cast({name} as varchar) as {name}" if kind is ColumnType.MONEY else name
+
+
+def _parameter(name: str, value: object) -> str:
+    return f"{name} = ?"
+
+
+class DuckDBWarehouse(Warehouse):
+    dialect: ClassVar[Dialect] = "duckdb"
+
+    def __init__(
+        self, location: DuckDBLocation, *, schema_prefix: str = "", lock_timeout: float = 60.0
+    ) -> None:
+        super().__init__(location, schema_prefix=schema_prefix)
+        self.path = location.path
+        self.lock_timeout = lock_timeout
+        self._memory: duckdb.DuckDBPyConnection | None = None
+        if self.path is None:
+            self._memory = duckdb.connect(":memory:")
+        else:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._create_tables()
+
+    @property
+    def dbt_schema(self) -> str:
+        return "main"
+
+    def dbt_env(self) -> dict[str, str]:
+        if self.path is None:
+            raise WarehouseError("an in-memory DuckDB warehouse cannot be shared with dbt")
+        return {"AR_DBT_TARGET": "duckdb", "AR_DBT_DUCKDB_PATH": str(self.path.resolve())}
+
+    def close(self) -> None:
+        if self._memory is not None:
+            self._memory.close()
+            self._memory = None
+
+    @contextmanager
+    def connect(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A connection for one operation; DuckDB's errors as ``WarehouseError``."""
+        if self.path is None:
+            if self._memory is None:
+                raise WarehouseError("the in-memory warehouse is closed")
+            connection = self._memory.cursor()
+        else:
+            connection = self._open_file()
+        try:
+            yield connection
+        except duckdb.Error as err:
+            raise WarehouseError(f"DuckDB refused: {err}") from err
+        finally:
+            connection.close()
+
+    def _open_file(self) -> duckdb.DuckDBPyConnection:
+        deadline = time.monotonic() + self.lock_timeout
+        pause = 0.05
+        while True:
+            try:
+                return duckdb.connect(str(self.path))
+            except duckdb.IOException as err:
+                if "lock" not in str(err).lower() or time.monotonic() > deadline:
+                    raise WarehouseError(f"cannot open {self.path}: {err}") from err
+            time.sleep(pause)  # another process (dbt, another run) is writing
+            pause = min(pause * 2, 1.0)
+
+    def _create_tables(self) -> None:
+        with self.connect() as connection:
+            for schema in SCHEMAS:
+                connection.execute(f"create schema if not exists {quote(self.schema_name(schema))}")
+            for table in TABLES:
+                statement = create_table(
+                    self.relation(table), table, DUCKDB_TYPES, primary_key=False
+                )
+                connection.execute(statement)
+            found = connection.execute(
+                "select table_schema, table_name, column_name from information_schema.columns "
+                "where table_catalog = current_database()"
+            ).fetchall()
+        self._check_columns(found)
+
+    def _check_columns(self, found: Sequence[tuple[Any, ...]]) -> None:
+        columns: dict[tuple[str, str], set[str]] = {}
+        for schema, name, column in found:
+            columns.setdefault((str(schema), str(name)), set()).add(str(column))
+        for table in TABLES:
+            present = columns.get((self.schema_name(table.schema), table.name), set())
+            if present != set(table.column_names):
+                raise WarehouseSchemaError(
+                    f"{self.relation(table)} has columns {sorted(present)}, "
+                    f"not the declared {list(table.column_names)}"
+                )
+
+    def _write(
+        self,
+        table: Table,
+        prepared: pd.DataFrame,
+        *,
+        practice_id: str | None = None,
+        by_key: bool = False,
+    ) -> None:
+        relation = self.relation(table)
+        incoming = f"incoming_{uuid.uuid4().hex}"
+        with self.connect() as connection:
+            connection.register(incoming, prepared)
+            try:
+                connection.execute("begin transaction")
+                if practice_id is not None:
+                    connection.execute(
+                        f"delete from {relation} where practice_id = ?",  # noqa: S608
+                        [practice_id],
+                    )
+                elif by_key:
+                    same_key = " and ".join(f"t.{quote(k)} = i.{quote(k)}" for k in table.key)
+                    connection.execute(
+                        f"delete from {relation} as t using {incoming} as i where {same_key}"  # noqa: S608
+                    )
+                names = column_list(table.column_names)
+                connection.execute(
+                    f"insert into {relation} ({names}) "  # noqa: S608
+                    f"select {casts(table, DUCKDB_TYPES)} from {incoming}"
+                )
+                connection.execute("commit")
+            except BaseException:
+                with suppress(duckdb.Error):  # the error that brought us here matters
+                    connection.execute("rollback")
+                raise
+            finally:
+                connection.unregister(incoming)
+
+    def _delete(
+        self, table: Table, filters: Filters, column: str, values: Collection[object]
+    ) -> int:
+        frame = column_values(table, column, values)
+        doomed = f"doomed_{uuid.uuid4().hex}"
+        conditions = [_parameter(quote(name), value) for name, value in filters]
+        listed = f"select {quote(column)} from {doomed}"  # noqa: S608 - a declared column
+        conditions.append(f"{quote(column)} in ({listed})")
+        statement = f"delete from {self.relation(table)} where {' and '.join(conditions)}"  # noqa: S608
+        with self.connect() as connection:
+            connection.register(doomed, frame)
+            try:
+                row = connection.execute(statement, [value for _, value in filters]).fetchone()
+            finally:
+                connection.unregister(doomed)
+        return int(row[0]) if row else 0
+
+    def _select(
+        self, table: Table, columns: Sequence[str], filters: Filters, *, chunk_rows: int | None
+    ) -> Iterator[pd.DataFrame]:
+        statement = select(
+            self.relation(table),
+            table,
+            columns,
+            filters,
+            project=_projection,
+            condition=_parameter,
+        )
+        types: dict[str, ColumnType | None] = {name: table.types()[name] for name in columns}
+        with self.connect() as connection:
+            connection.execute(statement, [value for _, value in filters])
+            yield from fetch_frames(connection, types, chunk_rows=chunk_rows)
+
+    def query(self, sql: str, params: Sequence[Any] | None = None) -> pd.DataFrame:
+        with self.connect() as connection:
+            relation = connection.sql(sql, params=list(params) if params else None)
+            if relation is None:
+                return pd.DataFrame()
+            types = {
+                name: duckdb_logical_type(str(kind))
+                for name, kind in zip(relation.columns, relation.types, strict=True)
+            }
+            projected = relation.project(
+                ", ".join(_projection(quote(name), kind) for name, kind in types.items())
+            )
+            return converted(projected.df(), types)
+
+
+def fetch_frames(
+    connection: duckdb.DuckDBPyConnection,
+    types: dict[str, ColumnType | None],
+    *,
+    chunk_rows: int | None,
+) -> Iterator[pd.DataFrame]:
+    """The executed query's rows as converted frames: one when ``chunk_rows`` is None."""
+    if chunk_rows is None:
+        yield converted(connection.fetch_df(), types)
+        return
+    vectors = max(1, -(-chunk_rows // VECTOR_ROWS))
+    while True:
+        chunk = connection.fetch_df_chunk(vectors)
+        if chunk.empty:
+            return
+        yield converted(chunk, types)

@@ -1,0 +1,182 @@
+"""Every warehouse table, declared once, with logical column types and keys.
+
+Both dialects build their DDL from these declarations, and every write and read
+converts values by them, so a column means the same thing on DuckDB and Postgres.
+Column lists follow the modules that define the data (the source schema, the
+normalizer's pandera schemas), so that a column added there is a column here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from ar_pipelines.normalize import schemas
+from ar_pipelines.sources.schema import PATIENT_COLUMNS, TRANSACTION_COLUMNS
+
+PRACTICE_ID = "practice_id"
+
+
+class ColumnType(StrEnum):
+    TEXT = "text"
+    MONEY = "money"  # NUMERIC(14,2) / DECIMAL(14,2), Decimal in Python
+    DATE = "date"
+    # Without a zone, both ways: a naive value is kept as given (a source's cursor is in
+    # the source's own time), an aware one is converted to UTC first.
+    TIMESTAMP = "timestamp"
+    INTEGER = "integer"
+    BOOLEAN = "boolean"
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    type: ColumnType = ColumnType.TEXT
+    # Filled with the time of the write when the frame written lacks the column.
+    default_now: bool = False
+
+
+@dataclass(frozen=True)
+class Table:
+    """A table of the warehouse. ``key`` names the columns that identify a row (``upsert``
+    replaces by them); a table without a key is only ever replaced per practice."""
+
+    schema: str
+    name: str
+    columns: tuple[Column, ...]
+    key: tuple[str, ...] = ()
+
+    @property
+    def logical_name(self) -> str:
+        return f"{self.schema}.{self.name}"
+
+    @property
+    def column_names(self) -> tuple[str, ...]:
+        return tuple(column.name for column in self.columns)
+
+    def column(self, name: str) -> Column:
+        for column in self.columns:
+            if column.name == name:
+                return column
+        raise KeyError(f"{self.logical_name} has no column {name!r}")
+
+    def types(self) -> dict[str, ColumnType]:
+        return {column.name: column.type for column in self.columns}
+
+
+def _texts(names: tuple[str, ...], **types: ColumnType) -> tuple[Column, ...]:
+    """``names`` in order, each text unless ``types`` says otherwise; practice_id first."""
+    ordered = (PRACTICE_ID, *(name for name in names if name != PRACTICE_ID))
+    return tuple(Column(name, types.get(name, ColumnType.TEXT)) for name in ordered)
+
+
+def _now(name: str) -> Column:
+    return Column(name, ColumnType.TIMESTAMP, default_now=True)
+
+
+RAW_PATIENTS = Table("raw", "patients", (*_texts(PATIENT_COLUMNS), _now("extracted_at")))
+
+# The latest increment read for the practice: quarantine row numbers count its rows.
+RAW_TRANSACTIONS = Table(
+    "raw", "transactions", (*_texts(TRANSACTION_COLUMNS), _now("extracted_at"))
+)
+
+CUSTOMERS = Table(
+    "normalized",
+    "customers",
+    _texts(tuple(schemas.customers.columns)),
+    key=(PRACTICE_ID, "external_id"),
+)
+
+MONEY_COLUMNS = ("amount", "amount_paid", "estimated_insurance")
+LEDGER_ENTRIES = Table(
+    "normalized",
+    "ledger_entries",
+    (
+        *_texts(
+            tuple(schemas.ledger_entries.columns),
+            transaction_date=ColumnType.DATE,
+            **dict.fromkeys(MONEY_COLUMNS, ColumnType.MONEY),
+        ),
+        _now("loaded_at"),  # dbt's source freshness reads it
+    ),
+    key=(PRACTICE_ID, "external_id"),
+)
+
+# The quarantine of the latest run, replaced per practice like the raw rows it points
+# into (``row_number`` is a position in that run's extract): it has no key of its own.
+QUARANTINE = Table(
+    "normalized",
+    "quarantine",
+    (
+        *_texts(tuple(schemas.quarantine.columns), row_number=ColumnType.INTEGER),
+        _now("quarantined_at"),
+    ),
+)
+
+PUSH_STATE = Table(
+    "push",
+    "state",
+    (
+        Column(PRACTICE_ID),
+        Column("kind"),  # customers | ledger_entries
+        Column("external_id"),
+        Column("payload_hash"),
+        Column("last_result"),  # created | updated | failed | rejected | unsent
+        Column("message"),
+        _now("pushed_at"),
+    ),
+    key=(PRACTICE_ID, "kind", "external_id"),
+)
+
+DEAD_LETTER = Table(
+    "push",
+    "dead_letter",
+    (
+        Column(PRACTICE_ID),
+        Column("kind"),
+        Column("external_id"),
+        Column("payload"),  # the record as JSON text, money as exact decimal strings
+        Column("reason"),
+        Column("attempts", ColumnType.INTEGER),
+        Column("first_failed_at", ColumnType.TIMESTAMP),
+        Column("last_failed_at", ColumnType.TIMESTAMP),
+    ),
+    key=(PRACTICE_ID, "kind", "external_id"),
+)
+
+CURSORS = Table(
+    "push",
+    "cursors",
+    (
+        Column(PRACTICE_ID),
+        Column("name"),
+        Column("value", ColumnType.TIMESTAMP),
+        _now("updated_at"),
+    ),
+    key=(PRACTICE_ID, "name"),
+)
+
+TABLES: tuple[Table, ...] = (
+    RAW_PATIENTS,
+    RAW_TRANSACTIONS,
+    CUSTOMERS,
+    LEDGER_ENTRIES,
+    QUARANTINE,
+    PUSH_STATE,
+    DEAD_LETTER,
+    CURSORS,
+)
+SCHEMAS: tuple[str, ...] = tuple(dict.fromkeys(table.schema for table in TABLES))
+_BY_NAME = {table.logical_name: table for table in TABLES}
+
+
+def table_named(table: Table | str) -> Table:
+    """A table by its declaration or its name (``"normalized.ledger_entries"``)."""
+    if isinstance(table, Table):
+        return table
+    try:
+        return _BY_NAME[table]
+    except KeyError:
+        known = ", ".join(sorted(_BY_NAME))
+        raise KeyError(f"no warehouse table {table!r} (known: {known})") from None
