@@ -9,6 +9,7 @@ Unicode NFC; what remains inside a value is the value.
 
 from __future__ import annotations
 
+import ctypes
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -59,6 +60,30 @@ def _as_text(value: Any) -> str | None:
     return value if isinstance(value, str) else str(value)
 
 
+def addresses(values: ObjectArray) -> npt.NDArray[np.int64]:
+    """Where each object of ``values`` lives (CPython's ``id``), read from the array's own
+    pointers: asking each object for its id would touch every one of them."""
+    values = np.ascontiguousarray(values)
+    pointers = (ctypes.c_int64 * len(values)).from_address(values.ctypes.data)
+    found: npt.NDArray[np.int64] = np.frombuffer(memoryview(pointers), dtype=np.int64)
+    return found.copy()  # the copy outlives ``values``
+
+
+def factorize(values: ObjectArray) -> tuple[npt.NDArray[np.intp], ObjectArray]:
+    """``pd.factorize(values, use_na_sentinel=True)``, for less when rows share objects.
+
+    Source frames give equal values one shared object, so the rows are first told apart
+    by address (integers hash and compare far faster than objects), and only the
+    distinct objects by value. Objects are numbered in order of first appearance, and so
+    then are their values: the codes and uniques are exactly pandas'.
+    """
+    by_object, _ = pd.factorize(addresses(values))
+    # A new object raises the running maximum of the codes: there it appears first.
+    first = np.flatnonzero(np.diff(np.maximum.accumulate(by_object), prepend=-1) > 0)
+    codes, uniques = pd.factorize(values[first], use_na_sentinel=True)
+    return codes[by_object].astype(np.intp, copy=False), np.asarray(uniques, dtype=object)
+
+
 @dataclass(frozen=True)
 class Coded:
     """A column as codes into its distinct values (``-1`` for missing).
@@ -73,7 +98,7 @@ class Coded:
 
     @classmethod
     def of(cls, column: pd.Series) -> Coded:
-        codes, uniques = pd.factorize(column.to_numpy(dtype=object), use_na_sentinel=True)
+        codes, uniques = factorize(column.to_numpy(dtype=object))
         raw = np.asarray(uniques, dtype=object)
         if pd.api.types.infer_dtype(raw, skipna=True) not in ("string", "empty"):
             raw = np.array([_as_text(v) for v in raw], dtype=object)

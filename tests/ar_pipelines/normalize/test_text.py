@@ -1,10 +1,17 @@
-"""Cleaning source text: the shortcut for ASCII agrees with the declared pattern."""
+"""Cleaning source text: the shortcuts (for ASCII, for shared objects) agree with the plain
+way."""
 
 from __future__ import annotations
 
-import pytest
+from typing import Any
 
-from ar_pipelines.normalize.text import INVISIBLE, has_invisible
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from ar_pipelines.normalize.text import INVISIBLE, factorize, has_invisible
 
 
 @pytest.mark.parametrize("code", range(128))
@@ -24,3 +31,33 @@ def test_text_beyond_ascii_with_an_invisible_character_is_caught(text: str) -> N
 @pytest.mark.parametrize("text", ["caf\u00e9", "\u0394-42", "12 34", "N\u00ba 7"])
 def test_visible_text_beyond_ascii_is_not_caught(text: str) -> None:
     assert not has_invisible(text)
+
+
+def _fresh(text: str) -> str:
+    """An equal text in an object of its own."""
+    return "".join(list(text))
+
+
+@given(
+    st.lists(
+        st.one_of(
+            st.sampled_from(["P1", "12.50", "", " P1 ", None, float("nan"), 1, 1.0, True]),
+            st.text(max_size=3),
+        ),
+        max_size=40,
+    ),
+    st.data(),
+)
+def test_factorizing_by_address_gives_pandas_codes_and_uniques(
+    values: list[Any], data: st.DataObject
+) -> None:
+    # Some equal texts share one object and some do not, as in any source frame.
+    copies = [_fresh(v) if isinstance(v, str) and data.draw(st.booleans()) else v for v in values]
+    column = np.empty(len(copies), dtype=object)
+    column[:] = copies
+
+    codes, uniques = factorize(column)
+    expected_codes, expected_uniques = pd.factorize(column, use_na_sentinel=True)
+
+    assert codes.tolist() == expected_codes.tolist()
+    assert [repr(v) for v in uniques] == [repr(v) for v in expected_uniques]
