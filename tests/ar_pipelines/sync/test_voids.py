@@ -1,0 +1,97 @@
+"""Entries that disappeared from the source are voided (amount 0), once."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+import pandas as pd
+
+from ar_pipelines.client import ARClient
+from ar_pipelines.sync import push_changes, voids_for_missing
+from ar_pipelines.warehouse import LEDGER_ENTRIES, Warehouse
+from tests.ar_pipelines.sync.helpers import ar_amounts
+from tests.ar_pipelines.warehouse.frames import customer_row, customers, ledger, ledger_row
+
+SOURCE = ledger(
+    ledger_row("E1", "10.00"),
+    ledger_row("E2", "-4.00", transaction_type="patient_payment", transaction_date="2024-02-03"),
+    ledger_row("E3", "30.00", customer_external_id="P1-C2", procedure_code="D0120"),
+    ledger_row("E4", "40.00"),
+)
+
+
+def pushed_and_stored(ar: ARClient, warehouse: Warehouse, records: pd.DataFrame) -> None:
+    """As a run does: normalized entries stored, then pushed."""
+    push_changes(
+        ar,
+        warehouse,
+        practice_id="P1",
+        kind="customers",
+        records=customers(customer_row("P1-C1"), customer_row("P1-C2")),
+    )
+    warehouse.upsert(LEDGER_ENTRIES, records.assign(practice_id="P1"))
+    push_changes(ar, warehouse, practice_id="P1", kind="ledger_entries", records=records)
+
+
+def test_voids_name_exactly_the_pushed_entries_absent_from_the_source(
+    ar: ARClient, warehouse: Warehouse
+) -> None:
+    pushed_and_stored(ar, warehouse, SOURCE)
+
+    voids = voids_for_missing(warehouse, practice_id="P1", present_external_ids={"E1", "E4"})
+
+    assert sorted(voids.to_dict("records"), key=lambda row: row["external_id"]) == [
+        {
+            **dict.fromkeys(SOURCE.columns),
+            "external_id": "E2",
+            "customer_external_id": "P1-C1",
+            "transaction_date": "2024-02-03",
+            "transaction_type": "patient_payment",
+            "amount": Decimal("0.00"),
+        },
+        {
+            **dict.fromkeys(SOURCE.columns),
+            "external_id": "E3",
+            "customer_external_id": "P1-C2",
+            "transaction_date": "2024-01-15",
+            "transaction_type": "charge",
+            "amount": Decimal("0.00"),
+        },
+    ]
+
+
+def test_a_void_once_pushed_is_not_made_again(ar: ARClient, warehouse: Warehouse) -> None:
+    pushed_and_stored(ar, warehouse, SOURCE)
+    present = ["E1", "E2", "E4"]
+    voids = voids_for_missing(warehouse, practice_id="P1", present_external_ids=present)
+
+    report = push_changes(ar, warehouse, practice_id="P1", kind="ledger_entries", records=voids)
+    warehouse.upsert(LEDGER_ENTRIES, voids.assign(practice_id="P1"))
+
+    assert (report.counts.sent, report.counts.updated) == (1, 1)
+    assert ar_amounts(ar)["E3"] == Decimal("0.00")
+    assert voids_for_missing(warehouse, practice_id="P1", present_external_ids=present).empty
+    stored = warehouse.read(LEDGER_ENTRIES, practice_id="P1").set_index("external_id")
+    assert stored.loc["E3", "amount"] == Decimal("0.00")
+    assert stored.loc["E3", "transaction_date"] == date(2024, 1, 15)
+
+
+def test_entries_never_pushed_are_not_voided(ar: ARClient, warehouse: Warehouse) -> None:
+    pushed_and_stored(ar, warehouse, SOURCE.iloc[:2])
+    warehouse.upsert(LEDGER_ENTRIES, SOURCE.iloc[2:].assign(practice_id="P1"))
+
+    voids = voids_for_missing(warehouse, practice_id="P1", present_external_ids=["E1"])
+
+    assert list(voids["external_id"]) == ["E2"]
+
+
+def test_nothing_is_voided_while_every_entry_is_present(ar: ARClient, warehouse: Warehouse) -> None:
+    pushed_and_stored(ar, warehouse, SOURCE)
+
+    voids = voids_for_missing(
+        warehouse, practice_id="P1", present_external_ids=list(SOURCE["external_id"])
+    )
+
+    assert voids.empty
+    assert list(voids.columns) == list(SOURCE.columns)
