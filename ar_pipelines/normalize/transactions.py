@@ -93,9 +93,17 @@ def normalize_chunk(
 
 
 def ledger_frame(columns: Mapping[str, ObjectArray | Distinct]) -> pd.DataFrame:
-    """The ledger entries frame of ``columns`` (a missing column is an empty one)."""
+    """The ledger entries frame of ``columns`` (a missing column is an empty one).
+
+    The frame holds the columns' own arrays, each its own block: copying them into one
+    block would touch every row's object to count a reference to it, for nothing.
+    """
     return pd.DataFrame(
-        {name: pd.Series(_rows(columns.get(name)), dtype=object) for name in LEDGER_COLUMNS}
+        {
+            name: pd.Series(_rows(columns.get(name)), dtype=object, copy=False)
+            for name in LEDGER_COLUMNS
+        },
+        copy=False,
     )
 
 
