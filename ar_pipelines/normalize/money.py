@@ -104,7 +104,9 @@ class Decimals:
         for at, value in enumerate(values):
             if value is None:
                 values[at] = self._new(amounts[at])
-        return Distinct(codes=codes, values=np.array(values, dtype=object))
+        # fromiter, as np.array would ask every Decimal whether it is a sequence
+        decimals = np.fromiter(values, dtype=object, count=len(values))
+        return Distinct(codes=codes, values=decimals)
 
     def _new(self, cents: int) -> Decimal:
         value = Decimal(cents).scaleb(-2)

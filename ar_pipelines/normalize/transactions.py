@@ -155,9 +155,7 @@ def ledger_columns(chunk: Chunk, clean: BoolArray, context: Context) -> tuple[Le
         "estimated_insurance": decimals(
             chunk.cents["estimated_insurance_payment"][clean], estimate_given
         ),
-        "payment_link_id": external_ids(
-            chunk.texts["practice_id"][clean], chunk.texts["payment_link_id"][clean]
-        ),
+        "payment_link_id": _links(chunk, clean),
         "procedure_code": _free(columns["procedure_code"], MAX_PROCEDURE_CODE).at(clean),
         "description": _either(
             _free(columns["procedure_description"], MAX_DESCRIPTION),
@@ -165,6 +163,17 @@ def ledger_columns(chunk: Chunk, clean: BoolArray, context: Context) -> tuple[Le
         ).at(clean),
     }
     return ledger, int(deleted.sum())
+
+
+def _links(chunk: Chunk, clean: BoolArray) -> ObjectArray:
+    """``payment_link_id`` as an external id, built only where given (most rows have none)."""
+    links = np.full(int(clean.sum()), None, dtype=object)
+    linked = chunk.columns["payment_link_id"].present()[clean]
+    rows = np.flatnonzero(clean)[linked]
+    links[linked] = external_ids(
+        chunk.texts["practice_id"][rows], chunk.texts["payment_link_id"][rows]
+    )
+    return links
 
 
 def _free(coded: Coded, limit: int) -> Distinct:
