@@ -67,16 +67,24 @@ def raw_json(frame: pd.DataFrame, rows: Rows) -> list[str]:
     """The given rows of ``frame`` as JSON objects (ASCII, so nothing hides in them).
 
     The same text ``json.dumps`` writes, put together from quoted pieces: source values
-    are almost all text or missing, and quoting them directly skips building a dict
-    per row.
+    are almost all text or missing, so each column is quoted in one pass with its key
+    in front (``{"name": `` for the first, ``, "name": `` after), and a row is its
+    pieces end to end.
     """
-    keys = [_quote(str(name)) + ": " for name in frame.columns]
-    values = [frame[name].to_numpy(dtype=object)[rows] for name in frame.columns]
+    columns = [
+        _column_json(("{" if at == 0 else ", ") + _quote(str(name)) + ": ", frame[name], rows)
+        for at, name in enumerate(frame.columns)
+    ]
+    if not columns:
+        return ["{}"] * len(rows)
+    return [text + "}" for text in map("".join, zip(*columns, strict=True))]
+
+
+def _column_json(key: str, column: pd.Series, rows: Rows) -> list[str]:
+    values = column.to_numpy(dtype=object)[rows]
     return [
-        "{"
-        + ", ".join([key + _json_value(value) for key, value in zip(keys, row, strict=True)])
-        + "}"
-        for row in zip(*values, strict=True)
+        key + (_quote(v) if type(v) is str else "null" if v is None else _json_value(v))
+        for v in values
     ]
 
 
