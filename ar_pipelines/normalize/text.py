@@ -103,10 +103,14 @@ class Coded:
         if pd.api.types.infer_dtype(raw, skipna=True) not in ("string", "empty"):
             raw = np.array([_as_text(v) for v in raw], dtype=object)
         # One pass per distinct value: NFC (which leaves ASCII as it is), then Python's
-        # strip(), which knows every Unicode space, NBSP included.
-        text = np.array(
-            [(v if v.isascii() else _nfc("NFC", v)).strip() or None for v in raw], dtype=object
-        )
+        # strip(), which knows every Unicode space, NBSP included. Source text is mostly
+        # ASCII, which one look at all the values together tells.
+        values = raw.tolist()
+        if "".join(values).isascii():
+            cleaned = [v.strip() or None for v in values]
+        else:
+            cleaned = [(v if v.isascii() else _nfc("NFC", v)).strip() or None for v in values]
+        text = np.fromiter(cleaned, dtype=object, count=len(cleaned))
         return cls(codes=codes.astype(np.intp, copy=False), raw=raw, text=text)
 
     def take(self, per_value: npt.ArrayLike, missing: Any) -> npt.NDArray[Any]:
@@ -133,8 +137,15 @@ class Coded:
 
     def invisible(self) -> BoolArray:
         """Rows whose cleaned text holds a character of ``INVISIBLE``."""
-        found = np.array([v is not None and has_invisible(v) for v in self.text], bool)
-        return self.take(found, False).astype(bool, copy=False)
+        values = self.text.tolist()
+        together = "".join(filter(None, values))
+        if not together.isascii():
+            found = [v is not None and has_invisible(v) for v in values]
+        elif together.isprintable():  # the common case, told in one look
+            return np.zeros(len(self.codes), dtype=bool)
+        else:  # in ASCII the invisible characters are the unprintable ones
+            found = [v is not None and not v.isprintable() for v in values]
+        return self.take(np.array(found, dtype=bool), False).astype(bool, copy=False)
 
     def lengths(self) -> IntArray:
         """Characters in each row's cleaned text (0 when missing)."""

@@ -3,6 +3,7 @@ way."""
 
 from __future__ import annotations
 
+import unicodedata
 from typing import Any
 
 import numpy as np
@@ -11,7 +12,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ar_pipelines.normalize.text import INVISIBLE, factorize, has_invisible
+from ar_pipelines.normalize.text import INVISIBLE, Coded, factorize, has_invisible
 
 
 @pytest.mark.parametrize("code", range(128))
@@ -61,3 +62,23 @@ def test_factorizing_by_address_gives_pandas_codes_and_uniques(
 
     assert codes.tolist() == expected_codes.tolist()
     assert [repr(v) for v in uniques] == [repr(v) for v in expected_uniques]
+
+
+TEXTS = st.one_of(
+    st.none(),
+    st.sampled_from(["P1", " 12.50 ", "\u00a0", "cafe\u0301", "12\u200b34", "7\x00", "\t", ""]),
+    st.text(max_size=4),
+)
+
+
+@given(st.lists(TEXTS, max_size=20))
+def test_a_coded_column_cleans_and_flags_each_row_as_one_value_at_a_time_would(
+    values: list[str | None],
+) -> None:
+    coded = Coded.of(pd.Series(values, dtype=object))
+
+    cleaned = [
+        None if v is None else unicodedata.normalize("NFC", v).strip() or None for v in values
+    ]
+    assert coded.rows().tolist() == cleaned
+    assert coded.invisible().tolist() == [v is not None and has_invisible(v) for v in cleaned]
