@@ -60,12 +60,12 @@ def _as_text(value: Any) -> str | None:
     return value if isinstance(value, str) else str(value)
 
 
-def addresses(values: ObjectArray) -> npt.NDArray[np.int64]:
+def addresses(values: ObjectArray) -> npt.NDArray[np.intp]:
     """Where each object of ``values`` lives (CPython's ``id``), read from the array's own
     pointers: asking each object for its id would touch every one of them."""
     values = np.ascontiguousarray(values)
-    pointers = (ctypes.c_int64 * len(values)).from_address(values.ctypes.data)
-    found: npt.NDArray[np.int64] = np.frombuffer(memoryview(pointers), dtype=np.int64)
+    pointers = (ctypes.c_ssize_t * len(values)).from_address(values.ctypes.data)
+    found: npt.NDArray[np.intp] = np.frombuffer(memoryview(pointers), dtype=np.intp)
     return found.copy()  # the copy outlives ``values``
 
 
