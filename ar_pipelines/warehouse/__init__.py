@@ -21,6 +21,7 @@ from ar_pipelines.warehouse.errors import WarehouseError, WarehouseSchemaError
 from ar_pipelines.warehouse.location import DuckDBLocation, parse_location
 from ar_pipelines.warehouse.postgres_store import PostgresWarehouse
 from ar_pipelines.warehouse.tables import (
+    AR_STATEMENTS,
     CURSORS,
     CUSTOMERS,
     DEAD_LETTER,
@@ -50,6 +51,7 @@ def open_warehouse(url: str, *, schema_prefix: str = "") -> Warehouse:
 
 
 __all__ = [
+    "AR_STATEMENTS",
     "CURSORS",
     "CUSTOMERS",
     "DEAD_LETTER",

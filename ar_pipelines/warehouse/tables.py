@@ -103,15 +103,49 @@ LEDGER_ENTRIES = Table(
     key=(PRACTICE_ID, "external_id"),
 )
 
-# The quarantine of the latest run, replaced per practice like the raw rows it points
-# into (``row_number`` is a position in that run's extract): it has no key of its own.
+# The open quarantine: each source row's latest verdict. ``source_key`` names the row
+# (``transactions:<sr_no>``, ``patients:<id>``, or its raw text when it has no id): a row
+# read again replaces its entry, and leaves once it normalizes. ``row_number`` is its
+# position in the extract that last read it.
 QUARANTINE = Table(
     "normalized",
     "quarantine",
     (
         *_texts(tuple(schemas.quarantine.columns), row_number=ColumnType.INTEGER),
+        Column("source_key"),
         _now("quarantined_at"),
     ),
+)
+
+# AR's statements as last read back through the client, for reconciliation.
+AR_STATEMENTS = Table(
+    "ar",
+    "statements",
+    (
+        Column(PRACTICE_ID),
+        Column("id"),
+        Column("company_id"),
+        Column("customer_id"),
+        Column("external_invoice_id"),
+        Column("invoice_number"),
+        Column("billing_type"),
+        Column("amount", ColumnType.MONEY),
+        Column("paid_amount", ColumnType.MONEY),
+        Column("outstanding", ColumnType.MONEY),
+        Column("currency"),
+        Column("status"),
+        Column("enrollment_status"),
+        Column("period_start", ColumnType.DATE),
+        Column("period_end", ColumnType.DATE),
+        Column("due_date", ColumnType.DATE),
+        Column("issue_date", ColumnType.DATE),
+        Column("source"),
+        Column("campaign_id"),
+        Column("created_at", ColumnType.TIMESTAMP),
+        Column("updated_at", ColumnType.TIMESTAMP),
+        _now("read_at"),
+    ),
+    key=(PRACTICE_ID, "id"),
 )
 
 PUSH_STATE = Table(
@@ -163,6 +197,7 @@ TABLES: tuple[Table, ...] = (
     CUSTOMERS,
     LEDGER_ENTRIES,
     QUARANTINE,
+    AR_STATEMENTS,
     PUSH_STATE,
     DEAD_LETTER,
     CURSORS,

@@ -94,6 +94,7 @@ def test_append_adds_chunks_to_a_table_without_a_key(warehouse: Warehouse) -> No
             "reason": "bad_amount",
             "detail": "amount is not a number",
             "raw": "{}",
+            "source_key": f"transactions:T{row_number}",
         }
 
     warehouse.replace(QUARANTINE, pd.DataFrame([quarantined(1)]), practice_id="A")
