@@ -1,4 +1,4 @@
-"""``ar-pipelines demo``: the documented flow against a freshly started sandbox."""
+"""``ar-pipelines api-tour``: the documented flow against a freshly started sandbox."""
 
 from __future__ import annotations
 
@@ -8,18 +8,18 @@ import sys
 from pathlib import Path
 
 
-def _demo(out: Path) -> subprocess.CompletedProcess[str]:
+def _tour(out: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "ar_pipelines.cli", "demo", "--out", str(out)],
+        [sys.executable, "-m", "ar_pipelines.cli", "api-tour", "--out", str(out)],
         capture_output=True,
         text=True,
         timeout=120,
     )
 
 
-def test_the_demo_writes_the_documented_statement_and_can_run_again(tmp_path: Path) -> None:
+def test_the_api_tour_writes_the_documented_statement_and_can_run_again(tmp_path: Path) -> None:
     for _ in range(2):  # the second run starts from a fresh sandbox, not the first's data
-        result = _demo(tmp_path)
+        result = _tour(tmp_path)
         assert result.returncode == 0, result.stderr
     assert "STMT-2026-05-PT-001" in result.stdout
     assert str(tmp_path / "statement.json") in result.stdout
