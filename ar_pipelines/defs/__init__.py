@@ -1,0 +1,82 @@
+"""Dagster wiring: assets, checks, jobs, schedule, sensor and resources.
+
+Each module holds one concern and calls the pure layers (sources, normalize, sync,
+statements, reconcile); this one only puts them together. Resources are chosen by
+environment:
+
+- ``AR_PRACTICES_FILE``: the practices (partitions), their sources and key variables;
+  default ``practices.toml``.
+- ``AR_BASE_URL``: AR's External API, the sandbox or the real service (needed at run time).
+- each practice's ``ar_key_env``: that practice's AR key (needed at run time).
+- ``AR_WAREHOUSE_URL``: ``duckdb:///path`` or ``postgresql://...``; default
+  ``duckdb:///data/warehouse.duckdb``.
+- ``AR_REPORTS_DIR``: reconciliation reports; default ``data/reports``.
+- ``AR_SCHEDULE_TIMEZONE``: the nightly schedule's time zone; default ``UTC``.
+- ``AR_RETRY_SECONDS``: the first wait before a step that failed transiently runs again.
+"""
+
+from __future__ import annotations
+
+import os
+
+import dagster as dg
+
+from ar_pipelines.defs.automation import nightly_job, nightly_schedule, reconciliation_failures
+from ar_pipelines.defs.common import practice_partitions
+from ar_pipelines.defs.enroll import enroll_job
+from ar_pipelines.defs.extract import extract_assets
+from ar_pipelines.defs.normalized import normalized_assets
+from ar_pipelines.defs.practices import PracticesConfig, load_practices
+from ar_pipelines.defs.push import push_assets
+from ar_pipelines.defs.reconciliation import reconciliation_assets
+from ar_pipelines.defs.resources import (
+    DEFAULT_REPORTS_DIR,
+    DEFAULT_WAREHOUSE_URL,
+    ArApi,
+    Settings,
+    Sources,
+    WarehouseResource,
+)
+from ar_pipelines.defs.statements_dbt import dbt_resource, dbt_statement_assets
+
+WAREHOUSE_URL_ENV = "AR_WAREHOUSE_URL"
+REPORTS_DIR_ENV = "AR_REPORTS_DIR"
+
+
+def default_resources(config: PracticesConfig) -> dict[str, object]:
+    # A warehouse URL may hold a password: when it comes from the environment it stays
+    # an EnvVar, resolved at run time and shown in the UI by name only.
+    warehouse_url: str | dg.EnvVar = (
+        dg.EnvVar(WAREHOUSE_URL_ENV) if os.environ.get(WAREHOUSE_URL_ENV) else DEFAULT_WAREHOUSE_URL
+    )
+    return {
+        "ar": ArApi(base_url=dg.EnvVar("AR_BASE_URL")),
+        "sources": Sources(),
+        "warehouse": WarehouseResource(url=warehouse_url),
+        "settings": Settings(
+            practices_file=str(config.path),
+            reports_dir=os.environ.get(REPORTS_DIR_ENV) or DEFAULT_REPORTS_DIR,
+        ),
+        "dbt": dbt_resource(),
+    }
+
+
+def build_definitions(
+    config: PracticesConfig | None = None, resources: dict[str, object] | None = None
+) -> dg.Definitions:
+    config = config or load_practices()
+    partitions = practice_partitions(config)
+    job = nightly_job()
+    return dg.Definitions(
+        assets=[
+            *extract_assets(partitions),
+            *normalized_assets(partitions),
+            *push_assets(partitions),
+            *dbt_statement_assets(partitions),
+            *reconciliation_assets(partitions),
+        ],
+        jobs=[job, enroll_job(partitions)],
+        schedules=[nightly_schedule(job, config)],
+        sensors=[reconciliation_failures],
+        resources={**default_resources(config), **(resources or {})},
+    )

@@ -1,0 +1,94 @@
+"""The nightly sync (a schedule per practice partition) and the sensor that reports
+reconciliations that are not clean."""
+
+import json
+import os
+from collections.abc import Iterator
+
+import dagster as dg
+from dagster._core.definitions.unresolved_asset_job_definition import (
+    UnresolvedAssetJobDefinition,
+)
+
+from ar_pipelines.defs.common import AR_KEY_TAG, RECONCILIATION
+from ar_pipelines.defs.practices import PracticesConfig
+from ar_pipelines.defs.resources import Settings
+
+TIMEZONE_ENV = "AR_SCHEDULE_TIMEZONE"
+NIGHTLY_CRON = "0 2 * * *"
+ALERTS_FILE = "alerts.jsonl"
+
+
+def nightly_job() -> UnresolvedAssetJobDefinition:
+    return dg.define_asset_job(
+        "nightly_sync",
+        selection=dg.AssetSelection.all(),
+        description="A practice's whole sync: extract, normalize, push, statements, reconcile.",
+    )
+
+
+def nightly_schedule(
+    job: UnresolvedAssetJobDefinition, config: PracticesConfig
+) -> dg.ScheduleDefinition:
+    keys = {practice.id: practice.ar_key_env for practice in config.practices}
+
+    @dg.schedule(
+        name="nightly_sync_schedule",
+        cron_schedule=NIGHTLY_CRON,
+        job=job,
+        execution_timezone=os.environ.get(TIMEZONE_ENV) or "UTC",
+        default_status=dg.DefaultScheduleStatus.STOPPED,
+        description="Every practice at 02:00; runs sharing an AR key queue behind each other.",
+    )
+    def nightly_sync_schedule(context: dg.ScheduleEvaluationContext) -> Iterator[dg.RunRequest]:
+        stamp = context.scheduled_execution_time.isoformat()
+        for practice_id, key_env in keys.items():
+            yield dg.RunRequest(
+                run_key=f"{practice_id}:{stamp}",
+                partition_key=practice_id,
+                tags={AR_KEY_TAG: key_env},
+            )
+
+    return nightly_sync_schedule
+
+
+@dg.asset_sensor(
+    asset_key=RECONCILIATION,
+    name="reconciliation_failures",
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    description="Reports each reconciliation that is not clean, with its counts and report.",
+)
+def reconciliation_failures(
+    context: dg.SensorEvaluationContext, asset_event: dg.EventLogEntry, settings: Settings
+) -> dg.SkipReason:
+    materialization = asset_event.asset_materialization
+    if materialization is None:
+        return dg.SkipReason("no materialization in the event")
+    metadata = {key: value.value for key, value in materialization.metadata.items()}
+    practice = materialization.partition or "?"
+    if metadata.get("clean") is True:
+        return dg.SkipReason(f"practice {practice}: reconciliation clean")
+    alert = {
+        "practice_id": practice,
+        "run_id": asset_event.run_id,
+        "at": asset_event.timestamp,
+        "counts": {
+            status: metadata.get(status)
+            for status in (
+                "matched",
+                "amount_mismatch",
+                "paid_mismatch",
+                "missing_in_ar",
+                "unexpected_in_ar",
+            )
+        },
+        "report": str(metadata.get("report", "")),
+    }
+    settings.reports_path.mkdir(parents=True, exist_ok=True)
+    with (settings.reports_path / ALERTS_FILE).open("a", encoding="utf-8") as alerts:
+        alerts.write(json.dumps(alert, default=str) + "\n")
+    message = (
+        f"practice {practice}: reconciliation NOT clean {alert['counts']}; report {alert['report']}"
+    )
+    context.log.error(message)
+    return dg.SkipReason(message)

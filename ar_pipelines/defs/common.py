@@ -1,0 +1,96 @@
+"""What every asset module shares: the practice partitions, keys, retries and run config."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+
+import dagster as dg
+import httpx
+import sqlalchemy.exc
+
+from ar_pipelines.client import (
+    ApiConnectionError,
+    InternalServerError,
+    RateLimitError,
+    RequestTimeoutError,
+)
+from ar_pipelines.defs.practices import Practice, PracticesConfig
+from ar_pipelines.defs.resources import Settings
+from ar_pipelines.sync import SyncIncompleteError
+
+# Run tag carrying the name of the variable that holds the practice's AR key; dagster.yaml
+# limits runs per distinct value, so one key is never driven by two runs at once.
+AR_KEY_TAG = "ar_pipelines/ar_key"
+
+RAW_PATIENTS = dg.AssetKey(["raw", "patients"])
+RAW_TRANSACTIONS = dg.AssetKey(["raw", "transactions"])
+NORMALIZED_CUSTOMERS = dg.AssetKey(["normalized", "customers"])
+# The dbt project's source: this key is also what dagster-dbt names the source.
+NORMALIZED_LEDGER = dg.AssetKey(["normalized", "ledger_entries"])
+QUARANTINE = dg.AssetKey(["normalized", "quarantine"])
+PUSHED_CUSTOMERS = dg.AssetKey(["ar", "customers"])
+PUSHED_LEDGER = dg.AssetKey(["ar", "ledger_entries"])
+AR_STATEMENTS = dg.AssetKey(["ar", "statements"])
+LOCAL_STATEMENTS = dg.AssetKey(["statements"])  # the dbt mart
+RECONCILIATION = dg.AssetKey(["reconciliation"])
+
+# Sources, AR and the warehouse fail transiently (timeouts, restarts, rate limits): such a
+# step is tried again, later each time. Any other error fails it at once.
+TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
+    ApiConnectionError,
+    RateLimitError,
+    InternalServerError,
+    RequestTimeoutError,
+    SyncIncompleteError,
+    httpx.TransportError,
+    sqlalchemy.exc.OperationalError,
+)
+MAX_RETRIES = 3
+RETRY_SECONDS_ENV = "AR_RETRY_SECONDS"
+DEFAULT_RETRY_SECONDS = 10.0
+
+
+@contextmanager
+def retried_when_transient(
+    context: dg.AssetExecutionContext | dg.OpExecutionContext,
+) -> Iterator[None]:
+    """Ask Dagster to run the step again, with exponential back-off, when what failed
+    is transient."""
+    try:
+        yield
+    except TRANSIENT_ERRORS as err:
+        base = float(os.environ.get(RETRY_SECONDS_ENV) or DEFAULT_RETRY_SECONDS)
+        context.log.warning(f"transient failure, the step will be retried: {err}")
+        raise dg.RetryRequested(
+            max_retries=MAX_RETRIES, seconds_to_wait=base * 2**context.retry_number
+        ) from err
+
+
+def practice_partitions(config: PracticesConfig) -> dg.StaticPartitionsDefinition:
+    return dg.StaticPartitionsDefinition(config.ids)
+
+
+def practice_of(
+    context: dg.AssetExecutionContext | dg.OpExecutionContext, settings: Settings
+) -> Practice:
+    return settings.practice(context.partition_key)
+
+
+def utc_now() -> datetime:
+    """Timestamps stored in the warehouse: naive UTC, the same on DuckDB and Postgres."""
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+class ExtractConfig(dg.Config):
+    """``full_refresh``: read every source row again instead of those loaded since the cursor."""
+
+    full_refresh: bool = False
+
+
+class PushConfig(dg.Config):
+    """``full_repush``: send every record again, changed or not."""
+
+    full_repush: bool = False

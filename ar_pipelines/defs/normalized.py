@@ -1,0 +1,207 @@
+"""Normalized customers, ledger entries and the quarantine, from the raw rows.
+
+Customers are rebuilt from every patient each run. Ledger entries of this run's increment
+are upserted by ``external_id``, with ``loaded_at`` set to now: the push sends what was
+loaded since its last complete push. Entries whose source row disappeared are voided
+(amount 0) here too. The quarantine keeps, per source row, its latest verdict: a row
+read again replaces its earlier entry, and leaves the quarantine once it normalizes.
+"""
+
+from collections.abc import Iterator
+from typing import Any
+
+import dagster as dg
+import pandas as pd
+
+from ar_pipelines.defs.common import (
+    NORMALIZED_CUSTOMERS,
+    NORMALIZED_LEDGER,
+    QUARANTINE,
+    RAW_PATIENTS,
+    RAW_TRANSACTIONS,
+    practice_of,
+    retried_when_transient,
+    utc_now,
+)
+from ar_pipelines.defs.extract import CURSOR, PENDING_CURSOR
+from ar_pipelines.defs.practices import Practice
+from ar_pipelines.defs.resources import Settings, Sources, WarehouseResource
+from ar_pipelines.normalize import Normalizer
+from ar_pipelines.normalize.present import present_external_ids
+from ar_pipelines.sources.schema import PATIENT_COLUMNS, TRANSACTION_COLUMNS
+from ar_pipelines.sync import voids_for_missing
+from ar_pipelines.warehouse import Warehouse
+
+QUARANTINE_SHARE_CHECK = "quarantine_share_under_threshold"
+
+
+def normalized_assets(partitions: dg.PartitionsDefinition) -> list[dg.AssetsDefinition]:
+    @dg.multi_asset(
+        specs=[
+            dg.AssetSpec(
+                NORMALIZED_CUSTOMERS,
+                deps=[RAW_PATIENTS],
+                description="One AR customer per pushable patient (or guarantor).",
+            ),
+            dg.AssetSpec(
+                NORMALIZED_LEDGER,
+                deps=[RAW_TRANSACTIONS, RAW_PATIENTS],
+                description=(
+                    "Every ledger entry of the practice as last loaded, voids included: "
+                    "the dbt project's source."
+                ),
+            ),
+            dg.AssetSpec(
+                QUARANTINE,
+                deps=[RAW_TRANSACTIONS, RAW_PATIENTS],
+                description="Source rows that cannot become records, each with its reason.",
+            ),
+        ],
+        check_specs=[
+            dg.AssetCheckSpec(
+                QUARANTINE_SHARE_CHECK,
+                asset=QUARANTINE,
+                description="This run quarantined at most the practice's threshold of its rows.",
+            )
+        ],
+        partitions_def=partitions,
+        group_name="normalize",
+        can_subset=False,
+    )
+    def normalized(
+        context: dg.AssetExecutionContext,
+        sources: Sources,
+        warehouse: WarehouseResource,
+        settings: Settings,
+    ) -> Iterator[dg.MaterializeResult[Any] | dg.AssetCheckResult]:
+        practice = practice_of(context, settings)
+        loaded_at = utc_now()
+        with (
+            retried_when_transient(context),
+            warehouse.open() as store,
+            sources.open(practice) as source,
+        ):
+            practices = _with_overrides(source.practices(practice_id=practice.id), practice)
+            normalizer = Normalizer(
+                practices=practices,
+                payment_types=source.payment_types(practice_id=practice.id),
+                patients=store.read(
+                    "raw.patients", practice_id=practice.id, columns=PATIENT_COLUMNS
+                ),
+            )
+            customers = normalizer.customers.assign(practice_id=practice.id)
+            store.replace("normalized.customers", customers, practice_id=practice.id)
+            quarantined: list[pd.DataFrame] = [normalizer.patient_quarantine]
+            source_ids: list[pd.Series] = []
+            for chunk in store.read_chunks(
+                "raw.transactions", practice_id=practice.id, columns=TRANSACTION_COLUMNS
+            ):
+                result = normalizer.transactions(chunk)
+                entries = result.ledger_entries.assign(practice_id=practice.id, loaded_at=loaded_at)
+                store.upsert("normalized.ledger_entries", entries)
+                quarantined.append(result.quarantine)
+                source_ids.append(chunk["transaction_sr_no"])
+            present = present_external_ids(source.transaction_keys(practice_id=practice.id))
+            voids = voids_for_missing(store, practice_id=practice.id, present_external_ids=present)
+            if len(voids):
+                store.upsert(
+                    "normalized.ledger_entries",
+                    voids.assign(practice_id=practice.id, loaded_at=loaded_at),
+                )
+            quarantine = _store_quarantine(store, practice, quarantined, source_ids, loaded_at)
+            pending = store.get_cursor(practice.id, PENDING_CURSOR)
+            if pending is not None:
+                store.set_cursor(practice.id, CURSOR, pending)
+        counts = normalizer.counts
+        rows = counts.rows + normalizer.patients_in
+        quarantined_rows = sum(counts.quarantined.values()) + len(normalizer.patient_quarantine)
+        yield dg.MaterializeResult(
+            asset_key=NORMALIZED_CUSTOMERS,
+            metadata={"customers": len(customers), "patients_read": normalizer.patients_in},
+        )
+        yield dg.MaterializeResult(
+            asset_key=NORMALIZED_LEDGER,
+            metadata={
+                "transactions_read": counts.rows,
+                "ledger_entries": counts.ledger_entries,
+                "transactions_quarantined": sum(counts.quarantined.values()),
+                "voids_of_deleted_rows": counts.deleted,
+                "voids_of_disappeared_rows": len(voids),
+            },
+        )
+        by_reason = quarantine["reason"].value_counts().to_dict() if len(quarantine) else {}
+        yield dg.MaterializeResult(
+            asset_key=QUARANTINE,
+            metadata={
+                "quarantined_this_run": quarantined_rows,
+                "open_in_quarantine": len(quarantine),
+                "by_reason": dg.MetadataValue.json({str(k): int(v) for k, v in by_reason.items()}),
+            },
+        )
+        share = quarantined_rows / rows if rows else 0.0
+        yield dg.AssetCheckResult(
+            check_name=QUARANTINE_SHARE_CHECK,
+            asset_key=QUARANTINE,
+            passed=share <= practice.quarantine_threshold,
+            metadata={
+                "share": round(share, 6),
+                "threshold": practice.quarantine_threshold,
+                "rows_read": rows,
+                "quarantined": quarantined_rows,
+                "by_reason": dg.MetadataValue.json(
+                    dict(counts.quarantined) | _reasons(normalizer.patient_quarantine)
+                ),
+            },
+        )
+
+    return [normalized]
+
+
+def _with_overrides(practices: pd.DataFrame, practice: Practice) -> pd.DataFrame:
+    """The source's practice settings, with the practices file's choices over them."""
+    practices = practices.copy()
+    if practice.bill_to is not None:
+        practices["bill_to"] = practice.bill_to
+    if practice.phone_region is not None:
+        practices["phone_region"] = practice.phone_region
+    return practices
+
+
+def _reasons(quarantine: pd.DataFrame) -> dict[str, int]:
+    if not len(quarantine):
+        return {}
+    return {f"patients:{k}": int(v) for k, v in quarantine["reason"].value_counts().items()}
+
+
+def _store_quarantine(
+    store: Warehouse,
+    practice: Practice,
+    quarantined: list[pd.DataFrame],
+    source_ids: list[pd.Series],
+    quarantined_at: Any,
+) -> pd.DataFrame:
+    """Replace the verdicts of every row read this run; return the practice's open quarantine."""
+    frames = [frame for frame in quarantined if len(frame)]
+    new = pd.concat(frames, ignore_index=True) if frames else quarantined[0].iloc[:0]
+    new = new.assign(practice_id=practice.id, quarantined_at=quarantined_at)
+    new["source_key"] = _source_keys(new["source"], new["source_id"], new["raw"])
+    read_again = set(new["source_key"])
+    for ids in source_ids:
+        read_again.update(f"transactions:{i}" for i in ids.dropna())
+    # Patients are read whole each run: their earlier verdicts all go.
+    store.delete(
+        "normalized.quarantine", practice_id=practice.id, column="source", values=["patients"]
+    )
+    store.delete(
+        "normalized.quarantine", practice_id=practice.id, column="source_key", values=read_again
+    )
+    store.append("normalized.quarantine", new)
+    return store.read("normalized.quarantine", practice_id=practice.id, columns=["reason"])
+
+
+def _source_keys(source: pd.Series, source_id: pd.Series, raw: pd.Series) -> list[str]:
+    """A row's identity in the quarantine: its id, or its whole text when it has none."""
+    return [
+        f"{s}:{i}" if i is not None else f"{s}#raw:{r}"
+        for s, i, r in zip(source, source_id, raw, strict=True)
+    ]

@@ -1,0 +1,97 @@
+"""What the assets talk to, each swappable by environment.
+
+- ``ArApi``: AR's External API at ``AR_BASE_URL``: the sandbox on loopback, or the real
+  service. Each practice's key is read, at run time, from the environment variable its
+  entry in the practices file names; keys are never config values, so the UI and run
+  records show only the variable's name.
+- ``Sources``: each practice's Sikka-shaped source: SQLite, Postgres or MySQL by URL, or
+  Sikka ONE's REST API.
+- ``WarehouseResource``: DuckDB file (the default) or Postgres, at ``AR_WAREHOUSE_URL``.
+- ``Settings``: the practices file and where reports go.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import dagster as dg
+
+from ar_pipelines.client import ARClient
+from ar_pipelines.defs.practices import Practice, PracticeConfigError, PracticesConfig
+from ar_pipelines.defs.practices import load_practices as read_practices
+from ar_pipelines.sources.base import Source
+from ar_pipelines.warehouse import Warehouse, open_warehouse
+
+DEFAULT_WAREHOUSE_URL = "duckdb:///data/warehouse.duckdb"
+DEFAULT_REPORTS_DIR = "data/reports"
+
+
+def _secret(name: str, practice: Practice, what: str) -> str:
+    value = os.environ.get(name)
+    if not value:
+        raise PracticeConfigError(
+            f"practice {practice.id}: {what} is read from {name}, which is not set"
+        )
+    return value
+
+
+class ArApi(dg.ConfigurableResource):  # type: ignore[type-arg]
+    """AR's External API; one client per practice, with that practice's key."""
+
+    base_url: str
+    concurrency: int = 4
+
+    def client(self, practice: Practice) -> ARClient:
+        key = _secret(practice.ar_key_env, practice, "the AR key")
+        return ARClient(base_url=self.base_url, api_key=key, concurrency=self.concurrency)
+
+
+class Sources(dg.ConfigurableResource):  # type: ignore[type-arg]
+    """Opens a practice's source as its entry in the practices file says."""
+
+    chunk_size: int = 50_000
+
+    def open(self, practice: Practice) -> Source:
+        if practice.sikka is not None:
+            from ar_pipelines.sources.rest_reader import SikkaRestSource
+
+            sikka = practice.sikka
+            return SikkaRestSource(
+                base_url=sikka.base_url,
+                office_id=sikka.office_id,
+                secret_key=_secret(sikka.secret_key_env, practice, "the Sikka secret key"),
+                app_id=_secret(sikka.app_id_env, practice, "the Sikka app id"),
+                app_key=_secret(sikka.app_key_env, practice, "the Sikka app key"),
+            )
+        from ar_pipelines.sources.sql_reader import SqlSource
+
+        return SqlSource(practice.source_url(), chunk_size=self.chunk_size)
+
+
+class WarehouseResource(dg.ConfigurableResource):  # type: ignore[type-arg]
+    """Raw, normalized, push state and the dbt models: one database."""
+
+    url: str = DEFAULT_WAREHOUSE_URL
+    # Puts every schema under a prefix, so that several deployments share one database.
+    schema_prefix: str = ""
+
+    def open(self) -> Warehouse:
+        return open_warehouse(self.url, schema_prefix=self.schema_prefix)
+
+
+class Settings(dg.ConfigurableResource):  # type: ignore[type-arg]
+    """The practices file and the reports directory."""
+
+    practices_file: str = ""
+    reports_dir: str = DEFAULT_REPORTS_DIR
+
+    def practices(self) -> PracticesConfig:
+        return read_practices(Path(self.practices_file) if self.practices_file else None)
+
+    def practice(self, practice_id: str) -> Practice:
+        return self.practices().get(practice_id)
+
+    @property
+    def reports_path(self) -> Path:
+        return Path(self.reports_dir)

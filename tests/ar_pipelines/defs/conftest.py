@@ -1,0 +1,113 @@
+"""A small generated practice source, a company per practice in the sandbox, and the
+code location built on them, run in-process on an ephemeral Dagster instance."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import dagster as dg
+import pytest
+
+from ar_pipelines.defs import build_definitions
+from ar_pipelines.defs.practices import PracticesConfig, load_practices
+from ar_pipelines.sources.generate import generate
+from tests.sandbox_server import RunningSandbox
+
+PRACTICES = ("P001", "P002")
+
+
+@dataclass
+class Pipeline:
+    """The code location over one source, sandbox and warehouse; ``run`` materializes
+    every asset of one practice's partition, as the nightly job does."""
+
+    root: Path
+    source_url: str
+    warehouse_url: str
+    sandbox: RunningSandbox
+    companies: dict[str, dict[str, Any]]
+    instance: dg.DagsterInstance
+    resources: dict[str, object] = field(default_factory=dict)
+
+    @property
+    def config(self) -> PracticesConfig:
+        return load_practices(self.root / "practices.toml")
+
+    @property
+    def reports(self) -> Path:
+        return self.root / "reports"
+
+    def definitions(self, **resources: object) -> dg.Definitions:
+        return build_definitions(self.config, {**self.resources, **resources})
+
+    def run(
+        self,
+        practice: str = "P001",
+        *,
+        run_config: dict[str, Any] | None = None,
+        raise_on_error: bool = True,
+        **resources: object,
+    ) -> dg.ExecuteInProcessResult:
+        job = self.definitions(**resources).resolve_job_def("nightly_sync")
+        return job.execute_in_process(
+            partition_key=practice,
+            instance=self.instance,
+            run_config=run_config,
+            raise_on_error=raise_on_error,
+        )
+
+
+def materialized(result: dg.ExecuteInProcessResult, asset: str) -> dict[str, Any]:
+    """The metadata values of ``asset`` (``"ar/ledger_entries"``) in a run."""
+    for event in result.get_asset_materialization_events():
+        materialization = event.event_specific_data.materialization  # type: ignore[union-attr]
+        if "/".join(materialization.asset_key.path) == asset:
+            return {key: value.value for key, value in materialization.metadata.items()}
+    raise AssertionError(f"{asset} was not materialized")
+
+
+def check_passed(result: dg.ExecuteInProcessResult, check: str) -> dict[str, bool]:
+    """Per asset, whether ``check`` passed in a run."""
+    return {
+        "/".join(e.asset_key.path): e.passed
+        for e in result.get_asset_check_evaluations()
+        if e.check_name == check
+    }
+
+
+def write_practices(path: Path, source_url: str) -> None:
+    lines = ["[defaults]", "quarantine_threshold = 0.2", ""]
+    for practice in PRACTICES:
+        lines += [
+            "[[practices]]",
+            f'id = "{practice}"',
+            f'source = "{source_url}"',
+            f'ar_key_env = "AR_API_KEY_{practice}"',
+            f'sa_campaign_env = "AR_SA_CAMPAIGN_{practice}"',
+            "",
+        ]
+    path.write_text("\n".join(lines))
+
+
+@pytest.fixture
+def pipeline(
+    tmp_path: Path, sandbox: RunningSandbox, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Pipeline]:
+    source_url = f"sqlite:///{tmp_path / 'source.db'}"
+    generate(source_url, practices=2, patients=30, months=6, seed=11, defect_rate=0.03)
+    write_practices(tmp_path / "practices.toml", source_url)
+    companies = {p: sandbox.bootstrap(f"Practice {p}") for p in PRACTICES}
+    warehouse_url = f"duckdb:///{tmp_path / 'warehouse.duckdb'}"
+    monkeypatch.setenv("AR_BASE_URL", sandbox.base_url)
+    monkeypatch.setenv("AR_RETRY_SECONDS", "0")
+    monkeypatch.setenv("AR_PRACTICES_FILE", str(tmp_path / "practices.toml"))
+    monkeypatch.setenv("AR_WAREHOUSE_URL", warehouse_url)
+    monkeypatch.setenv("AR_REPORTS_DIR", str(tmp_path / "reports"))
+    for practice, company in companies.items():
+        monkeypatch.setenv(f"AR_API_KEY_{practice}", company["live_key"])
+        monkeypatch.setenv(f"AR_SA_CAMPAIGN_{practice}", company["sa_campaign_id"])
+    with dg.DagsterInstance.ephemeral() as instance:
+        yield Pipeline(tmp_path, source_url, warehouse_url, sandbox, companies, instance)

@@ -1,0 +1,94 @@
+"""The code location loads: its graph, checks, jobs, schedule and sensor."""
+
+from __future__ import annotations
+
+import importlib
+from datetime import UTC, datetime
+from pathlib import Path
+
+import dagster as dg
+import pytest
+
+from ar_pipelines.defs.common import AR_KEY_TAG
+from tests.ar_pipelines.defs.conftest import Pipeline
+
+REPOSITORY = Path(__file__).resolve().parents[3]
+GRAPH = {
+    "raw/patients",
+    "raw/transactions",
+    "normalized/customers",
+    "normalized/ledger_entries",
+    "normalized/quarantine",
+    "ar/customers",
+    "ar/ledger_entries",
+    "stg_ledger_entries",
+    "statements",
+    "payment_allocations",
+    "customer_credits",
+    "ar/statements",
+    "reconciliation",
+}
+
+
+def test_the_definitions_load_with_the_whole_graph_and_its_checks(pipeline: Pipeline) -> None:
+    definitions = pipeline.definitions()
+    dg.Definitions.validate_loadable(definitions)
+    graph = definitions.resolve_asset_graph()
+    keys = {"/".join(key.path) for key in graph.get_all_asset_keys()}
+    assert keys >= GRAPH
+    checks = {(("/".join(c.asset_key.path)), c.name) for c in graph.asset_check_keys}
+    assert {
+        ("normalized/quarantine", "quarantine_share_under_threshold"),
+        ("ar/customers", "no_failed_or_rejected_pushes"),
+        ("ar/ledger_entries", "no_failed_or_rejected_pushes"),
+        ("reconciliation", "reconciliation_clean"),
+    } <= checks
+    # dbt's data tests are asset checks of the models they test.
+    assert any(asset == "statements" and "unique" in name for asset, name in checks)
+    partitions = graph.get(dg.AssetKey("reconciliation")).partitions_def
+    assert partitions is not None
+    assert partitions.get_partition_keys() == ["P001", "P002"]
+
+
+def test_the_dbt_source_is_the_normalized_ledger_asset(pipeline: Pipeline) -> None:
+    graph = pipeline.definitions().resolve_asset_graph()
+    staging = graph.get(dg.AssetKey("stg_ledger_entries"))
+    assert dg.AssetKey(["normalized", "ledger_entries"]) in staging.parent_keys
+
+
+def test_the_nightly_schedule_asks_for_every_practice_at_two_tagged_with_its_key(
+    pipeline: Pipeline,
+) -> None:
+    definitions = pipeline.definitions()
+    schedule = definitions.resolve_schedule_def("nightly_sync_schedule")
+    assert schedule.cron_schedule == "0 2 * * *"
+    when = datetime(2026, 11, 21, 2, 0, tzinfo=UTC)
+    context = dg.build_schedule_context(
+        scheduled_execution_time=when, repository_def=definitions.get_repository_def()
+    )
+    requests = list(schedule.evaluate_tick(context).run_requests or [])
+    assert [(r.partition_key, r.tags[AR_KEY_TAG]) for r in requests] == [
+        ("P001", "AR_API_KEY_P001"),
+        ("P002", "AR_API_KEY_P002"),
+    ]
+    assert definitions.resolve_sensor_def("reconciliation_failures") is not None
+    assert definitions.resolve_job_def("enroll_statements") is not None
+
+
+def test_the_schedule_runs_in_the_configured_time_zone(
+    pipeline: Pipeline, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AR_SCHEDULE_TIMEZONE", "America/Chicago")
+    schedule = pipeline.definitions().resolve_schedule_def("nightly_sync_schedule")
+    assert schedule.execution_timezone == "America/Chicago"
+
+
+def test_the_module_dagster_dev_loads_builds_from_the_repositorys_practices_file(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("AR_PRACTICES_FILE", str(REPOSITORY / "practices.toml"))
+    module = importlib.import_module("ar_pipelines.definitions")
+    module = importlib.reload(module)
+    dg.Definitions.validate_loadable(module.defs)
+    workspace = (REPOSITORY / "workspace.yaml").read_text()
+    assert "ar_pipelines.definitions" in workspace

@@ -1,0 +1,214 @@
+"""The whole graph against the sandbox and DuckDB: a first run, a second that pushes
+nothing, source changes pushed exactly, a killed push that converges, and a statement
+changed behind the pipeline's back caught by reconciliation."""
+
+from __future__ import annotations
+
+import json
+import os
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+import httpx
+import pytest
+from sqlalchemy import create_engine, text
+
+from ar_pipelines.client import ARClient
+from ar_pipelines.defs.practices import Practice
+from ar_pipelines.defs.resources import ArApi
+from ar_pipelines.sources.schema import transactions
+from ar_pipelines.warehouse import open_warehouse
+from tests.ar_pipelines.defs.conftest import Pipeline, check_passed, materialized
+
+
+def ar_entries(pipeline: Pipeline, practice: str = "P001") -> dict[str, Decimal]:
+    """AR's raw ledger entries of a practice by external id, each of which it holds once."""
+    key = pipeline.companies[practice]["live_key"]
+    with ARClient(base_url=pipeline.sandbox.base_url, api_key=key) as client:
+        entries = [
+            (e.external_id, e.amount)
+            for e in client.ledgers.list(per_page=100)
+            if e.external_id and not e.external_id.startswith("ALLOC-")
+        ]
+    held = dict(entries)
+    assert len(held) == len(entries), "AR holds an entry twice"
+    return held
+
+
+def local_entries(pipeline: Pipeline, practice: str = "P001") -> dict[str, Decimal]:
+    with open_warehouse(pipeline.warehouse_url) as store:
+        frame = store.read(
+            "normalized.ledger_entries", practice_id=practice, columns=["external_id", "amount"]
+        )
+    return dict(zip(frame["external_id"], frame["amount"], strict=True))
+
+
+def test_the_whole_graph_materializes_and_reconciles_clean(pipeline: Pipeline) -> None:
+    result = pipeline.run("P001")
+    assert result.success
+    normalized = materialized(result, "normalized/ledger_entries")
+    # Every transaction read is a ledger entry or in the quarantine.
+    assert normalized["transactions_read"] == (
+        normalized["ledger_entries"] + normalized["transactions_quarantined"]
+    )
+    assert normalized["transactions_quarantined"] > 0  # the source has defects
+    pushed = materialized(result, "ar/ledger_entries")
+    assert pushed["sent"] == normalized["ledger_entries"] > 0
+    assert ar_entries(pipeline) == local_entries(pipeline)
+    reconciliation = materialized(result, "reconciliation")
+    assert reconciliation["clean"] is True
+    assert reconciliation["matched"] == materialized(result, "ar/statements")["statements"] > 0
+    assert check_passed(result, "reconciliation_clean") == {"reconciliation": True}
+    assert check_passed(result, "no_failed_or_rejected_pushes") == {
+        "ar/customers": True,
+        "ar/ledger_entries": True,
+    }
+    report = pipeline.reports / "reconciliation_P001.html"
+    assert report.exists()
+    assert "<svg" in report.read_text()
+    # The other practice's partition is untouched until its own run.
+    assert local_entries(pipeline, "P002") == {}
+
+
+def test_a_second_run_pushes_nothing_and_stays_clean(pipeline: Pipeline) -> None:
+    pipeline.run("P001")
+    second = pipeline.run("P001")
+    assert materialized(second, "ar/customers")["sent"] == 0
+    assert materialized(second, "ar/ledger_entries")["sent"] == 0
+    assert materialized(second, "reconciliation")["clean"] is True
+
+
+def test_changed_added_and_deleted_source_rows_push_exactly_those_changes(
+    pipeline: Pipeline,
+) -> None:
+    pipeline.run("P001")
+    before = local_entries(pipeline)
+    engine = create_engine(pipeline.source_url)
+    with engine.begin() as connection:
+        latest = connection.execute(text("select max(loaded_date) from transactions")).scalar()
+        later_moment = datetime.fromisoformat(str(latest)) + timedelta(hours=1)
+        later = later_moment.isoformat(sep=" ")
+        rows = [
+            row
+            for row in connection.execute(
+                text(
+                    "select row_id, transaction_sr_no, amount from transactions"
+                    " where practice_id = 'P001' and transaction_type = 'Procedure'"
+                    " and is_deleted = '0' order by row_id"
+                )
+            ).all()
+            if f"P001-{row.transaction_sr_no}" in before and _is_amount(row.amount)
+        ]
+        changed, deleted, template = rows[0], rows[1], rows[2]
+        connection.execute(
+            text(
+                "update transactions set amount = :amount, loaded_date = :loaded where row_id = :id"
+            ),
+            {
+                "amount": str(Decimal(str(changed.amount)) + Decimal("7.00")),
+                "loaded": later,
+                "id": changed.row_id,
+            },
+        )
+        connection.execute(
+            text("delete from transactions where row_id = :id"), {"id": deleted.row_id}
+        )
+        copy = (
+            connection.execute(
+                text("select * from transactions where row_id = :id"), {"id": template.row_id}
+            )
+            .mappings()
+            .one()
+        )
+        added = {**copy, "transaction_sr_no": "NEW-1", "loaded_date": later_moment}
+        added.pop("row_id")
+        connection.execute(transactions.insert(), added)
+    engine.dispose()
+    result = pipeline.run("P001")
+    assert materialized(result, "ar/ledger_entries")["sent"] == 3
+    after = ar_entries(pipeline)
+    assert after[f"P001-{changed.transaction_sr_no}"] == before[
+        f"P001-{changed.transaction_sr_no}"
+    ] + Decimal("7.00")
+    assert after[f"P001-{deleted.transaction_sr_no}"] == Decimal("0")
+    assert "P001-NEW-1" in after
+    assert after == local_entries(pipeline)
+    assert materialized(result, "reconciliation")["clean"] is True
+    assert materialized(pipeline.run("P001"), "ar/ledger_entries")["sent"] == 0
+
+
+def _is_amount(text: object) -> bool:
+    try:
+        exponent = Decimal(str(text)).as_tuple().exponent
+    except ArithmeticError:
+        return False
+    return isinstance(exponent, int) and exponent >= -2
+
+
+class RunKilledError(BaseException):
+    """Stands for the process being killed: nothing after it runs."""
+
+
+class KillingArApi(ArApi):
+    """AR, through a transport that kills the run after ``ledger_posts`` ledger pushes."""
+
+    ledger_posts: int = 1
+
+    def client(self, practice: Practice) -> ARClient:
+        sent = {"ledger": 0}
+        limit = self.ledger_posts
+
+        def handler(request: httpx.Request) -> httpx.Response:
+            with httpx.Client() as real:
+                response = real.send(
+                    httpx.Request(
+                        request.method, request.url, headers=request.headers, content=request.read()
+                    )
+                )
+            if request.url.path.endswith("/ledgers/bulk"):
+                sent["ledger"] += 1
+                if sent["ledger"] > limit:
+                    # AR took the request; the process dies before it reads the answer.
+                    raise RunKilledError
+            return response
+
+        http = httpx.Client(transport=httpx.MockTransport(handler), timeout=30)
+        key = os.environ[practice.ar_key_env]
+        return ARClient(base_url=self.base_url, api_key=key, http_client=http)
+
+
+def test_a_run_killed_in_the_middle_of_a_push_converges_when_run_again(
+    pipeline: Pipeline,
+) -> None:
+    killing = KillingArApi(base_url=pipeline.sandbox.base_url, ledger_posts=0)
+    with pytest.raises(RunKilledError):
+        pipeline.run("P001", ar=killing)
+    assert ar_entries(pipeline)  # AR holds what the killed run sent
+    result = pipeline.run("P001")
+    assert result.success
+    assert ar_entries(pipeline) == local_entries(pipeline)
+    assert materialized(result, "reconciliation")["clean"] is True
+
+
+def test_a_statement_changed_in_ar_is_caught_as_an_amount_mismatch(pipeline: Pipeline) -> None:
+    pipeline.run("P001")
+    company = pipeline.companies["P001"]["company_id"]
+    with pipeline.sandbox.database.engine.begin() as connection:
+        statement = connection.execute(
+            text(
+                "select id, external_id from invoices where company_id = :company"
+                " and billing_type = 'statement' and amount > 0 order by external_id limit 1"
+            ),
+            {"company": company},
+        ).one()
+        connection.execute(
+            text("update invoices set amount = amount + 1 where id = :id"), {"id": statement.id}
+        )
+    result = pipeline.run("P001", raise_on_error=False)
+    reconciliation = materialized(result, "reconciliation")
+    assert reconciliation["clean"] is False
+    assert reconciliation["amount_mismatch"] == 1
+    assert check_passed(result, "reconciliation_clean") == {"reconciliation": False}
+    rows = (pipeline.reports / "reconciliation_P001.csv").read_text()
+    assert statement.external_id in rows
+    assert json.dumps(reconciliation["summary"])  # JSON-safe evidence in the metadata
