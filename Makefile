@@ -15,7 +15,7 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/ar-pipelines demo --out data/demo
+	$(BIN)/ar-pipelines demo
 
 test: $(STAMP)
 	$(BIN)/pytest $(PYTEST_ARGS)
@@ -32,11 +32,10 @@ format: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m bench $(BENCH_ARGS)
 
-# Until the Dagster project exists: the sandbox with a bootstrapped company, docs at /docs.
+# The Dagster UI (dagster dev on workspace.yaml) over the demo practices, with the sandbox
+# serving their AR companies beside it: http://127.0.0.1:3000, API docs on :8080/docs.
 dev: $(STAMP)
-	$(BIN)/ar-sandbox bootstrap --database sqlite:///data/dev/ar_sandbox.db
-	@echo "API docs: http://127.0.0.1:8080/docs"
-	$(BIN)/ar-sandbox serve --database sqlite:///data/dev/ar_sandbox.db --port 8080 --log-level info
+	$(BIN)/ar-pipelines dev
 
 clean:
 	rm -rf $(VENV) data .pytest_cache .mypy_cache .ruff_cache .hypothesis

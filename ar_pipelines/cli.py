@@ -17,7 +17,21 @@ from ar_pipelines.statements.cli import add_statements_command
 def _demo(args: argparse.Namespace) -> int:
     from ar_pipelines.demo import run_demo
 
-    run_demo(Path(args.out))
+    return run_demo(Path(args.out), Path(args.reports), show_progress=sys.stderr.isatty())
+
+
+def _dev(args: argparse.Namespace) -> int:
+    from ar_pipelines.demo import run_dev
+
+    return run_dev(
+        Path(args.out), Path(args.reports), sandbox_port=args.sandbox_port, ui_port=args.port
+    )
+
+
+def _tour(args: argparse.Namespace) -> int:
+    from ar_pipelines.tour import run_tour
+
+    run_tour(Path(args.out))
     return 0
 
 
@@ -110,12 +124,27 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="ar-pipelines", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     demo = commands.add_parser(
-        "demo", help="run the documented end-to-end flow against a fresh local sandbox"
+        "demo",
+        help="materialize the whole Dagster graph for the demo practices against a local sandbox",
     )
+    demo.add_argument("--out", default="data/demo", help="the demo's files (default data/demo)")
     demo.add_argument(
-        "--out", default="data/demo", help="where the demo writes (default data/demo)"
+        "--reports", default="data/reports", help="reconciliation reports (default data/reports)"
     )
     demo.set_defaults(run=_demo)
+    dev = commands.add_parser(
+        "dev", help="the Dagster UI on the demo's code location, with the sandbox beside it"
+    )
+    dev.add_argument("--out", default="data/demo", help="the demo's files (default data/demo)")
+    dev.add_argument("--reports", default="data/reports")
+    dev.add_argument("--port", type=int, default=3000, help="the UI's port (default 3000)")
+    dev.add_argument("--sandbox-port", type=int, default=8080, help="the sandbox's (default 8080)")
+    dev.set_defaults(run=_dev)
+    tour = commands.add_parser(
+        "api-tour", help="the Statements API docs' flow, step by step, against a fresh sandbox"
+    )
+    tour.add_argument("--out", default="data/tour", help="where it writes (default data/tour)")
+    tour.set_defaults(run=_tour)
     push = commands.add_parser(
         "push",
         help="send a file of customers, invoices or ledger entries to AR",

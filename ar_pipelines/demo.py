@@ -1,143 +1,304 @@
-"""The end-to-end flow of the Statements API docs, against a freshly started sandbox.
+"""``ar-pipelines demo``: the whole nightly sync of the demo practices, on this machine.
 
-Starts ``ar-sandbox serve`` on a free loopback port with a new SQLite file, makes a
-company and keys with ``ar-sandbox bootstrap``, then, with the AR client, pushes a
-customer and two ledger entries, reads the statement back, enrolls it into the SA
-campaign, and prints it.
+On first use it generates a Sikka-shaped source (2 practices, 2,500 patients each, 24
+months, 1% defective rows) and an AR sandbox database with one company per practice,
+keeping their keys beside it. Then, each time: the sandbox is served on a free loopback
+port, every asset of the graph is materialized for each practice (one Dagster run per
+partition, recorded in the demo's own Dagster instance), a summary is printed with the
+reports' paths, and the sandbox is stopped. A second run is incremental: the cursor and
+push state are in the warehouse, so it pushes nothing new. The exit status is 1 when a
+run failed or a reconciliation is not clean.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import socket
-import subprocess
-import sys
-import time
-from datetime import date, datetime
-from decimal import Decimal
+import stat
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import httpx
-
-from ar_pipelines.client import ARClient
-
-EXPECTED = {
-    "external_invoice_id": "STMT-2026-05-PT-001",
-    "amount": Decimal("240"),
-    "paid_amount": Decimal("100"),
-    "outstanding": Decimal("140"),
-    "due_date": date(2026, 10, 28),
-}
+DEMO_PRACTICES = ("P001", "P002")
+DEMO_PATIENTS = 2_500
+DEMO_MONTHS = 24
+DEMO_SEED = 20_241_121
+DEMO_DEFECT_RATE = 0.01
+LOCAL_INSTANCE = Path(__file__).resolve().parents[1] / "deploy" / "dagster.local.yaml"
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+@dataclass(frozen=True)
+class DemoPaths:
+    root: Path
+
+    @property
+    def source(self) -> Path:
+        return self.root / "source.db"
+
+    @property
+    def sandbox(self) -> Path:
+        return self.root / "ar_sandbox.db"
+
+    @property
+    def keys(self) -> Path:
+        return self.root / "keys.json"
+
+    @property
+    def practices(self) -> Path:
+        return self.root / "practices.toml"
+
+    @property
+    def warehouse(self) -> Path:
+        return self.root / "warehouse.duckdb"
+
+    @property
+    def dagster_home(self) -> Path:
+        return self.root / "dagster_home"
 
 
-def _sandbox_command() -> list[str]:
-    return [sys.executable, "-m", "ar_sandbox.cli"]
+@dataclass
+class PracticeOutcome:
+    practice_id: str
+    success: bool
+    metadata: dict[str, dict[str, Any]] = field(default_factory=dict)
+    checks: dict[str, bool] = field(default_factory=dict)
+    error: str | None = None
+
+    def value(self, asset: str, name: str, default: Any = 0) -> Any:
+        return self.metadata.get(asset, {}).get(name, default)
+
+    @property
+    def clean(self) -> bool:
+        return self.success and self.value("reconciliation", "clean", False) is True
 
 
-def _wait_until_up(base_url: str, process: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError("the sandbox exited before it was ready")
-        try:
-            if httpx.get(f"{base_url}/healthz", timeout=1).status_code == 200:
-                return
-        except httpx.TransportError:
-            time.sleep(0.1)
-    raise RuntimeError("the sandbox did not answer within 30 s")
+def prepare(paths: DemoPaths, *, show_progress: bool = True) -> dict[str, dict[str, Any]]:
+    """The source, the sandbox's companies and the practices file, made once and kept."""
+    from ar_pipelines.local_sandbox import bootstrap_company
+    from ar_pipelines.sources.generate_cli import generate_source
+
+    paths.root.mkdir(parents=True, exist_ok=True)
+    if not paths.source.exists():
+        print(f"generating the demo source at {paths.source} ...")
+        generate_source(
+            f"sqlite:///{paths.source}",
+            practices=len(DEMO_PRACTICES),
+            patients=DEMO_PATIENTS,
+            months=DEMO_MONTHS,
+            seed=DEMO_SEED,
+            defect_rate=DEMO_DEFECT_RATE,
+            end=None,
+            show_progress=show_progress,
+        )
+    if paths.keys.exists() and paths.sandbox.exists():
+        companies: dict[str, dict[str, Any]] = json.loads(paths.keys.read_text())
+    else:
+        paths.sandbox.unlink(missing_ok=True)
+        database = f"sqlite:///{paths.sandbox}"
+        companies = {p: bootstrap_company(database, f"Demo practice {p}") for p in DEMO_PRACTICES}
+        paths.keys.write_text(json.dumps(companies, indent=2) + "\n")
+        paths.keys.chmod(stat.S_IRUSR | stat.S_IWUSR)  # the demo's keys: the owner's only
+    paths.practices.write_text(_practices_file(paths))
+    return companies
 
 
-def _json_value(value: object) -> float | str:
-    # Two-decimal amounts below 10^10 print exactly as floats, as the API sends them.
-    if isinstance(value, Decimal):
-        return float(value)
-    if isinstance(value, date | datetime):
-        return value.isoformat()
-    raise TypeError(f"{type(value).__name__} is not JSON serializable")
+def _practices_file(paths: DemoPaths) -> str:
+    lines = ["# Written by `ar-pipelines demo`: the demo practices.", ""]
+    for practice in DEMO_PRACTICES:
+        lines += [
+            "[[practices]]",
+            f'id = "{practice}"',
+            f'source = "sqlite:///{paths.source}"',
+            f'ar_key_env = "AR_API_KEY_{practice}"',
+            f'sa_campaign_env = "AR_SA_CAMPAIGN_{practice}"',
+            "",
+        ]
+    return "\n".join(lines)
 
 
-def run_demo(out_dir: Path) -> dict[str, Any]:
-    out_dir.mkdir(parents=True, exist_ok=True)
-    database_file = out_dir / "ar_sandbox.db"
-    database_file.unlink(missing_ok=True)
-    database = f"sqlite:///{database_file}"
-    boot = subprocess.run(
-        [*_sandbox_command(), "bootstrap", "--database", database, "--json"],
-        check=True,
-        capture_output=True,
-    )
-    company = json.loads(boot.stdout)
-    port = _free_port()
-    base_url = f"http://127.0.0.1:{port}"
-    env = {**os.environ, "AR_SANDBOX_DATABASE_URL": database}
-    server = subprocess.Popen(
-        [*_sandbox_command(), "serve", "--host", "127.0.0.1", "--port", str(port)], env=env
-    )
-    try:
-        _wait_until_up(base_url, server)
-        with ARClient(base_url=base_url, api_key=company["live_key"]) as ar:
-            print(f"sandbox up at {base_url} (database {database_file})")
-            customers = ar.customers.bulk_upsert(
-                [
-                    {
-                        "external_id": "PT-001",
-                        "firstName": "Alice",
-                        "lastName": "Example",
-                        "email": "alice@example.com",
-                    }
-                ]
-            )
-            print(f"1. customers pushed: {customers.created} created")
-            pushed = ar.ledgers.bulk_upsert(
-                [
-                    {
-                        "external_id": "TX-1",
-                        "customer_external_id": "PT-001",
-                        "transaction_date": "2026-05-03",
-                        "transaction_type": "charge",
-                        "amount": Decimal("240.00"),
-                    },
-                    {
-                        "external_id": "TX-2",
-                        "customer_external_id": "PT-001",
-                        "transaction_date": "2026-05-15",
-                        "transaction_type": "patient_payment",
-                        "amount": Decimal("-100.00"),
-                    },
-                ]
-            )
-            created = pushed.statements.created if pushed.statements else 0
-            print(
-                f"2. ledger entries pushed: {pushed.created} created; statements created: {created}"
-            )
-            statement = next(iter(ar.statements.list(customer_external_id="PT-001")))
-            print("3. statement read back:")
-            for name in EXPECTED:
-                print(f"     {name:<20} {getattr(statement, name)}")
-            enrolled = ar.statements.enroll_one(statement.id, campaign_id=company["sa_campaign_id"])
-            after = ar.statements.get(statement.id, include_entries=False)
-            print(
-                f"4. enrolled into the SA campaign: {enrolled.enrolled_count} enrolled; "
-                f"status is now {after.status}"
-            )
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
-    written = after.model_dump(exclude={"entries"})
-    result_file = out_dir / "statement.json"
-    result_file.write_text(json.dumps(written, indent=2, default=_json_value) + "\n")
-    mismatched = {
-        k: getattr(statement, k) for k, v in EXPECTED.items() if getattr(statement, k) != v
+def demo_environment(
+    paths: DemoPaths, companies: dict[str, dict[str, Any]], base_url: str, reports: Path
+) -> dict[str, str]:
+    """What the code location reads, pointed at the demo's files and sandbox."""
+    environment = {
+        "AR_BASE_URL": base_url,
+        "AR_PRACTICES_FILE": str(paths.practices),
+        "AR_WAREHOUSE_URL": f"duckdb:///{paths.warehouse}",
+        "AR_REPORTS_DIR": str(reports),
+        "DAGSTER_HOME": str(paths.dagster_home.resolve()),
+        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
     }
-    if mismatched:
-        raise RuntimeError(f"the statement differs from the documented example: {mismatched}")
-    print(f"statement written to {result_file}")
-    return written
+    for practice, company in companies.items():
+        environment[f"AR_API_KEY_{practice}"] = company["live_key"]
+        environment[f"AR_SA_CAMPAIGN_{practice}"] = company["sa_campaign_id"]
+    return environment
+
+
+@contextmanager
+def environment_set(values: dict[str, str]) -> Iterator[None]:
+    previous = {name: os.environ.get(name) for name in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for name, value in previous.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+def instance_home(paths: DemoPaths) -> Path:
+    """The demo's Dagster home, with the local instance settings."""
+    home = paths.dagster_home
+    home.mkdir(parents=True, exist_ok=True)
+    (home / "dagster.yaml").write_text(LOCAL_INSTANCE.read_text())
+    return home
+
+
+def materialize_practices(practice_ids: list[str]) -> list[PracticeOutcome]:
+    """One run of the nightly job per practice, on the instance at ``DAGSTER_HOME``."""
+    import dagster as dg
+
+    from ar_pipelines.defs import build_definitions
+    from ar_pipelines.defs.common import AR_KEY_TAG
+
+    definitions = build_definitions()
+    job = definitions.resolve_job_def("nightly_sync")
+    outcomes = []
+    with dg.DagsterInstance.get() as instance:
+        for practice_id in practice_ids:
+            practice = build_practice_tag(practice_id)
+            result = job.execute_in_process(
+                partition_key=practice_id,
+                instance=instance,
+                raise_on_error=False,
+                tags={AR_KEY_TAG: practice},
+            )
+            outcomes.append(_outcome(practice_id, result))
+    return outcomes
+
+
+def build_practice_tag(practice_id: str) -> str:
+    from ar_pipelines.defs.practices import load_practices
+
+    return load_practices().get(practice_id).ar_key_env
+
+
+def _outcome(practice_id: str, result: Any) -> PracticeOutcome:
+    metadata: dict[str, dict[str, Any]] = {}
+    for event in result.get_asset_materialization_events():
+        materialization = event.event_specific_data.materialization
+        name = "/".join(materialization.asset_key.path)
+        metadata[name] = {k: v.value for k, v in materialization.metadata.items()}
+    checks = {
+        f"{'/'.join(e.asset_key.path)}:{e.check_name}": e.passed
+        for e in result.get_asset_check_evaluations()
+    }
+    error = None
+    if not result.success:
+        failures = [e for e in result.all_events if e.is_step_failure]
+        error = (
+            "; ".join(
+                f"{e.step_key}: {e.event_specific_data.error.message.strip().splitlines()[0]}"
+                for e in failures
+            )
+            or "the run failed"
+        )
+    return PracticeOutcome(practice_id, result.success, metadata, checks, error)
+
+
+def print_summary(outcomes: list[PracticeOutcome], reports: Path) -> None:
+    print()
+    print(
+        "practice  transactions  quarantined  customers sent  entries sent  statements"
+        "  reconciliation"
+    )
+    for o in outcomes:
+        if not o.success:
+            print(f"{o.practice_id:<8}  run FAILED: {o.error}")
+            continue
+        counts = o.metadata.get("reconciliation", {})
+        verdict = (
+            "clean"
+            if o.clean
+            else (
+                "NOT clean: "
+                + ", ".join(
+                    f"{counts.get(s, 0)} {s}"
+                    for s in (
+                        "amount_mismatch",
+                        "paid_mismatch",
+                        "missing_in_ar",
+                        "unexpected_in_ar",
+                    )
+                    if counts.get(s, 0)
+                )
+            )
+        )
+        print(
+            f"{o.practice_id:<8}  {o.value('normalized/ledger_entries', 'transactions_read'):>12,}"
+            f"  {o.value('normalized/quarantine', 'quarantined_this_run'):>11,}"
+            f"  {o.value('ar/customers', 'sent'):>14,}  {o.value('ar/ledger_entries', 'sent'):>12,}"
+            f"  {o.value('ar/statements', 'statements'):>10,}  {verdict}"
+        )
+        failed_checks = [name for name, passed in o.checks.items() if not passed]
+        if failed_checks:
+            print(f"          failed checks: {', '.join(failed_checks)}")
+    print()
+    for o in outcomes:
+        report = o.value("reconciliation", "report", None)
+        if report:
+            print(f"report for {o.practice_id}: {report}")
+    print(f"reports, CSV and HTML: {reports}/")
+
+
+def run_demo(root: Path, reports: Path, *, show_progress: bool = True) -> int:
+    from ar_pipelines.local_sandbox import serving
+
+    paths = DemoPaths(root)
+    companies = prepare(paths, show_progress=show_progress)
+    instance_home(paths)
+    with serving(f"sqlite:///{paths.sandbox}") as base_url:
+        print(f"sandbox serving {paths.sandbox} at {base_url}")
+        environment = demo_environment(paths, companies, base_url, reports)
+        with environment_set(environment):
+            outcomes = materialize_practices(list(DEMO_PRACTICES))
+    print_summary(outcomes, reports)
+    print(
+        f"warehouse: {paths.warehouse}; Dagster runs: {paths.dagster_home} (see them with make dev)"
+    )
+    return 0 if all(o.clean for o in outcomes) else 1
+
+
+def run_dev(root: Path, reports: Path, *, sandbox_port: int, ui_port: int) -> int:
+    """``make dev``: the Dagster UI on the demo's code location, the sandbox beside it."""
+    import subprocess
+    import sys
+
+    from ar_pipelines.local_sandbox import serving
+
+    paths = DemoPaths(root)
+    companies = prepare(paths)
+    instance_home(paths)
+    with serving(f"sqlite:///{paths.sandbox}", port=sandbox_port) as base_url:
+        print(f"sandbox: {base_url}/docs (database {paths.sandbox})")
+        print(f"Dagster UI: http://127.0.0.1:{ui_port}")
+        environment = {**os.environ, **demo_environment(paths, companies, base_url, reports)}
+        dagster = Path(sys.executable).with_name("dagster")
+        command = [
+            str(dagster),
+            "dev",
+            "-w",
+            "workspace.yaml",
+            "-h",
+            "127.0.0.1",
+            "-p",
+            str(ui_port),
+        ]
+        try:
+            return subprocess.call(command, env=environment)
+        except KeyboardInterrupt:
+            return 0
