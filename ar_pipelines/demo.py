@@ -30,6 +30,14 @@ LOCAL_INSTANCE = Path(__file__).resolve().parents[1] / "deploy" / "dagster.local
 
 
 @dataclass(frozen=True)
+class DemoSize:
+    """The generated source: patients per practice and months of history."""
+
+    patients: int = DEMO_PATIENTS
+    months: int = DEMO_MONTHS
+
+
+@dataclass(frozen=True)
 class DemoPaths:
     root: Path
 
@@ -74,7 +82,9 @@ class PracticeOutcome:
         return self.success and self.value("reconciliation", "clean", False) is True
 
 
-def prepare(paths: DemoPaths, *, show_progress: bool = True) -> dict[str, dict[str, Any]]:
+def prepare(
+    paths: DemoPaths, *, size: DemoSize = DemoSize(), show_progress: bool = True
+) -> dict[str, dict[str, Any]]:
     """The source, the sandbox's companies and the practices file, made once and kept."""
     from ar_pipelines.local_sandbox import bootstrap_company
     from ar_pipelines.sources.generate_cli import generate_source
@@ -85,8 +95,8 @@ def prepare(paths: DemoPaths, *, show_progress: bool = True) -> dict[str, dict[s
         generate_source(
             f"sqlite:///{paths.source}",
             practices=len(DEMO_PRACTICES),
-            patients=DEMO_PATIENTS,
-            months=DEMO_MONTHS,
+            patients=size.patients,
+            months=size.months,
             seed=DEMO_SEED,
             defect_rate=DEMO_DEFECT_RATE,
             end=None,
@@ -259,11 +269,13 @@ def print_summary(outcomes: list[PracticeOutcome], reports: Path) -> None:
     print(f"reports, CSV and HTML: {reports}/")
 
 
-def run_demo(root: Path, reports: Path, *, show_progress: bool = True) -> int:
+def run_demo(
+    root: Path, reports: Path, *, size: DemoSize = DemoSize(), show_progress: bool = True
+) -> int:
     from ar_pipelines.local_sandbox import serving
 
     paths = DemoPaths(root)
-    companies = prepare(paths, show_progress=show_progress)
+    companies = prepare(paths, size=size, show_progress=show_progress)
     instance_home(paths)
     with serving(f"sqlite:///{paths.sandbox}") as base_url:
         print(f"sandbox serving {paths.sandbox} at {base_url}")

@@ -19,7 +19,6 @@ from ar_pipelines.client import (
 )
 from ar_pipelines.defs.practices import Practice, PracticesConfig
 from ar_pipelines.defs.resources import Settings
-from ar_pipelines.sync import SyncIncompleteError
 
 # Run tag carrying the name of the variable that holds the practice's AR key; dagster.yaml
 # limits runs per distinct value, so one key is never driven by two runs at once.
@@ -38,13 +37,13 @@ LOCAL_STATEMENTS = dg.AssetKey(["statements"])  # the dbt mart
 RECONCILIATION = dg.AssetKey(["reconciliation"])
 
 # Sources, AR and the warehouse fail transiently (timeouts, restarts, rate limits): such a
-# step is tried again, later each time. Any other error fails it at once.
+# step is tried again, later each time. Any other error (a refused key, a bad file) fails
+# it at once. A push that had to stop is transient when what stopped it is.
 TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
     ApiConnectionError,
     RateLimitError,
     InternalServerError,
     RequestTimeoutError,
-    SyncIncompleteError,
     httpx.TransportError,
     sqlalchemy.exc.OperationalError,
 )
@@ -61,7 +60,9 @@ def retried_when_transient(
     is transient."""
     try:
         yield
-    except TRANSIENT_ERRORS as err:
+    except Exception as err:
+        if not is_transient(err):
+            raise
         base = float(os.environ.get(RETRY_SECONDS_ENV) or DEFAULT_RETRY_SECONDS)
         context.log.warning(f"transient failure, the step will be retried: {err}")
         raise dg.RetryRequested(
@@ -82,6 +83,16 @@ def practice_of(
 def utc_now() -> datetime:
     """Timestamps stored in the warehouse: naive UTC, the same on DuckDB and Postgres."""
     return datetime.now(UTC).replace(tzinfo=None)
+
+
+def is_transient(error: BaseException) -> bool:
+    """Whether ``error``, or what caused it (a push that stopped says why), is transient."""
+    seen: BaseException | None = error
+    while seen is not None:
+        if isinstance(seen, TRANSIENT_ERRORS):
+            return True
+        seen = seen.__cause__
+    return False
 
 
 class ExtractConfig(dg.Config):

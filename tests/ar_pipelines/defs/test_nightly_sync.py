@@ -212,3 +212,64 @@ def test_a_statement_changed_in_ar_is_caught_as_an_amount_mismatch(pipeline: Pip
     rows = (pipeline.reports / "reconciliation_P001.csv").read_text()
     assert statement.external_id in rows
     assert json.dumps(reconciliation["summary"])  # JSON-safe evidence in the metadata
+
+
+def test_a_full_repush_sends_every_record_again(pipeline: Pipeline) -> None:
+    first = pipeline.run("P001")
+    ledger_entries = len(local_entries(pipeline))
+    customers = materialized(first, "ar/customers")["sent"]
+    config = {"full_repush": True}
+    again = pipeline.run(
+        "P001",
+        run_config={
+            "ops": {"ar__customers": {"config": config}, "ar__ledger_entries": {"config": config}}
+        },
+    )
+    assert materialized(again, "ar/ledger_entries")["sent"] == ledger_entries
+    assert materialized(again, "ar/customers")["sent"] == customers
+    assert materialized(again, "reconciliation")["clean"] is True
+
+
+class UnreachableOnceArApi(ArApi):
+    """AR that cannot be reached the first time a client is made, then can."""
+
+    def client(self, practice: Practice) -> ARClient:
+        if not UNREACHABLE_ONCE:
+            return super().client(practice)
+        UNREACHABLE_ONCE.pop()
+
+        def refuse(request: httpx.Request) -> httpx.Response:
+            raise httpx.ConnectError("connection refused", request=request)
+
+        http = httpx.Client(transport=httpx.MockTransport(refuse))
+        key = os.environ[practice.ar_key_env]
+        return ARClient(base_url=self.base_url, api_key=key, http_client=http, max_retries=0)
+
+
+UNREACHABLE_ONCE: list[bool] = []
+
+
+def test_a_step_that_fails_transiently_is_retried_and_the_run_succeeds(
+    pipeline: Pipeline,
+) -> None:
+    UNREACHABLE_ONCE[:] = [True]
+    result = pipeline.run("P001", ar=UnreachableOnceArApi(base_url=pipeline.sandbox.base_url))
+    assert result.success
+    retried = [e.step_key for e in result.all_events if e.event_type_value == "STEP_UP_FOR_RETRY"]
+    assert retried == ["ar__customers"]
+    assert materialized(result, "reconciliation")["clean"] is True
+
+
+def test_an_error_that_is_not_transient_fails_the_step_at_once(pipeline: Pipeline) -> None:
+    os.environ["AR_API_KEY_P001"] = "sk_live_not_a_key_it_knows"
+    try:
+        result = pipeline.run("P001", raise_on_error=False)
+    finally:
+        os.environ["AR_API_KEY_P001"] = pipeline.companies["P001"]["live_key"]
+    assert not result.success
+    retried = [e for e in result.all_events if e.event_type_value == "STEP_UP_FOR_RETRY"]
+    assert retried == []
+    failures = [e for e in result.all_events if e.is_step_failure]
+    assert [e.step_key for e in failures] == ["ar__customers"]
+    message = failures[0].event_specific_data.error.message  # type: ignore[union-attr]
+    assert "sk_live_not_a_key_it_knows" not in message
