@@ -52,36 +52,53 @@ def nightly_schedule(
     return nightly_sync_schedule
 
 
-@dg.asset_sensor(
-    asset_key=RECONCILIATION,
+# Reconciliations read per tick: a backlog (many practices at once, or a sensor started on
+# an instance with history) is worked through over several ticks, not one long one.
+RECONCILIATIONS_PER_TICK = 100
+COUNTS = ("matched", "amount_mismatch", "paid_mismatch", "missing_in_ar", "unexpected_in_ar")
+
+
+@dg.sensor(
     name="reconciliation_failures",
     default_status=dg.DefaultSensorStatus.RUNNING,
     description="Reports each reconciliation that is not clean, with its counts and report.",
 )
 def reconciliation_failures(
-    context: dg.SensorEvaluationContext, asset_event: dg.EventLogEntry, settings: Settings
+    context: dg.SensorEvaluationContext, settings: Settings
 ) -> dg.SkipReason:
-    materialization = asset_event.asset_materialization
+    # Every reconciliation since the cursor, oldest first, whatever its partition. An asset
+    # sensor would see only the latest one: a practice that failed, followed by another
+    # that reconciled clean before the next tick, would never be reported.
+    after = int(context.cursor) if context.cursor else None
+    records = context.instance.fetch_materializations(
+        dg.AssetRecordsFilter(asset_key=RECONCILIATION, after_storage_id=after),
+        limit=RECONCILIATIONS_PER_TICK,
+        ascending=True,
+    ).records
+    if not records:
+        return dg.SkipReason("no reconciliation since the last tick")
+    verdicts = [_report(context, record.event_log_entry, settings) for record in records]
+    # Moved only once the alerts are written: a tick that fails repeats them, never loses them.
+    context.update_cursor(str(records[-1].storage_id))
+    return dg.SkipReason("; ".join(verdicts))
+
+
+def _report(
+    context: dg.SensorEvaluationContext, event: dg.EventLogEntry, settings: Settings
+) -> str:
+    """Appends an alert for a reconciliation that is not clean; says what it found."""
+    materialization = event.asset_materialization
     if materialization is None:
-        return dg.SkipReason("no materialization in the event")
+        return "an event without a materialization"
     metadata = {key: value.value for key, value in materialization.metadata.items()}
     practice = materialization.partition or "?"
     if metadata.get("clean") is True:
-        return dg.SkipReason(f"practice {practice}: reconciliation clean")
+        return f"practice {practice}: reconciliation clean"
     alert = {
         "practice_id": practice,
-        "run_id": asset_event.run_id,
-        "at": asset_event.timestamp,
-        "counts": {
-            status: metadata.get(status)
-            for status in (
-                "matched",
-                "amount_mismatch",
-                "paid_mismatch",
-                "missing_in_ar",
-                "unexpected_in_ar",
-            )
-        },
+        "run_id": event.run_id,
+        "at": event.timestamp,
+        "counts": {status: metadata.get(status) for status in COUNTS},
         "report": str(metadata.get("report", "")),
     }
     settings.reports_path.mkdir(parents=True, exist_ok=True)
@@ -91,4 +108,4 @@ def reconciliation_failures(
         f"practice {practice}: reconciliation NOT clean {alert['counts']}; report {alert['report']}"
     )
     context.log.error(message)
-    return dg.SkipReason(message)
+    return message

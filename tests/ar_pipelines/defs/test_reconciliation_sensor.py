@@ -1,0 +1,114 @@
+"""The `reconciliation_failures` sensor, evaluated as the daemon does, over the runs of
+the real graph: quiet after clean reconciliations, one alert per reconciliation that is
+not clean, each reported once, whatever ran after it."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import dagster as dg
+from dagster._core.definitions.sensor_definition import SensorExecutionData
+from sqlalchemy import text
+
+from ar_pipelines.defs.automation import ALERTS_FILE
+from tests.ar_pipelines.defs.conftest import Pipeline, materialized
+
+SENSOR = "reconciliation_failures"
+
+
+def tick(pipeline: Pipeline, cursor: str | None = None) -> SensorExecutionData:
+    """One evaluation of the sensor against the pipeline's instance, from ``cursor``, with
+    the code location's own resources, as the daemon evaluates it."""
+    repository = pipeline.definitions().get_repository_def()
+    sensor = repository.get_sensor_def(SENSOR)
+    resources = {
+        key: resource
+        for key, resource in repository.get_top_level_resources().items()
+        if key in sensor.required_resource_keys
+    }
+    with dg.build_sensor_context(
+        instance=pipeline.instance,
+        cursor=cursor,
+        repository_def=repository,
+        sensor_name=SENSOR,
+        resources=resources,
+    ) as context:
+        return sensor.evaluate_tick(context)
+
+
+def alerts(pipeline: Pipeline) -> list[dict[str, Any]]:
+    path: Path = pipeline.reports / ALERTS_FILE
+    if not path.exists():
+        return []
+    return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+def change_a_statement_in_ar(pipeline: Pipeline, practice: str) -> None:
+    """Adds a dollar to one of the practice's statements behind the pipeline's back."""
+    company = pipeline.companies[practice]["company_id"]
+    with pipeline.sandbox.database.engine.begin() as connection:
+        statement = connection.execute(
+            text(
+                "select id from invoices where company_id = :company"
+                " and billing_type = 'statement' and amount > 0 order by external_id limit 1"
+            ),
+            {"company": company},
+        ).one()
+        connection.execute(
+            text("update invoices set amount = amount + 1 where id = :id"), {"id": statement.id}
+        )
+
+
+def test_a_reconciliation_that_is_not_clean_writes_one_alert_and_says_so(
+    pipeline: Pipeline,
+) -> None:
+    clean = pipeline.run("P001")
+    assert materialized(clean, "reconciliation")["clean"] is True
+    quiet = tick(pipeline)
+    assert quiet.run_requests == []
+    assert quiet.skip_message == "practice P001: reconciliation clean"
+    assert alerts(pipeline) == []
+
+    change_a_statement_in_ar(pipeline, "P001")
+    failed = pipeline.run("P001", raise_on_error=False)
+    assert materialized(failed, "reconciliation")["clean"] is False
+    alerted = tick(pipeline, quiet.cursor)
+
+    assert alerted.run_requests == []
+    assert alerted.skip_message is not None
+    assert alerted.skip_message.startswith("practice P001: reconciliation NOT clean")
+    assert "'amount_mismatch': 1" in alerted.skip_message
+    [alert] = alerts(pipeline)
+    assert alert["practice_id"] == "P001"
+    assert alert["run_id"] == failed.run_id
+    assert alert["counts"]["amount_mismatch"] == 1
+    assert alert["counts"]["matched"] == materialized(failed, "reconciliation")["matched"]
+    assert alert["report"].endswith("reconciliation_P001.html")
+    assert Path(alert["report"]).exists()
+
+    # The next tick starts after what was reported: nothing is alerted twice.
+    after = tick(pipeline, alerted.cursor)
+    assert after.skip_message == "no reconciliation since the last tick"
+    assert after.cursor == alerted.cursor
+    assert len(alerts(pipeline)) == 1
+
+
+def test_a_failure_is_reported_even_when_another_practice_reconciles_clean_before_the_tick(
+    pipeline: Pipeline,
+) -> None:
+    pipeline.run("P001")
+    start = tick(pipeline).cursor
+    change_a_statement_in_ar(pipeline, "P001")
+    pipeline.run("P001", raise_on_error=False)
+    assert materialized(pipeline.run("P002"), "reconciliation")["clean"] is True
+
+    result = tick(pipeline, start)
+
+    assert result.skip_message is not None
+    assert "practice P001: reconciliation NOT clean" in result.skip_message
+    assert "practice P002: reconciliation clean" in result.skip_message
+    assert [(a["practice_id"], a["counts"]["amount_mismatch"]) for a in alerts(pipeline)] == [
+        ("P001", 1)
+    ]
