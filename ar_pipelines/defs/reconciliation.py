@@ -6,6 +6,7 @@ holds the summary, and its check fails, with samples, unless every statement mat
 """
 
 from collections.abc import Iterator
+from datetime import date
 from typing import Any
 
 import dagster as dg
@@ -21,7 +22,10 @@ from ar_pipelines.defs.common import (
 )
 from ar_pipelines.defs.resources import ArApi, Settings, WarehouseResource
 from ar_pipelines.defs.statements_dbt import practice_schema
-from ar_pipelines.reconcile import ar_statements_frame, reconcile, write_report
+from ar_pipelines.reconcile import reconcile, write_report
+from ar_pipelines.reconcile.readback import read_statements
+from ar_pipelines.warehouse import AR_STATEMENTS as AR_STATEMENTS_TABLE
+from ar_pipelines.warehouse import LEDGER_ENTRIES, Warehouse
 
 RECONCILIATION_CLEAN = "reconciliation_clean"
 
@@ -33,7 +37,10 @@ def reconciliation_assets(partitions: dg.PartitionsDefinition) -> list[dg.Assets
         partitions_def=partitions,
         group_name="reconcile",
         kinds={"api"},
-        description="Every statement AR holds for the practice, read back through the client.",
+        description=(
+            "Every statement AR holds for the practice, read back through the client a "
+            "month at a time."
+        ),
     )
     def ar_statements(
         context: dg.AssetExecutionContext,
@@ -42,11 +49,13 @@ def reconciliation_assets(partitions: dg.PartitionsDefinition) -> list[dg.Assets
         settings: Settings,
     ) -> dg.MaterializeResult[Any]:
         practice = practice_of(context, settings)
+        with retried_when_transient(context), warehouse.open() as store:
+            months = _ledger_months(store, practice.id)
         with retried_when_transient(context), ar.client(practice) as client:
-            frame = ar_statements_frame(client.statements.list(per_page=100))
+            frame = read_statements(client, months, concurrency=ar.concurrency)
         frame = frame.assign(practice_id=practice.id, read_at=utc_now())
         with retried_when_transient(context), warehouse.open() as store:
-            store.replace("ar.statements", frame, practice_id=practice.id)
+            store.replace(AR_STATEMENTS_TABLE, frame, practice_id=practice.id)
         return dg.MaterializeResult(metadata={"statements": len(frame)})
 
     @dg.asset(
@@ -99,3 +108,15 @@ def reconciliation_assets(partitions: dg.PartitionsDefinition) -> list[dg.Assets
         )
 
     return [ar_statements, reconciliation]
+
+
+def _ledger_months(store: Warehouse, practice_id: str) -> list[date]:
+    """The first and last month of the practice's ledger: where its statements are."""
+    mark = "?" if store.dialect == "duckdb" else "%s"
+    table = store.relation(LEDGER_ENTRIES)
+    bounds = store.query(
+        f"select min(transaction_date) as first, max(transaction_date) as last"  # noqa: S608
+        f" from {table} where practice_id = {mark}",
+        [practice_id],
+    )
+    return [d for d in bounds.iloc[0].tolist() if isinstance(d, date)]
