@@ -16,7 +16,6 @@ from pathlib import Path
 import dagster as dg
 import psycopg
 import pytest
-import sqlalchemy.exc
 from psycopg import sql
 from sqlalchemy.engine import URL
 
@@ -206,15 +205,6 @@ def probe() -> int:
     return 1
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=sqlalchemy.exc.ProgrammingError,
-    reason=(
-        "deploy/dagster.yaml's postgres_db gives a postgresql:// URL, which SQLAlchemy 2.1 "
-        "hands to psycopg 3, where dagster-postgres's NOTIFY fails on every event: the file "
-        "needs `scheme: postgresql+psycopg2` under postgres_db"
-    ),
-)
 def test_the_production_instance_file_records_a_run_in_postgres(production_home: Path) -> None:
     with dg.DagsterInstance.from_config(str(production_home)) as instance:
         result = dg.materialize([probe], instance=instance)
