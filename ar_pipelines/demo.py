@@ -174,7 +174,6 @@ def materialize_practices(practice_ids: list[str], log: Path) -> list[PracticeOu
     import dagster as dg
 
     from ar_pipelines.defs import build_definitions
-    from ar_pipelines.defs.common import AR_KEY_TAG
 
     definitions = build_definitions()
     job = definitions.resolve_job_def("nightly_sync")
@@ -187,18 +186,11 @@ def materialize_practices(practice_ids: list[str], log: Path) -> list[PracticeOu
                     partition_key=practice_id,
                     instance=instance,
                     raise_on_error=False,
-                    tags={AR_KEY_TAG: build_practice_tag(practice_id)},
                     # The steps' own log lines stay in the run's record (see them in the UI).
                     run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}},
                 )
             outcomes.append(_outcome(practice_id, result))
     return outcomes
-
-
-def build_practice_tag(practice_id: str) -> str:
-    from ar_pipelines.defs.practices import load_practices
-
-    return load_practices().get(practice_id).ar_key_env
 
 
 def _outcome(practice_id: str, result: Any) -> PracticeOutcome:

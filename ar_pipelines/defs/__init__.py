@@ -66,7 +66,7 @@ def build_definitions(
 ) -> dg.Definitions:
     config = config or load_practices()
     partitions = practice_partitions(config)
-    job = nightly_job()
+    job = nightly_job(partitions, config)
     return dg.Definitions(
         assets=[
             *extract_assets(partitions),
@@ -75,7 +75,7 @@ def build_definitions(
             *dbt_statement_assets(partitions),
             *reconciliation_assets(partitions),
         ],
-        jobs=[job, enroll_job(partitions)],
+        jobs=[job, enroll_job(partitions, config)],
         schedules=[nightly_schedule(job, config)],
         sensors=[reconciliation_failures],
         resources={**default_resources(config), **(resources or {})},

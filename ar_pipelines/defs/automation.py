@@ -10,7 +10,7 @@ from dagster._core.definitions.unresolved_asset_job_definition import (
     UnresolvedAssetJobDefinition,
 )
 
-from ar_pipelines.defs.common import AR_KEY_TAG, RECONCILIATION
+from ar_pipelines.defs.common import AR_KEY_TAG, RECONCILIATION, tagged_by_ar_key
 from ar_pipelines.defs.practices import PracticesConfig
 from ar_pipelines.defs.resources import Settings
 
@@ -19,11 +19,14 @@ NIGHTLY_CRON = "0 2 * * *"
 ALERTS_FILE = "alerts.jsonl"
 
 
-def nightly_job() -> UnresolvedAssetJobDefinition:
+def nightly_job(
+    partitions: dg.PartitionsDefinition, config: PracticesConfig
+) -> UnresolvedAssetJobDefinition:
     return dg.define_asset_job(
         "nightly_sync",
         selection=dg.AssetSelection.all(),
         description="A practice's whole sync: extract, normalize, push, statements, reconcile.",
+        config=tagged_by_ar_key(partitions, config),
     )
 
 

@@ -74,6 +74,19 @@ def practice_partitions(config: PracticesConfig) -> dg.StaticPartitionsDefinitio
     return dg.StaticPartitionsDefinition(config.ids)
 
 
+def tagged_by_ar_key(
+    partitions: dg.PartitionsDefinition, config: PracticesConfig
+) -> dg.PartitionedConfig[dg.PartitionsDefinition]:
+    """Every run of a practice, however launched (schedule, UI, backfill), carries the
+    name of its AR key's variable, which dagster.yaml limits to one run at a time."""
+    keys = {practice.id: practice.ar_key_env for practice in config.practices}
+    return dg.PartitionedConfig(
+        partitions_def=partitions,
+        run_config_for_partition_key_fn=lambda _key: {},
+        tags_for_partition_key_fn=lambda key: {AR_KEY_TAG: keys[key]},
+    )
+
+
 def practice_of(
     context: dg.AssetExecutionContext | dg.OpExecutionContext, settings: Settings
 ) -> Practice:

@@ -10,11 +10,12 @@ from decimal import Decimal
 
 import dagster as dg
 
-from ar_pipelines.defs.common import practice_of, retried_when_transient
+from ar_pipelines.defs.common import practice_of, retried_when_transient, tagged_by_ar_key
+from ar_pipelines.defs.practices import PracticesConfig
 from ar_pipelines.defs.resources import ArApi, Settings
 
 
-def enroll_job(partitions: dg.PartitionsDefinition) -> dg.JobDefinition:
+def enroll_job(partitions: dg.PartitionsDefinition, config: PracticesConfig) -> dg.JobDefinition:
     @dg.op
     def enroll_outstanding_statements(
         context: dg.OpExecutionContext, ar: ArApi, settings: Settings
@@ -60,7 +61,7 @@ def enroll_job(partitions: dg.PartitionsDefinition) -> dg.JobDefinition:
 
     @dg.job(
         name="enroll_statements",
-        partitions_def=partitions,
+        config=tagged_by_ar_key(partitions, config),
         description=__doc__,
     )
     def enroll_statements() -> None:

@@ -71,6 +71,11 @@ def test_the_nightly_schedule_asks_for_every_practice_at_two_tagged_with_its_key
         ("P001", "AR_API_KEY_P001"),
         ("P002", "AR_API_KEY_P002"),
     ]
+    # However a run is launched, it carries its practice's key variable.
+    for name in ("nightly_sync", "enroll_statements"):
+        partitioned = definitions.resolve_job_def(name).partitioned_config
+        assert partitioned is not None
+        assert partitioned.get_tags_for_partition_key("P002")[AR_KEY_TAG] == "AR_API_KEY_P002"
     assert definitions.resolve_sensor_def("reconciliation_failures") is not None
     assert definitions.resolve_job_def("enroll_statements") is not None
 

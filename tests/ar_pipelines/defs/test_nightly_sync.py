@@ -14,6 +14,7 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from ar_pipelines.client import ARClient
+from ar_pipelines.defs.common import AR_KEY_TAG
 from ar_pipelines.defs.practices import Practice
 from ar_pipelines.defs.resources import ArApi
 from ar_pipelines.sources.schema import transactions
@@ -46,6 +47,9 @@ def local_entries(pipeline: Pipeline, practice: str = "P001") -> dict[str, Decim
 def test_the_whole_graph_materializes_and_reconciles_clean(pipeline: Pipeline) -> None:
     result = pipeline.run("P001")
     assert result.success
+    run = pipeline.instance.get_run_by_id(result.run_id)
+    assert run is not None
+    assert run.tags[AR_KEY_TAG] == "AR_API_KEY_P001"  # one run at a time per AR key
     normalized = materialized(result, "normalized/ledger_entries")
     # Every transaction read is a ledger entry or in the quarantine.
     assert normalized["transactions_read"] == (
