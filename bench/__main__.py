@@ -6,7 +6,7 @@ import argparse
 import sys
 from collections.abc import Callable, Sequence
 
-from bench import client_push, normalize, sandbox_push, statements
+from bench import client_push, normalize, pipeline, sandbox_push, statements
 
 # A benchmark takes ``quick`` (a smaller run) and answers whether its checks passed.
 Benchmark = Callable[[bool], bool]
@@ -16,6 +16,7 @@ BENCHMARKS: dict[str, Benchmark] = {
     "client_push": client_push.run,
     "normalize": normalize.run,
     "statements": statements.run,
+    "pipeline": pipeline.run,
 }
 
 

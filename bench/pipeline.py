@@ -1,0 +1,430 @@
+"""The nightly sync end to end: one practice of about a million transactions, in full, then
+again after 1% of its source rows changed.
+
+The source is generated on SQLite; the AR sandbox serves its own SQLite file as a
+subprocess, with one company bootstrapped; the warehouse is a DuckDB file and the Dagster
+instance lives under a ``DAGSTER_HOME`` of its own. Each run of the ``nightly_sync`` job
+goes in a fresh process (so its peak RSS is its own), and each asset's step is timed
+from the run's STEP_START and STEP_SUCCESS events in the instance's event log. Between
+the runs, a random 1% of the transactions get a new amount and a ``loaded_date`` just
+after the latest, as a practice's edits arrive. Checks: both runs succeed and reconcile
+clean; the full run pushes every ledger entry it normalized; the incremental one pushes
+exactly the changed rows that must normalize, worked out from what the generator planted.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import tempfile
+import time
+from collections.abc import Sequence
+from contextlib import redirect_stdout
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any
+
+from bench.machine import python_loop_ms
+from bench.steps import run_step
+
+PRACTICE = "P001"
+SEED = 20_241_121
+DEFECT_RATE = 0.01
+MONTHS = 24
+CHANGED_SHARE = 0.01
+TARGET_INCREMENTAL_SHARE = 0.10
+LEDGER_STEP = "ar__ledger_entries"
+CUSTOMER_STEP = "ar__customers"
+STATEMENT_PAGE = 100  # what the ar/statements asset asks for
+
+
+@dataclass(frozen=True)
+class Scale:
+    name: str
+    patients: int  # about 20 transactions per patient over 24 months
+
+
+FULL = Scale("1M", 49_750)
+QUICK = Scale("20k", 940)
+
+
+def _peak_mib(who: int) -> float:
+    import resource
+
+    return resource.getrusage(who).ru_maxrss / 1024
+
+
+def generate_step(url: str, patients: str) -> None:
+    import resource
+
+    from ar_pipelines.sources.generate import generate
+
+    summary = generate(
+        url,
+        practices=1,
+        patients=int(patients),
+        months=MONTHS,
+        seed=SEED,
+        defect_rate=DEFECT_RATE,
+    )
+    result = {
+        "seconds": summary.seconds,
+        "rows": summary.rows,
+        "planted": sum(summary.defects.values()),
+        "start": summary.start.isoformat(),
+        "end": summary.end.isoformat(),
+        "peak_mib": _peak_mib(resource.RUSAGE_SELF),
+    }
+    print(json.dumps(result))
+
+
+def sync_step(log: str) -> None:
+    """One run of ``nightly_sync`` for the practice, on the instance at ``DAGSTER_HOME``."""
+    import resource
+
+    import dagster as dg
+
+    from ar_pipelines.defs import build_definitions
+    from ar_pipelines.defs.common import AR_KEY_TAG
+
+    started = time.perf_counter()
+    job = build_definitions().resolve_job_def("nightly_sync")
+    loaded = time.perf_counter()
+    with dg.DagsterInstance.get() as instance:
+        with open(log, "a", encoding="utf-8") as sink, redirect_stdout(sink):
+            result = job.execute_in_process(
+                partition_key=PRACTICE,
+                instance=instance,
+                raise_on_error=False,
+                tags={AR_KEY_TAG: f"AR_API_KEY_{PRACTICE}"},
+                run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}},
+            )
+        finished = time.perf_counter()
+        steps = _step_seconds(instance, result.run_id)
+    metadata: dict[str, dict[str, Any]] = {}
+    for event in result.get_asset_materialization_events():
+        materialization = event.event_specific_data.materialization  # type: ignore[union-attr]
+        values = {k: v.value for k, v in materialization.metadata.items()}
+        metadata["/".join(materialization.asset_key.path)] = _plain(values)
+    checks = {
+        f"{'/'.join(e.asset_key.path)}:{e.check_name}": e.passed
+        for e in result.get_asset_check_evaluations()
+    }
+    failures = [
+        f"{e.step_key}: {e.event_specific_data.error.message.strip().splitlines()[0]}"  # type: ignore[union-attr]
+        for e in result.all_events
+        if e.is_step_failure
+    ]
+    summary = {
+        "success": result.success,
+        "load_seconds": loaded - started,
+        "run_seconds": finished - loaded,
+        "steps": steps,
+        "metadata": metadata,
+        "checks": checks,
+        "failures": failures,
+        "peak_mib": _peak_mib(resource.RUSAGE_SELF),
+        "children_peak_mib": _peak_mib(resource.RUSAGE_CHILDREN),
+    }
+    print(json.dumps(summary, default=str))
+
+
+def _step_seconds(instance: Any, run_id: str) -> dict[str, float]:
+    """Each step's wall time, from its first start to its success (retries included)."""
+    import dagster as dg
+
+    kinds = {dg.DagsterEventType.STEP_START, dg.DagsterEventType.STEP_SUCCESS}
+    starts: dict[str, float] = {}
+    seconds: dict[str, float] = {}
+    for entry in instance.all_logs(run_id, of_type=kinds):
+        if entry.dagster_event_type == dg.DagsterEventType.STEP_START:
+            starts.setdefault(entry.step_key, entry.timestamp)
+        elif entry.step_key in starts:
+            seconds[entry.step_key] = entry.timestamp - starts[entry.step_key]
+    return seconds
+
+
+def _plain(values: dict[str, Any]) -> dict[str, Any]:
+    """Metadata values JSON can carry: numbers, flags and text, not the larger objects."""
+    return {k: v for k, v in values.items() if isinstance(v, bool | int | float | str)}
+
+
+def change_step(url: str, share: str, seed: str) -> None:
+    """Give a random ``share`` of the practice's transactions with a numeric amount a new
+    amount, loaded just after the latest row; print how many must then be pushed."""
+    from sqlalchemy import text
+
+    from ar_pipelines.sources.schema import source_engine
+
+    engine = source_engine(url, must_exist=True)
+    with engine.begin() as connection:
+        rows = connection.execute(
+            text(
+                "select row_id, amount, is_deleted, patient_id, guarantor_id"
+                " from transactions where practice_id = :practice"
+            ),
+            {"practice": PRACTICE},
+        ).all()
+        changeable = [(r.row_id, new) for r in rows if (new := _changed_amount(r.amount))]
+        chosen = random.Random(int(seed)).sample(changeable, round(float(share) * len(rows)))
+        latest = connection.execute(text("select max(loaded_date) from transactions")).scalar()
+        loaded = (datetime.fromisoformat(str(latest)) + timedelta(minutes=1)).isoformat(sep=" ")
+        connection.execute(
+            text(
+                "update transactions set amount = :amount, loaded_date = :loaded where row_id = :id"
+            ),
+            [{"amount": amount, "loaded": loaded, "id": row_id} for row_id, amount in chosen],
+        )
+        quarantined, voids = _must_not_push(connection, rows, {row_id for row_id, _ in chosen})
+    engine.dispose()
+    changed = len(chosen)
+    result = {
+        "rows": len(rows),
+        "changed": changed,
+        "must_be_quarantined": quarantined,
+        "deleted_voids": voids,
+        "expected_sent": changed - quarantined - voids,
+    }
+    print(json.dumps(result))
+
+
+def _changed_amount(amount: str | None) -> str | None:
+    """The amount one dollar further from zero, or None where it is not a plain number (a
+    planted defect, which stays as it is)."""
+    try:
+        value = Decimal((amount or "").strip())
+    except InvalidOperation:
+        return None
+    exponent = value.as_tuple().exponent
+    if not value.is_finite() or not isinstance(exponent, int) or exponent < -2:
+        return None
+    step = Decimal("-1.00") if value < 0 else Decimal("1.00")
+    return str((value + step).quantize(Decimal("0.01")))
+
+
+def _must_not_push(connection: Any, rows: Sequence[Any], changed: set[int]) -> tuple[int, int]:
+    """Of the changed rows: how many must be quarantined (a planted defect of their own, or
+    of the patient billed), and how many are voids of deleted rows (amount 0 whatever the
+    source says, so unchanged in AR)."""
+    from sqlalchemy import text
+
+    planted = connection.execute(
+        text("select table_name, source_id from demo_defects where practice_id = :practice"),
+        {"practice": PRACTICE},
+    ).all()
+    bad_rows = {int(p.source_id) for p in planted if p.table_name == "transactions"}
+    bad_patients = {p.source_id for p in planted if p.table_name == "patients"}
+    bill_to = connection.execute(
+        text("select bill_to from practices where practice_id = :practice"),
+        {"practice": PRACTICE},
+    ).scalar()
+    guarantors = dict(
+        connection.execute(
+            text("select patient_id, guarantor_id from patients where practice_id = :practice"),
+            {"practice": PRACTICE},
+        ).all()
+    )
+    quarantined = voids = 0
+    for row in rows:
+        if row.row_id not in changed:
+            continue
+        billed = row.patient_id
+        if bill_to == "guarantor":
+            billed = row.guarantor_id or guarantors.get(row.patient_id)
+        if row.row_id in bad_rows or billed in bad_patients:
+            quarantined += 1
+        elif str(row.is_deleted).strip().lower() in {"1", "true"}:
+            voids += 1
+    return quarantined, voids
+
+
+# The job's steps in the order they run, with what each one does.
+STAGES = (
+    ("raw__patients", "extract patients"),
+    ("raw__transactions", "extract transactions"),
+    ("normalized", "normalize (customers, ledger, quarantine)"),
+    (CUSTOMER_STEP, "push customers"),
+    (LEDGER_STEP, "push ledger entries"),
+    ("statement_models", "dbt statements (models and tests)"),
+    ("ar__statements", "read AR's statements back"),
+    ("reconciliation", "reconcile and report"),
+)
+
+
+def _child(step: str, *arguments: str) -> dict[str, Any]:
+    return run_step("bench.pipeline", step, *arguments)
+
+
+def _write_practices(path: Path, source_url: str) -> None:
+    lines = [
+        "[[practices]]",
+        f'id = "{PRACTICE}"',
+        f'source = "{source_url}"',
+        f'ar_key_env = "AR_API_KEY_{PRACTICE}"',
+        f'sa_campaign_env = "AR_SA_CAMPAIGN_{PRACTICE}"',
+    ]
+    path.write_text("\n".join(lines) + "\n")
+
+
+def _value(run: dict[str, Any], asset: str, name: str) -> Any:
+    return run["metadata"].get(asset, {}).get(name, 0)
+
+
+def _print_progress(label: str, run: dict[str, Any]) -> None:
+    """A line as each run ends: at a million rows the whole benchmark takes a while."""
+    outcome = "succeeded" if run["success"] else "FAILED"
+    print(f"  ({label} {outcome} in {run['run_seconds']:,.1f} s)", flush=True)
+
+
+def _print_stages(full: dict[str, Any], incremental: dict[str, Any]) -> None:
+    print(f"  {'step':<20}  {'what':<42}  {'full s':>8}  {'incr. s':>8}")
+    known = [key for key, _ in STAGES]
+    others = sorted((set(full["steps"]) | set(incremental["steps"])) - set(known))
+    for key, what in (*STAGES, *((key, "") for key in others)):
+        seconds = [run["steps"].get(key) for run in (full, incremental)]
+        shown = [f"{s:>8.1f}" if s is not None else f"{'-':>8}" for s in seconds]
+        print(f"  {key:<20}  {what:<42}  {shown[0]}  {shown[1]}")
+    print(
+        f"  {'whole run':<20}  {'execute_in_process':<42}  {full['run_seconds']:>8.1f}"
+        f"  {incremental['run_seconds']:>8.1f}"
+    )
+    print(
+        f"  {'(before the run)':<20}  {'load the code location':<42}"
+        f"  {full['load_seconds']:>8.1f}  {incremental['load_seconds']:>8.1f}"
+    )
+    print(
+        f"  peak RSS: run process {full['peak_mib']:,.0f} MiB full, "
+        f"{incremental['peak_mib']:,.0f} MiB incremental (its largest child, dbt: "
+        f"{full['children_peak_mib']:,.0f} / {incremental['children_peak_mib']:,.0f} MiB)"
+    )
+
+
+def _print_rates(label: str, run: dict[str, Any]) -> None:
+    parts = []
+    for asset, step, unit in (
+        ("ar/ledger_entries", LEDGER_STEP, "entries"),
+        ("ar/customers", CUSTOMER_STEP, "customers"),
+    ):
+        sent = int(_value(run, asset, "sent"))
+        seconds = run["steps"].get(step, 0.0)
+        rate = sent / seconds if seconds else 0.0
+        parts.append(f"{sent:,} {unit} in {seconds:.1f} s = {rate:,.0f} {unit}/s")
+    print(f"  {label} push: {'; '.join(parts)}")
+    # AR's list of statements pages 100 at a time: the read-back's cost is per page.
+    statements = int(_value(run, "ar/statements", "statements"))
+    pages = max(1, -(-statements // STATEMENT_PAGE))
+    seconds = run["steps"].get("ar__statements", 0.0)
+    print(
+        f"  {label} read-back: {statements:,} statements in {pages:,} pages of "
+        f"{STATEMENT_PAGE} = {seconds / pages:.2f} s per page"
+    )
+
+
+def _check(passed: bool, what: str) -> bool:
+    print(f"  check: {what}: {'OK' if passed else 'FAILED'}")
+    return passed
+
+
+def _check_run(label: str, run: dict[str, Any]) -> bool:
+    failed_checks = sorted(name for name, passed in run["checks"].items() if not passed)
+    succeeded = _check(
+        run["success"] and not failed_checks,
+        f"the {label} run succeeded and its {len(run['checks'])} asset checks passed"
+        + "".join(f"; {problem}" for problem in (*run["failures"], *failed_checks)),
+    )
+    matched = _value(run, "reconciliation", "matched")
+    mismatched = {
+        status: _value(run, "reconciliation", status)
+        for status in ("amount_mismatch", "paid_mismatch", "missing_in_ar", "unexpected_in_ar")
+    }
+    clean = _check(
+        _value(run, "reconciliation", "clean") is True,
+        f"the {label} run reconciles clean ({matched:,} statements matched, "
+        + ", ".join(f"{count:,} {status}" for status, count in mismatched.items())
+        + ")",
+    )
+    return succeeded and clean
+
+
+def _check_pushes(
+    full: dict[str, Any], change: dict[str, Any], incremental: dict[str, Any]
+) -> bool:
+    normalized = _value(full, "normalized/ledger_entries", "ledger_entries")
+    sent = _value(full, "ar/ledger_entries", "sent")
+    every = _check(
+        sent == normalized > 0,
+        f"the full run sent every ledger entry it normalized ({sent:,} sent, {normalized:,} "
+        "normalized)",
+    )
+    sent = _value(incremental, "ar/ledger_entries", "sent")
+    expected = change["expected_sent"]
+    exact = _check(
+        sent == expected,
+        f"the incremental run sent the changed rows that normalize ({sent:,} sent; "
+        f"{change['changed']:,} changed - {change['must_be_quarantined']:,} that must be "
+        f"quarantined - {change['deleted_voids']:,} voids of deleted rows = {expected:,})",
+    )
+    return every and exact
+
+
+def run(quick: bool) -> bool:
+    from ar_pipelines.demo import DemoPaths, demo_environment, environment_set, instance_home
+    from ar_pipelines.local_sandbox import bootstrap_company, serving
+
+    scale = QUICK if quick else FULL
+    print(
+        f"pipeline: the nightly_sync job for one practice ({scale.patients:,} patients, "
+        f"{MONTHS} months, {DEFECT_RATE:.0%} defects, seed {SEED}), in full, then again after "
+        f"{CHANGED_SHARE:.0%} of its transactions changed; the sandbox on SQLite as a "
+        "subprocess, the warehouse on DuckDB, each run in a fresh process"
+    )
+    print(
+        f"  machine: reference Python loop {python_loop_ms():.0f} ms (lower is faster); "
+        f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} (wall times on a busy "
+        "machine vary)"
+    )
+    with tempfile.TemporaryDirectory(prefix="ar_bench_pipeline_") as name:
+        paths = DemoPaths(Path(name))
+        source_url = f"sqlite:///{paths.source}"
+        generated = _child("generate_step", source_url, str(scale.patients))
+        rows = generated["rows"]
+        print(
+            f"  source: {rows['transactions']:,} transactions of {rows['patients']:,} patients, "
+            f"{generated['start']} to {generated['end']}, {generated['planted']:,} planted "
+            f"defects; generated in {generated['seconds']:.1f} s "
+            f"(peak RSS {generated['peak_mib']:,.0f} MiB)",
+            flush=True,
+        )
+        company = bootstrap_company(f"sqlite:///{paths.sandbox}", f"Bench practice {PRACTICE}")
+        _write_practices(paths.practices, source_url)
+        instance_home(paths)
+        log = str(paths.root / "runs.log")
+        reports = paths.root / "reports"
+        with serving(f"sqlite:///{paths.sandbox}") as base_url:
+            environment = demo_environment(paths, {PRACTICE: company}, base_url, reports)
+            with environment_set(environment):
+                full = _child("sync_step", log)
+                _print_progress("full run", full)
+                change = _child("change_step", source_url, str(CHANGED_SHARE), str(SEED))
+                incremental = _child("sync_step", log)
+                _print_progress("incremental run", incremental)
+    print(
+        f"  between the runs: {change['changed']:,} of {change['rows']:,} transactions got a "
+        "new amount and a loaded_date just after the latest"
+    )
+    _print_stages(full, incremental)
+    _print_rates("full run", full)
+    _print_rates("incremental run", incremental)
+    ok = _check_run("full", full)
+    ok = _check_run("incremental", incremental) and ok
+    ok = _check_pushes(full, change, incremental) and ok
+    share = incremental["run_seconds"] / full["run_seconds"]
+    met = "met" if share < TARGET_INCREMENTAL_SHARE else "MISSED"
+    print(
+        f"  incremental run: {incremental['run_seconds']:.1f} s = {share:.0%} of the full run "
+        f"(target < {TARGET_INCREMENTAL_SHARE:.0%}: {met})"
+    )
+    return ok
