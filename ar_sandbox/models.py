@@ -128,6 +128,15 @@ class Invoice(Base):
     __table_args__ = (
         UniqueConstraint("company_id", "mode", "external_id"),
         Index("ix_invoices_customer_billing", "customer_id", "billing_type"),
+        # A company's statements listed by period (the list's order and its date filters):
+        # each page reads its window of periods, not every statement of the company.
+        Index(
+            "ix_invoices_company_billing_period",
+            "company_id",
+            "mode",
+            "billing_type",
+            "period_start",
+        ),
     )
     id: Mapped[str] = _id_column()
     company_id: Mapped[str] = mapped_column(ForeignKey("companies.id"))
