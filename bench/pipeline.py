@@ -7,7 +7,8 @@ instance lives under a ``DAGSTER_HOME`` of its own. Each run of the ``nightly_sy
 goes in a fresh process (so its peak RSS is its own), and each asset's step is timed
 from the run's STEP_START and STEP_SUCCESS events in the instance's event log. Between
 the runs, a random 1% of the transactions get a new amount and a ``loaded_date`` just
-after the latest, as a practice's edits arrive. Checks: both runs succeed and reconcile
+after the latest, as a practice's edits arrive (among rows whose amount is a number: a
+planted amount defect stays as it is). Checks: both runs succeed and reconcile
 clean; the full run pushes every ledger entry it normalized; the incremental one pushes
 exactly the changed rows that must normalize, worked out from what the generator planted.
 """
@@ -127,7 +128,6 @@ def sync_step(log: str) -> None:
         "checks": checks,
         "failures": failures,
         "peak_mib": _peak_mib(resource.RUSAGE_SELF),
-        "children_peak_mib": _peak_mib(resource.RUSAGE_CHILDREN),
     }
     print(json.dumps(summary, default=str))
 
@@ -163,7 +163,8 @@ def change_step(url: str, share: str, seed: str) -> None:
     with engine.begin() as connection:
         rows = connection.execute(
             text(
-                "select row_id, amount, is_deleted, patient_id, guarantor_id"
+                "select row_id, transaction_sr_no, amount, is_deleted, patient_id,"
+                " guarantor_id, loaded_date"
                 " from transactions where practice_id = :practice"
             ),
             {"practice": PRACTICE},
@@ -178,8 +179,10 @@ def change_step(url: str, share: str, seed: str) -> None:
             ),
             [{"amount": amount, "loaded": loaded, "id": row_id} for row_id, amount in chosen],
         )
-        quarantined, voids = _must_not_push(connection, rows, {row_id for row_id, _ in chosen})
+        changed_ids = {row_id for row_id, _ in chosen}
+        quarantined, voids = _must_not_push(connection, rows, changed_ids)
     engine.dispose()
+    alone = _duplicates_read_alone(rows, changed_ids, datetime.fromisoformat(str(latest)))
     changed = len(chosen)
     result = {
         "rows": len(rows),
@@ -187,8 +190,34 @@ def change_step(url: str, share: str, seed: str) -> None:
         "must_be_quarantined": quarantined,
         "deleted_voids": voids,
         "expected_sent": changed - quarantined - voids,
+        "duplicates_read_alone": alone,
     }
     print(json.dumps(result))
+
+
+def _duplicates_read_alone(rows: Sequence[Any], changed: set[int], cursor: datetime) -> int:
+    """Planted duplicates (a ``transaction_sr_no`` an earlier row has) that the incremental
+    run reads without that earlier row: the changed rows, and those loaded within the
+    source's lookback before the cursor. Only a run that sees both can tell the later one
+    is a duplicate; this count says how many it cannot."""
+    from ar_pipelines.sources.base import DEFAULT_LOOKBACK
+    from ar_pipelines.sources.frames import loaded_threshold
+
+    threshold = loaded_threshold(cursor, DEFAULT_LOOKBACK)
+    read = changed | {
+        r.row_id for r in rows if datetime.fromisoformat(str(r.loaded_date)) >= threshold
+    }
+    first_row: dict[str, int] = {}
+    numbered = [r for r in rows if (r.transaction_sr_no or "").strip()]
+    for row in sorted(numbered, key=lambda r: int(r.row_id)):
+        first_row.setdefault(row.transaction_sr_no, int(row.row_id))
+    return sum(
+        1
+        for row in numbered
+        if row.row_id in read
+        and (first := first_row[row.transaction_sr_no]) != row.row_id
+        and first not in read
+    )
 
 
 def _changed_amount(amount: str | None) -> str | None:
@@ -297,8 +326,7 @@ def _print_stages(full: dict[str, Any], incremental: dict[str, Any]) -> None:
     )
     print(
         f"  peak RSS: run process {full['peak_mib']:,.0f} MiB full, "
-        f"{incremental['peak_mib']:,.0f} MiB incremental (its largest child, dbt: "
-        f"{full['children_peak_mib']:,.0f} / {incremental['children_peak_mib']:,.0f} MiB)"
+        f"{incremental['peak_mib']:,.0f} MiB incremental (dbt's own process apart)"
     )
 
 
@@ -365,7 +393,9 @@ def _check_pushes(
         sent == expected,
         f"the incremental run sent the changed rows that normalize ({sent:,} sent; "
         f"{change['changed']:,} changed - {change['must_be_quarantined']:,} that must be "
-        f"quarantined - {change['deleted_voids']:,} voids of deleted rows = {expected:,})",
+        f"quarantined - {change['deleted_voids']:,} voids of deleted rows = {expected:,}; "
+        f"of the rows it read, {change['duplicates_read_alone']:,} are duplicates read without "
+        "the row they repeat)",
     )
     return every and exact
 
@@ -376,7 +406,8 @@ def run(quick: bool) -> bool:
 
     scale = QUICK if quick else FULL
     print(
-        f"pipeline: the nightly_sync job for one practice ({scale.patients:,} patients, "
+        f"pipeline: the nightly_sync job for one practice ({scale.name}: {scale.patients:,} "
+        "patients, "
         f"{MONTHS} months, {DEFECT_RATE:.0%} defects, seed {SEED}), in full, then again after "
         f"{CHANGED_SHARE:.0%} of its transactions changed; the sandbox on SQLite as a "
         "subprocess, the warehouse on DuckDB, each run in a fresh process"
