@@ -18,7 +18,7 @@ demo: $(STAMP)
 	$(BIN)/ar-pipelines demo
 
 test: $(STAMP)
-	$(BIN)/pytest $(PYTEST_ARGS)
+	$(BIN)/pytest -n auto $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
