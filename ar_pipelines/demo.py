@@ -15,11 +15,12 @@ from __future__ import annotations
 import json
 import os
 import stat
-from collections.abc import Iterator
-from contextlib import contextmanager, redirect_stdout
+from contextlib import redirect_stdout
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from ar_pipelines._environment import environment_set
 
 DEMO_PRACTICES = ("P001", "P002")
 DEMO_PATIENTS = 2_500
@@ -144,20 +145,6 @@ def demo_environment(
         environment[f"AR_API_KEY_{practice}"] = company["live_key"]
         environment[f"AR_SA_CAMPAIGN_{practice}"] = company["sa_campaign_id"]
     return environment
-
-
-@contextmanager
-def environment_set(values: dict[str, str]) -> Iterator[None]:
-    previous = {name: os.environ.get(name) for name in values}
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        for name, value in previous.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
 
 
 def instance_home(paths: DemoPaths) -> Path:

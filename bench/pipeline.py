@@ -401,7 +401,8 @@ def _check_pushes(
 
 
 def run(quick: bool) -> bool:
-    from ar_pipelines.demo import DemoPaths, demo_environment, environment_set, instance_home
+    from ar_pipelines._environment import environment_set
+    from ar_pipelines.demo import DemoPaths, demo_environment, instance_home
     from ar_pipelines.local_sandbox import bootstrap_company, serving
 
     scale = QUICK if quick else FULL

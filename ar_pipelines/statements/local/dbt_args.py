@@ -4,11 +4,10 @@ and environment for a warehouse."""
 from __future__ import annotations
 
 import json
-import os
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from pathlib import Path
 
+from ar_pipelines._environment import environment_set
 from ar_pipelines.statements.local.warehouse import Warehouse
 
 PROJECT_DIR = Path(__file__).resolve().parents[3] / "dbt_project"
@@ -46,17 +45,6 @@ def dbt_arguments(
     ]
 
 
-@contextmanager
-def dbt_environment(values: dict[str, str]) -> Iterator[None]:
+def dbt_environment(values: dict[str, str]) -> AbstractContextManager[None]:
     """The profile's variables for one invocation, and the previous ones back after it."""
-    values = {**values, "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
-    previous = {name: os.environ.get(name) for name in values}
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        for name, value in previous.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
+    return environment_set({**values, "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"})
