@@ -16,6 +16,7 @@ from typing import Any, ClassVar, Literal, Self
 
 import pandas as pd
 
+from ar_pipelines.warehouse.errors import WarehouseSchemaError
 from ar_pipelines.warehouse.frames import for_write
 from ar_pipelines.warehouse.location import Location
 from ar_pipelines.warehouse.sql_text import Filters, quote
@@ -23,6 +24,7 @@ from ar_pipelines.warehouse.tables import (
     CURSORS,
     LEDGER_ENTRIES,
     PRACTICE_ID,
+    TABLES,
     Table,
     table_named,
 )
@@ -206,6 +208,20 @@ class Warehouse(ABC):
         return f"{type(self).__name__}({self.location.display()!r}{prefix})"
 
     # For the dialects -----------------------------------------------------------------
+
+    def _refuse_other_columns(self, found: Sequence[tuple[Any, ...]]) -> None:
+        """``found``: (schema, table, column) of the database. A declared table whose
+        columns differ is refused rather than written."""
+        columns: dict[tuple[str, str], set[str]] = {}
+        for schema, name, column in found:
+            columns.setdefault((str(schema), str(name)), set()).add(str(column))
+        for table in TABLES:
+            present = columns.get((self.schema_name(table.schema), table.name), set())
+            if present != set(table.column_names):
+                raise WarehouseSchemaError(
+                    f"{self.relation(table)} has columns {sorted(present)}, "
+                    f"not the declared {list(table.column_names)}"
+                )
 
     @abstractmethod
     def _write(

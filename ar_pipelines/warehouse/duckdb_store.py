@@ -25,7 +25,7 @@ import duckdb
 import pandas as pd
 
 from ar_pipelines.warehouse.base import Dialect, Warehouse
-from ar_pipelines.warehouse.errors import WarehouseError, WarehouseSchemaError
+from ar_pipelines.warehouse.errors import WarehouseError
 from ar_pipelines.warehouse.frames import column_values, converted, duckdb_logical_type
 from ar_pipelines.warehouse.location import DuckDBLocation
 from ar_pipelines.warehouse.sql_text import (
@@ -122,19 +122,7 @@ class DuckDBWarehouse(Warehouse):
                 "select table_schema, table_name, column_name from information_schema.columns "
                 "where table_catalog = current_database()"
             ).fetchall()
-        self._check_columns(found)
-
-    def _check_columns(self, found: Sequence[tuple[Any, ...]]) -> None:
-        columns: dict[tuple[str, str], set[str]] = {}
-        for schema, name, column in found:
-            columns.setdefault((str(schema), str(name)), set()).add(str(column))
-        for table in TABLES:
-            present = columns.get((self.schema_name(table.schema), table.name), set())
-            if present != set(table.column_names):
-                raise WarehouseSchemaError(
-                    f"{self.relation(table)} has columns {sorted(present)}, "
-                    f"not the declared {list(table.column_names)}"
-                )
+        self._refuse_other_columns(found)
 
     def _write(
         self,

@@ -24,7 +24,7 @@ from psycopg import errors as pg_errors
 
 from ar_pipelines.warehouse.base import Dialect, Warehouse
 from ar_pipelines.warehouse.duckdb_store import fetch_frames
-from ar_pipelines.warehouse.errors import WarehouseError, WarehouseSchemaError
+from ar_pipelines.warehouse.errors import WarehouseError
 from ar_pipelines.warehouse.frames import column_values, converted
 from ar_pipelines.warehouse.location import PostgresLocation
 from ar_pipelines.warehouse.sql_text import (
@@ -148,16 +148,7 @@ class PostgresWarehouse(Warehouse):
                 "where table_schema = any(%s)",
                 (schemas,),
             ).fetchall()
-        columns: dict[tuple[str, str], set[str]] = {}
-        for schema, name, column in found:
-            columns.setdefault((str(schema), str(name)), set()).add(str(column))
-        for table in TABLES:
-            present = columns.get((self.schema_name(table.schema), table.name), set())
-            if present != set(table.column_names):
-                raise WarehouseSchemaError(
-                    f"{self.relation(table)} has columns {sorted(present)}, "
-                    f"not the declared {list(table.column_names)}"
-                )
+        self._refuse_other_columns(found)
 
     def _write(
         self,
