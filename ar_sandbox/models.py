@@ -129,13 +129,17 @@ class Invoice(Base):
         UniqueConstraint("company_id", "mode", "external_id"),
         Index("ix_invoices_customer_billing", "customer_id", "billing_type"),
         # A company's statements listed by period (the list's order and its date filters):
-        # each page reads its window of periods, not every statement of the company.
+        # each page reads its window of periods, not every statement of the company, in
+        # the list's order as far as ``created_at``; ``period_end`` lets the count of a
+        # window read the index alone.
         Index(
             "ix_invoices_company_billing_period",
             "company_id",
             "mode",
             "billing_type",
             "period_start",
+            "created_at",
+            "period_end",
         ),
     )
     id: Mapped[str] = _id_column()

@@ -38,7 +38,9 @@ def list_statements(
     if from_date is not None:
         query = query.where(Invoice.period_start >= from_date)
     if to_date is not None:
-        query = query.where(Invoice.period_end <= to_date)
+        # period_start <= period_end, so this bound is implied; said outright, it closes
+        # the index range, and a window reads its own periods, not every later one.
+        query = query.where(Invoice.period_end <= to_date, Invoice.period_start <= to_date)
     query = query.order_by(Invoice.period_start.desc(), Invoice.created_at.desc(), Invoice.id)
     return paginate(session, query, page, per_page)
 
