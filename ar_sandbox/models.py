@@ -22,6 +22,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    literal_column,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeEngine
@@ -129,9 +130,10 @@ class Invoice(Base):
         UniqueConstraint("company_id", "mode", "external_id"),
         Index("ix_invoices_customer_billing", "customer_id", "billing_type"),
         # A company's statements listed by period (the list's order and its date filters):
-        # each page reads its window of periods, not every statement of the company, in
-        # the list's order as far as ``created_at``; ``period_end`` lets the count of a
-        # window read the index alone.
+        # each page reads its window of periods, not every statement of the company. Read
+        # backwards, the index is the list's order (period_start DESC, created_at DESC, id),
+        # so an offset steps over index entries without sorting; ``period_end`` lets the
+        # window's bound and its count read the index alone.
         Index(
             "ix_invoices_company_billing_period",
             "company_id",
@@ -139,6 +141,7 @@ class Invoice(Base):
             "billing_type",
             "period_start",
             "created_at",
+            literal_column("id").desc(),
             "period_end",
         ),
     )
