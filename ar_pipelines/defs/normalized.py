@@ -2,9 +2,12 @@
 
 Customers are rebuilt from every patient each run. Ledger entries of this run's increment
 are upserted by ``external_id``, with ``loaded_at`` set to now: the push sends what was
-loaded since its last complete push. Entries whose source row disappeared are voided
-(amount 0) here too. The quarantine keeps, per source row, its latest verdict: a row
-read again replaces its earlier entry, and leaves the quarantine once it normalizes.
+loaded since its last complete push. A row whose ``transaction_sr_no`` the source also
+holds in a row loaded before the increment is a duplicate of that row, as it would be in
+a full run, so it never replaces the entry made from that row. Entries whose source row
+disappeared are voided (amount 0) here too. The quarantine keeps, per source row, its
+latest verdict: a row read again replaces its earlier entry, and leaves the quarantine
+once it normalizes.
 """
 
 from collections.abc import Iterator
@@ -27,9 +30,15 @@ from ar_pipelines.defs.extract import CURSOR, PENDING_CURSOR
 from ar_pipelines.defs.practices import Practice
 from ar_pipelines.defs.resources import Settings, Sources, WarehouseResource
 from ar_pipelines.normalize import Normalizer
-from ar_pipelines.normalize.present import present_external_ids
+from ar_pipelines.normalize.present import (
+    KEY_COLUMNS,
+    SourceKeys,
+    earlier_external_ids,
+    source_keys,
+)
 from ar_pipelines.sources.schema import PATIENT_COLUMNS, TRANSACTION_COLUMNS
 from ar_pipelines.sync import voids_for_missing
+from ar_pipelines.warehouse import RAW_TRANSACTIONS as RAW_TRANSACTIONS_TABLE
 from ar_pipelines.warehouse import Warehouse
 
 QUARANTINE_SHARE_CHECK = "quarantine_share_under_threshold"
@@ -82,12 +91,15 @@ def normalized_assets(partitions: dg.PartitionsDefinition) -> list[dg.AssetsDefi
             sources.open(practice) as source,
         ):
             practices = _with_overrides(source.practices(practice_id=practice.id), practice)
+            keys = source_keys(source.transaction_keys(practice_id=practice.id))
+            earlier = _read_in_earlier_runs(store, practice, keys)
             normalizer = Normalizer(
                 practices=practices,
                 payment_types=source.payment_types(practice_id=practice.id),
                 patients=store.read(
                     "raw.patients", practice_id=practice.id, columns=PATIENT_COLUMNS
                 ),
+                earlier_external_ids=earlier,
             )
             customers = normalizer.customers.assign(practice_id=practice.id)
             store.replace("normalized.customers", customers, practice_id=practice.id)
@@ -101,8 +113,9 @@ def normalized_assets(partitions: dg.PartitionsDefinition) -> list[dg.AssetsDefi
                 store.upsert("normalized.ledger_entries", entries)
                 quarantined.append(result.quarantine)
                 source_ids.append(chunk["transaction_sr_no"])
-            present = present_external_ids(source.transaction_keys(practice_id=practice.id))
-            voids = voids_for_missing(store, practice_id=practice.id, present_external_ids=present)
+            voids = voids_for_missing(
+                store, practice_id=practice.id, present_external_ids=keys.present
+            )
             if len(voids):
                 store.upsert(
                     "normalized.ledger_entries",
@@ -155,6 +168,26 @@ def normalized_assets(partitions: dg.PartitionsDefinition) -> list[dg.AssetsDefi
         )
 
     return [normalized]
+
+
+def _read_in_earlier_runs(store: Warehouse, practice: Practice, keys: SourceKeys) -> set[str]:
+    """Ids the source holds more often than this run's increment does: their other rows
+    were loaded before the increment, so the rows read now are later occurrences. When
+    the increment holds as many rows as the source (a full read), none was read before."""
+    if not keys.repeated:
+        return set()
+    mark = "?" if store.dialect == "duckdb" else "%s"
+    counted = store.query(
+        f"select count(*) as n from {store.relation(RAW_TRANSACTIONS_TABLE)}"  # noqa: S608
+        f" where practice_id = {mark}",
+        [practice.id],
+    )
+    if int(counted["n"].iloc[0]) == keys.rows:
+        return set()
+    increment = store.read_chunks(
+        RAW_TRANSACTIONS_TABLE, practice_id=practice.id, columns=list(KEY_COLUMNS)
+    )
+    return earlier_external_ids(keys.repeated, increment)
 
 
 def _with_overrides(practices: pd.DataFrame, practice: Practice) -> pd.DataFrame:

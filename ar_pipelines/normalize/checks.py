@@ -111,6 +111,19 @@ def check_identity(
     rows = np.flatnonzero(identity)
     repeated = np.zeros(len(chunk), dtype=bool)
     repeated[rows] = seen.add(chunk.external_id[rows])
+    # Repeats are few: only they are looked up among the ids of rows read in earlier runs.
+    repeats = np.flatnonzero(repeated)
+    of_earlier_run = np.zeros(len(chunk), dtype=bool)
+    of_earlier_run[repeats] = seen.earlier(chunk.external_id[repeats])
+    triage.flag(
+        Reason.DUPLICATE_TRANSACTION,
+        of_earlier_run,
+        _say(
+            "transaction_sr_no {} of practice {} repeats a row read in an earlier run",
+            texts["transaction_sr_no"],
+            texts["practice_id"],
+        ),
+    )
     triage.flag(
         Reason.DUPLICATE_TRANSACTION,
         repeated,

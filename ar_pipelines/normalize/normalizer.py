@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Collection
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -47,6 +47,10 @@ class Normalizer:
     transaction_sr_no)`` seen in an earlier chunk (or earlier in the same chunk) is a
     duplicate, and the first occurrence is the one kept. Row numbers in the quarantine
     count from the first row of the first chunk.
+
+    ``earlier_external_ids`` names ids whose first occurrence is a row loaded before the
+    rows to come (read in an earlier run): every row of those ids read here is a
+    duplicate, as if that first row had come in the first chunk.
     """
 
     def __init__(
@@ -56,6 +60,7 @@ class Normalizer:
         payment_types: pd.DataFrame,
         patients: pd.DataFrame,
         today: date | None = None,
+        earlier_external_ids: Iterable[str] = (),
     ) -> None:
         settings = practice_settings(practices)
         built = build_customers(patients, settings)
@@ -68,7 +73,7 @@ class Normalizer:
             directory=built.directory,
             today=today or date.today(),  # noqa: DTZ011 - dates are the practice's calendar
         )
-        self._seen = SeenKeys()
+        self._seen = SeenKeys(earlier_external_ids)
         self.counts = TransactionCounts()
 
     @property
@@ -97,8 +102,9 @@ class Normalizer:
         ``pushed`` has ``external_id``, ``customer_external_id``, ``transaction_date`` and
         ``transaction_type`` of entries pushed before. An entry is void when its
         ``external_id`` is not among ``seen_external_ids`` (by default: every transaction
-        row this normalizer has read, quarantined or not). This is only right after a
-        full extract: after an incremental one, rows not re-read have not disappeared.
+        row this normalizer has read, quarantined or not, and the earlier ids it was
+        given). This is only right after a full extract: after an incremental one, rows
+        not re-read have not disappeared.
         """
         missing_columns = [c for c in PUSHED_COLUMNS if c not in pushed.columns]
         if missing_columns:

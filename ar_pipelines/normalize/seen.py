@@ -1,5 +1,8 @@
 """The transactions seen in this run, by a 64-bit hash of their ledger ``external_id``.
 
+A run may start with ids seen before it: those the source holds in rows loaded before
+this run's increment, so that the rows read now are their later occurrences.
+
 Eight bytes per distinct transaction, kept in sorted numpy arrays, plus a bitmap of fixed
 size, so memory stays flat per row at millions of rows. The hash is Python's own string
 hash: it differs between processes, which is harmless because the set lives for one run.
@@ -36,9 +39,12 @@ class SeenKeys:
     with one look, and most keys looked up are new, so few are searched for in the runs.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, earlier: Iterable[str] = ()) -> None:
         self._runs: list[Hashes] = []
         self._prefixes = np.zeros(2**PREFIX_BITS // 8, dtype=np.uint8)
+        ids = np.array(list(earlier), dtype=object)
+        self._earlier = np.unique(hashes(ids, len(ids)))  # sorted
+        self._push(self._earlier)
 
     def __len__(self) -> int:
         return sum(len(run) for run in self._runs)
@@ -55,14 +61,20 @@ class SeenKeys:
         return found
 
     def add(self, external_ids: npt.NDArray[np.object_]) -> BoolArray:
-        """Remember ``external_ids``; true for each one seen before (earlier in the run, or
-        earlier in this same batch)."""
+        """Remember ``external_ids``; true for each one seen before (before the run, earlier
+        in it, or earlier in this same batch)."""
         keys = hashes(external_ids, len(external_ids))
         earlier = pd.Series(keys).duplicated(keep="first").to_numpy(copy=True)
         earlier |= self.contains(keys)
         self._push(np.sort(keys[~earlier]))
         found: BoolArray = earlier
         return found
+
+    def earlier(self, external_ids: npt.NDArray[np.object_]) -> BoolArray:
+        """Which of ``external_ids`` were seen before the run began (given as ``earlier``)."""
+        if not len(self._earlier):
+            return np.zeros(len(external_ids), dtype=bool)
+        return _in_run(self._earlier, hashes(external_ids, len(external_ids)))
 
     def _push(self, run: Hashes) -> None:
         if not len(run):

@@ -8,10 +8,11 @@ import json
 import os
 from datetime import datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import Connection, Row, create_engine, text
 
 from ar_pipelines.client import ARClient
 from ar_pipelines.defs.common import AR_KEY_TAG
@@ -139,6 +140,128 @@ def test_changed_added_and_deleted_source_rows_push_exactly_those_changes(
     assert after == local_entries(pipeline)
     assert materialized(result, "reconciliation")["clean"] is True
     assert materialized(pipeline.run("P001"), "ar/ledger_entries")["sent"] == 0
+
+
+def test_a_duplicate_read_without_its_original_is_quarantined_and_never_replaces_it(
+    pipeline: Pipeline,
+) -> None:
+    engine = create_engine(pipeline.source_url)
+    with engine.begin() as connection:
+        original, template = _clean_procedures(connection)[:2]
+        external_id = f"P001-{original.transaction_sr_no}"
+        # A second row with the original's number, loaded a minute after it: another
+        # patient's procedure of another amount.
+        copy = (
+            connection.execute(
+                text("select * from transactions where row_id = :id"), {"id": template.row_id}
+            )
+            .mappings()
+            .one()
+        )
+        duplicate = {
+            **copy,
+            "transaction_sr_no": original.transaction_sr_no,
+            "amount": "66.00",
+            "loaded_date": datetime.fromisoformat(str(original.loaded_date)) + timedelta(minutes=1),
+        }
+        duplicate.pop("row_id")
+        duplicate_row = connection.execute(transactions.insert(), duplicate).inserted_primary_key[0]
+    amount = abs(Decimal(str(original.amount)))
+
+    first = pipeline.run("P001")
+    assert local_entries(pipeline)[external_id] == amount
+    assert ar_entries(pipeline)[external_id] == amount
+    assert _quarantined(pipeline, original.transaction_sr_no) == [
+        (
+            "duplicate_transaction",
+            f"transaction_sr_no '{original.transaction_sr_no}' of practice 'P001' was already "
+            "seen in this run",
+        )
+    ]
+    assert materialized(first, "reconciliation")["clean"] is True
+
+    # The duplicate is edited: its new amount is loaded after the cursor, without the original.
+    with engine.begin() as connection:
+        _edit(connection, duplicate_row, "67.00", _after_latest(connection))
+    second = pipeline.run("P001")
+    assert materialized(second, "ar/ledger_entries")["sent"] == 0
+    assert local_entries(pipeline)[external_id] == amount
+    assert ar_entries(pipeline)[external_id] == amount
+    assert _quarantined(pipeline, original.transaction_sr_no) == [
+        (
+            "duplicate_transaction",
+            f"transaction_sr_no '{original.transaction_sr_no}' of practice 'P001' repeats a row "
+            "read in an earlier run",
+        )
+    ]
+    normalized = materialized(second, "normalized/ledger_entries")
+    assert normalized["transactions_read"] == (
+        normalized["ledger_entries"] + normalized["transactions_quarantined"]
+    )
+    assert materialized(second, "reconciliation")["clean"] is True
+
+    # Once the duplicate is gone, an edit of the original, now the only copy, is pushed.
+    with engine.begin() as connection:
+        connection.execute(
+            text("delete from transactions where row_id = :id"), {"id": duplicate_row}
+        )
+        _edit(connection, original.row_id, str(amount + Decimal("7.00")), _after_latest(connection))
+    engine.dispose()
+    third = pipeline.run("P001")
+    assert materialized(third, "ar/ledger_entries")["sent"] == 1
+    assert ar_entries(pipeline)[external_id] == amount + Decimal("7.00")
+    assert ar_entries(pipeline) == local_entries(pipeline)
+    assert _quarantined(pipeline, original.transaction_sr_no) == []
+    assert materialized(third, "reconciliation")["clean"] is True
+
+
+def _clean_procedures(connection: Connection) -> list[Row[Any]]:
+    """P001's procedures that normalize (no defect planted on them or their patient, a
+    plain amount, not deleted) under a number no other row has, oldest first."""
+    rows = connection.execute(
+        text(
+            "select row_id, transaction_sr_no, amount, loaded_date from transactions t"
+            " where practice_id = 'P001' and transaction_type = 'Procedure'"
+            " and is_deleted = '0'"
+            " and cast(row_id as text) not in (select source_id from demo_defects"
+            "  where practice_id = 'P001' and table_name = 'transactions')"
+            " and patient_id not in (select source_id from demo_defects"
+            "  where practice_id = 'P001' and table_name = 'patients')"
+            " and (select count(*) from transactions u where u.practice_id = 'P001'"
+            "  and u.transaction_sr_no = t.transaction_sr_no) = 1"
+            " order by loaded_date, row_id"
+        )
+    ).all()
+    return [
+        row
+        for row in rows
+        if _is_amount(row.amount) and row.transaction_sr_no == row.transaction_sr_no.strip()
+    ]
+
+
+def _after_latest(connection: Connection) -> str:
+    """A loaded_date an hour after the latest: past any cursor a run has set."""
+    latest = connection.execute(text("select max(loaded_date) from transactions")).scalar()
+    return (datetime.fromisoformat(str(latest)) + timedelta(hours=1)).isoformat(sep=" ")
+
+
+def _edit(connection: Connection, row_id: int, amount: str, loaded: str) -> None:
+    connection.execute(
+        text("update transactions set amount = :amount, loaded_date = :loaded where row_id = :id"),
+        {"amount": amount, "loaded": loaded, "id": row_id},
+    )
+
+
+def _quarantined(pipeline: Pipeline, sr_no: str) -> list[tuple[str, str]]:
+    """The reason and detail of each open quarantine row of a transaction_sr_no of P001."""
+    with open_warehouse(pipeline.warehouse_url) as store:
+        frame = store.read(
+            "normalized.quarantine",
+            practice_id="P001",
+            columns=["source", "source_id", "reason", "detail"],
+        )
+    rows = frame[(frame["source"] == "transactions") & (frame["source_id"] == sr_no)]
+    return [(str(r), str(d)) for r, d in zip(rows["reason"], rows["detail"], strict=True)]
 
 
 def _is_amount(text: object) -> bool:
