@@ -10,7 +10,8 @@ the runs, a random 1% of the transactions get a new amount and a ``loaded_date``
 after the latest, as a practice's edits arrive (among rows whose amount is a number: a
 planted amount defect stays as it is). Checks: both runs succeed and reconcile
 clean; the full run pushes every ledger entry it normalized; the incremental one pushes
-exactly the changed rows that must normalize, worked out from what the generator planted.
+exactly the changed rows that must normalize, worked out from what the generator planted
+and from the numbers the run reads without the earlier rows that hold them.
 """
 
 from __future__ import annotations
@@ -180,9 +181,9 @@ def change_step(url: str, share: str, seed: str) -> None:
             [{"amount": amount, "loaded": loaded, "id": row_id} for row_id, amount in chosen],
         )
         changed_ids = {row_id for row_id, _ in chosen}
-        quarantined, voids = _must_not_push(connection, rows, changed_ids)
+        alone = _duplicates_read_alone(rows, changed_ids, datetime.fromisoformat(str(latest)))
+        quarantined, voids = _must_not_push(connection, rows, changed_ids, alone)
     engine.dispose()
-    alone = _duplicates_read_alone(rows, changed_ids, datetime.fromisoformat(str(latest)))
     changed = len(chosen)
     result = {
         "rows": len(rows),
@@ -190,16 +191,16 @@ def change_step(url: str, share: str, seed: str) -> None:
         "must_be_quarantined": quarantined,
         "deleted_voids": voids,
         "expected_sent": changed - quarantined - voids,
-        "duplicates_read_alone": alone,
+        "duplicates_read_alone": len(alone),
     }
     print(json.dumps(result))
 
 
-def _duplicates_read_alone(rows: Sequence[Any], changed: set[int], cursor: datetime) -> int:
-    """Planted duplicates (a ``transaction_sr_no`` an earlier row has) that the incremental
-    run reads without that earlier row: the changed rows, and those loaded within the
-    source's lookback before the cursor. Only a run that sees both can tell the later one
-    is a duplicate; this count says how many it cannot."""
+def _duplicates_read_alone(rows: Sequence[Any], changed: set[int], cursor: datetime) -> set[int]:
+    """The rows the incremental run reads (the changed rows, and those loaded within the
+    source's lookback before the cursor) whose ``transaction_sr_no`` the source also holds
+    in rows it does not read. Those rows were loaded before, so each row read is a later
+    occurrence of a number read in the full run, and is quarantined as a duplicate."""
     from ar_pipelines.sources.base import DEFAULT_LOOKBACK
     from ar_pipelines.sources.frames import loaded_threshold
 
@@ -207,17 +208,18 @@ def _duplicates_read_alone(rows: Sequence[Any], changed: set[int], cursor: datet
     read = changed | {
         r.row_id for r in rows if datetime.fromisoformat(str(r.loaded_date)) >= threshold
     }
-    first_row: dict[str, int] = {}
-    numbered = [r for r in rows if (r.transaction_sr_no or "").strip()]
-    for row in sorted(numbered, key=lambda r: int(r.row_id)):
-        first_row.setdefault(row.transaction_sr_no, int(row.row_id))
-    return sum(
-        1
-        for row in numbered
-        if row.row_id in read
-        and (first := first_row[row.transaction_sr_no]) != row.row_id
-        and first not in read
-    )
+    held: dict[str, int] = {}
+    read_of: dict[str, int] = {}
+    numbered = [(r, number) for r in rows if (number := (r.transaction_sr_no or "").strip())]
+    for row, number in numbered:
+        held[number] = held.get(number, 0) + 1
+        if row.row_id in read:
+            read_of[number] = read_of.get(number, 0) + 1
+    return {
+        row.row_id
+        for row, number in numbered
+        if row.row_id in read and read_of[number] < held[number]
+    }
 
 
 def _changed_amount(amount: str | None) -> str | None:
@@ -234,10 +236,13 @@ def _changed_amount(amount: str | None) -> str | None:
     return str((value + step).quantize(Decimal("0.01")))
 
 
-def _must_not_push(connection: Any, rows: Sequence[Any], changed: set[int]) -> tuple[int, int]:
+def _must_not_push(
+    connection: Any, rows: Sequence[Any], changed: set[int], alone: set[int]
+) -> tuple[int, int]:
     """Of the changed rows: how many must be quarantined (a planted defect of their own, or
-    of the patient billed), and how many are voids of deleted rows (amount 0 whatever the
-    source says, so unchanged in AR)."""
+    of the patient billed, or a number read without its earlier rows: ``alone``), and how
+    many are voids of deleted rows (amount 0 whatever the source says, so unchanged in
+    AR)."""
     from sqlalchemy import text
 
     planted = connection.execute(
@@ -263,7 +268,7 @@ def _must_not_push(connection: Any, rows: Sequence[Any], changed: set[int]) -> t
         billed = row.patient_id
         if bill_to == "guarantor":
             billed = row.guarantor_id or guarantors.get(row.patient_id)
-        if row.row_id in bad_rows or billed in bad_patients:
+        if row.row_id in bad_rows or row.row_id in alone or billed in bad_patients:
             quarantined += 1
         elif str(row.is_deleted).strip().lower() in {"1", "true"}:
             voids += 1
@@ -394,8 +399,8 @@ def _check_pushes(
         f"the incremental run sent the changed rows that normalize ({sent:,} sent; "
         f"{change['changed']:,} changed - {change['must_be_quarantined']:,} that must be "
         f"quarantined - {change['deleted_voids']:,} voids of deleted rows = {expected:,}; "
-        f"of the rows it read, {change['duplicates_read_alone']:,} are duplicates read without "
-        "the row they repeat)",
+        f"of the rows it read, {change['duplicates_read_alone']:,} repeat a number read in the "
+        "full run and are quarantined as duplicates)",
     )
     return every and exact
 
