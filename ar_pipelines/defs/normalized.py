@@ -1,13 +1,14 @@
 """Normalized customers, ledger entries and the quarantine, from the raw rows.
 
-Customers are rebuilt from every patient each run. Ledger entries of this run's increment
-are upserted by ``external_id``, with ``loaded_at`` set to now: the push sends what was
-loaded since its last complete push. A row whose ``transaction_sr_no`` the source also
-holds in a row loaded before the increment is a duplicate of that row, as it would be in
-a full run, so it never replaces the entry made from that row. Entries whose source row
-disappeared are voided (amount 0) here too. The quarantine keeps, per source row, its
-latest verdict: a row read again replaces its earlier entry, and leaves the quarantine
-once it normalizes.
+Customers are rebuilt from every patient each run; the verdicts on their emails and
+phones are kept in ``normalized.contact_book``, so a run parses only the texts it has not
+met. Ledger entries of this run's increment are upserted by ``external_id``, with
+``loaded_at`` set to now: the push sends what was loaded since its last complete push. A
+row whose ``transaction_sr_no`` the source also holds in a row loaded before the increment
+is a duplicate of that row, as it would be in a full run, so it never replaces the entry
+made from that row. Entries whose source row disappeared are voided (amount 0) here too.
+The quarantine keeps, per source row, its latest verdict: a row read again replaces its
+earlier entry, and leaves the quarantine once it normalizes.
 """
 
 from collections.abc import Iterator
@@ -30,6 +31,7 @@ from ar_pipelines.defs.extract import CURSOR, PENDING_CURSOR
 from ar_pipelines.defs.practices import Practice
 from ar_pipelines.defs.resources import Settings, Sources, WarehouseResource
 from ar_pipelines.normalize import Normalizer
+from ar_pipelines.normalize.contacts import BOOK_COLUMNS, ContactBook
 from ar_pipelines.normalize.present import (
     KEY_COLUMNS,
     SourceKeys,
@@ -38,8 +40,8 @@ from ar_pipelines.normalize.present import (
 )
 from ar_pipelines.sources.schema import PATIENT_COLUMNS, TRANSACTION_COLUMNS
 from ar_pipelines.sync import voids_for_missing
+from ar_pipelines.warehouse import CONTACT_BOOK, Warehouse
 from ar_pipelines.warehouse import RAW_TRANSACTIONS as RAW_TRANSACTIONS_TABLE
-from ar_pipelines.warehouse import Warehouse
 
 QUARANTINE_SHARE_CHECK = "quarantine_share_under_threshold"
 
@@ -93,6 +95,9 @@ def normalized_assets(partitions: dg.PartitionsDefinition) -> list[dg.AssetsDefi
             practices = _with_overrides(source.practices(practice_id=practice.id), practice)
             keys = source_keys(source.transaction_keys(practice_id=practice.id))
             earlier = _read_in_earlier_runs(store, practice, keys)
+            contacts = ContactBook.of(
+                store.read(CONTACT_BOOK, practice_id=practice.id, columns=BOOK_COLUMNS)
+            )
             normalizer = Normalizer(
                 practices=practices,
                 payment_types=source.payment_types(practice_id=practice.id),
@@ -100,6 +105,7 @@ def normalized_assets(partitions: dg.PartitionsDefinition) -> list[dg.AssetsDefi
                     "raw.patients", practice_id=practice.id, columns=PATIENT_COLUMNS
                 ),
                 earlier_external_ids=earlier,
+                contacts=contacts,
             )
             customers = normalizer.customers.assign(practice_id=practice.id)
             store.replace("normalized.customers", customers, practice_id=practice.id)
@@ -122,6 +128,7 @@ def normalized_assets(partitions: dg.PartitionsDefinition) -> list[dg.AssetsDefi
                     voids.assign(practice_id=practice.id, loaded_at=loaded_at),
                 )
             quarantine = _store_quarantine(store, practice, quarantined, source_ids, loaded_at)
+            _store_contacts(store, practice, contacts)
             pending = store.get_cursor(practice.id, PENDING_CURSOR)
             if pending is not None:
                 store.set_cursor(practice.id, CURSOR, pending)
@@ -130,7 +137,12 @@ def normalized_assets(partitions: dg.PartitionsDefinition) -> list[dg.AssetsDefi
         quarantined_rows = sum(counts.quarantined.values()) + len(normalizer.patient_quarantine)
         yield dg.MaterializeResult(
             asset_key=NORMALIZED_CUSTOMERS,
-            metadata={"customers": len(customers), "patients_read": normalizer.patients_in},
+            metadata={
+                "customers": len(customers),
+                "patients_read": normalizer.patients_in,
+                "contacts_parsed": contacts.parsed,
+                "contacts_known": contacts.known,
+            },
         )
         yield dg.MaterializeResult(
             asset_key=NORMALIZED_LEDGER,
@@ -230,6 +242,14 @@ def _store_quarantine(
     )
     store.append("normalized.quarantine", new)
     return store.read("normalized.quarantine", practice_id=practice.id, columns=["reason"])
+
+
+def _store_contacts(store: Warehouse, practice: Practice, contacts: ContactBook) -> None:
+    """Keep the verdicts reached this run; drop those of library versions no longer used."""
+    store.delete(CONTACT_BOOK, practice_id=practice.id, column="kind", values=contacts.stale_kinds)
+    new = contacts.new_verdicts()
+    if len(new):
+        store.upsert(CONTACT_BOOK, new.assign(practice_id=practice.id))
 
 
 def _source_keys(source: pd.Series, source_id: pd.Series, raw: pd.Series) -> list[str]:

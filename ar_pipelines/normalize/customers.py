@@ -5,7 +5,8 @@ no network); the phone is the first of cell, home and work phone that ``phonenum
 reads as a valid number in the practice's region, written in E.164. A patient with one
 bad and one good contact becomes a customer with the good one only; a patient with none
 is quarantined with the most specific reason. Patients are few, so each is checked in a
-plain loop.
+plain loop; a ``ContactBook`` keeps the verdicts of earlier runs, so only texts not met
+before are parsed.
 """
 
 from __future__ import annotations
@@ -15,9 +16,8 @@ from functools import cached_property
 
 import numpy as np
 import pandas as pd
-import phonenumbers
-from email_validator import EmailNotValidError, validate_email
 
+from ar_pipelines.normalize.contacts import ContactBook
 from ar_pipelines.normalize.quarantine import REASON_CODES, Triage, quarantine_frame, shown
 from ar_pipelines.normalize.settings import PracticeSettings
 from ar_pipelines.normalize.text import (
@@ -46,27 +46,6 @@ def external_ids(practice_id: ObjectArray, source_id: ObjectArray) -> ObjectArra
         ],
         dtype=object,
     )
-
-
-def email_address(text: str | None) -> str | None:
-    if text is None:
-        return None
-    try:
-        return validate_email(text, check_deliverability=False).normalized
-    except EmailNotValidError:
-        return None
-
-
-def phone_number(text: str | None, region: str) -> str | None:
-    if text is None:
-        return None
-    try:
-        number = phonenumbers.parse(text, region)
-    except phonenumbers.NumberParseException:
-        return None
-    if not phonenumbers.is_valid_number(number):
-        return None
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
 @dataclass(frozen=True)
@@ -111,14 +90,20 @@ def _object_frame(columns: dict[str, ObjectArray]) -> pd.DataFrame:
     return pd.DataFrame({name: pd.Series(v, dtype=object) for name, v in columns.items()})
 
 
-def build_customers(patients: pd.DataFrame, settings: dict[str, PracticeSettings]) -> Customers:
+def build_customers(
+    patients: pd.DataFrame,
+    settings: dict[str, PracticeSettings],
+    contacts: ContactBook | None = None,
+) -> Customers:
     """Customers from ``patients``, the patients that cannot be customers, and the
-    directory of every patient a transaction may name."""
+    directory of every patient a transaction may name. ``contacts`` answers for the
+    emails and phones it knows and learns the others (a fresh book when not given)."""
     patients = patients.reset_index(drop=True)
     triage = Triage(len(patients))
     ids = _PatientIds.of(patients)
     in_directory = _check_ids(ids, triage)
-    emails, phones = _contacts(patients, ids.practice_id, settings, triage)
+    book = ContactBook() if contacts is None else contacts
+    emails, phones = _contacts(patients, ids.practice_id, settings, triage, book)
     pushable = triage.clean
     customers = _object_frame(
         {
@@ -230,6 +215,7 @@ def _contacts(
     practice_id: ObjectArray,
     settings: dict[str, PracticeSettings],
     triage: Triage,
+    book: ContactBook,
 ) -> tuple[ObjectArray, ObjectArray]:
     """Valid emails and phones per patient; quarantines patients left without either."""
     size = len(patients)
@@ -240,10 +226,10 @@ def _contacts(
     bad_phone, bad_email, no_contact = (np.zeros(size, dtype=bool) for _ in range(3))
     for row in np.flatnonzero(triage.clean):
         region = settings.get(practice_id[row], PracticeSettings()).phone_region
-        emails[row] = email_address(email_text[row])
+        emails[row] = book.email(email_text[row])
         given = [texts[row] for texts in phone_texts if texts[row] is not None]
         phones[row] = next(
-            (p for p in (phone_number(text, region) for text in given) if p is not None), None
+            (p for p in (book.phone(text, region) for text in given) if p is not None), None
         )
         if emails[row] is None and phones[row] is None:
             if email_text[row] is not None:

@@ -14,6 +14,7 @@ import pandas as pd
 from ar_pipelines._collector import collector_paused
 from ar_pipelines.normalize import schemas
 from ar_pipelines.normalize.chunk import Context
+from ar_pipelines.normalize.contacts import ContactBook
 from ar_pipelines.normalize.customers import build_customers
 from ar_pipelines.normalize.seen import SeenKeys, hashes
 from ar_pipelines.normalize.settings import payment_types as read_payment_types
@@ -51,6 +52,9 @@ class Normalizer:
     ``earlier_external_ids`` names ids whose first occurrence is a row loaded before the
     rows to come (read in an earlier run): every row of those ids read here is a
     duplicate, as if that first row had come in the first chunk.
+
+    ``contacts`` holds verdicts on emails and phones reached in earlier runs: only the
+    texts it does not know are parsed, and it keeps the new verdicts for the caller to save.
     """
 
     def __init__(
@@ -61,9 +65,10 @@ class Normalizer:
         patients: pd.DataFrame,
         today: date | None = None,
         earlier_external_ids: Iterable[str] = (),
+        contacts: ContactBook | None = None,
     ) -> None:
         settings = practice_settings(practices)
-        built = build_customers(patients, settings)
+        built = build_customers(patients, settings, contacts)
         self.customers: pd.DataFrame = schemas.customers.validate(built.customers)
         self.patient_quarantine: pd.DataFrame = schemas.quarantine.validate(built.quarantine)
         self.patients_in = len(patients)

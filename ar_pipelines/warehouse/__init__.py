@@ -22,6 +22,7 @@ from ar_pipelines.warehouse.location import DuckDBLocation, parse_location
 from ar_pipelines.warehouse.postgres_store import PostgresWarehouse
 from ar_pipelines.warehouse.tables import (
     AR_STATEMENTS,
+    CONTACT_BOOK,
     CURSORS,
     CUSTOMERS,
     DEAD_LETTER,
@@ -52,6 +53,7 @@ def open_warehouse(url: str, *, schema_prefix: str = "") -> Warehouse:
 
 __all__ = [
     "AR_STATEMENTS",
+    "CONTACT_BOOK",
     "CURSORS",
     "CUSTOMERS",
     "DEAD_LETTER",

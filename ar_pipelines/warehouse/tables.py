@@ -117,6 +117,17 @@ QUARANTINE = Table(
     ),
 )
 
+# Verdicts on contact texts from earlier runs, so a run parses only emails and phones
+# it has not met (``normalize.contacts``). ``kind`` names the check and the library's
+# version (``email/2.4.0``, ``phone/US/9.0.43``); ``value`` is the normalized email or
+# E.164 number, null when the text is not one.
+CONTACT_BOOK = Table(
+    "normalized",
+    "contact_book",
+    (Column(PRACTICE_ID), Column("kind"), Column("text"), Column("value")),
+    key=(PRACTICE_ID, "kind", "text"),
+)
+
 # AR's statements as last read back through the client, for reconciliation.
 AR_STATEMENTS = Table(
     "ar",
@@ -197,6 +208,7 @@ TABLES: tuple[Table, ...] = (
     CUSTOMERS,
     LEDGER_ENTRIES,
     QUARANTINE,
+    CONTACT_BOOK,
     AR_STATEMENTS,
     PUSH_STATE,
     DEAD_LETTER,

@@ -83,6 +83,39 @@ def test_a_second_run_pushes_nothing_and_stays_clean(pipeline: Pipeline) -> None
     assert materialized(second, "reconciliation")["clean"] is True
 
 
+def test_a_run_parses_only_the_contacts_no_earlier_run_met(pipeline: Pipeline) -> None:
+    first = materialized(pipeline.run("P001"), "normalized/customers")
+    assert first["contacts_parsed"] > 0
+    assert first["contacts_known"] == 0
+    second = materialized(pipeline.run("P001"), "normalized/customers")
+    assert second["contacts_parsed"] == 0
+    assert second["contacts_known"] == first["contacts_parsed"]
+
+    with open_warehouse(pipeline.warehouse_url) as store:
+        customers = store.read("normalized.customers", practice_id="P001")
+    external_id = customers.dropna(subset=["email"])["external_id"].iloc[0]
+    engine = create_engine(pipeline.source_url)
+    with engine.begin() as connection:
+        connection.execute(
+            text(
+                "update patients set email = 'moved.away@example.org'"
+                " where practice_id = 'P001' and trim(patient_id) = :patient"
+            ),
+            {"patient": external_id.removeprefix("P001-")},
+        )
+    engine.dispose()
+    third = pipeline.run("P001")
+    assert materialized(third, "normalized/customers")["contacts_parsed"] == 1
+    assert materialized(third, "ar/customers")["sent"] == 1
+    assert ar_emails(pipeline)[external_id] == "moved.away@example.org"
+
+
+def ar_emails(pipeline: Pipeline, practice: str = "P001") -> dict[str | None, str | None]:
+    key = pipeline.companies[practice]["live_key"]
+    with ARClient(base_url=pipeline.sandbox.base_url, api_key=key) as client:
+        return {c.external_id: c.email for c in client.customers.list(per_page=100)}
+
+
 def test_changed_added_and_deleted_source_rows_push_exactly_those_changes(
     pipeline: Pipeline,
 ) -> None:
