@@ -202,15 +202,9 @@ def test_a_duplicate_read_without_its_original_is_quarantined_and_never_replaces
     amount = abs(Decimal(str(original.amount)))
 
     first = pipeline.run("P001")
-    assert local_entries(pipeline)[external_id] == amount
-    assert ar_entries(pipeline)[external_id] == amount
-    assert _quarantined(pipeline, original.transaction_sr_no) == [
-        (
-            "duplicate_transaction",
-            f"transaction_sr_no '{original.transaction_sr_no}' of practice 'P001' was already "
-            "seen in this run",
-        )
-    ]
+    _assert_original_kept(
+        pipeline, external_id, amount, original.transaction_sr_no, "was already seen in this run"
+    )
     assert materialized(first, "reconciliation")["clean"] is True
 
     # The duplicate is edited: its new amount is loaded after the cursor, without the original.
@@ -218,15 +212,13 @@ def test_a_duplicate_read_without_its_original_is_quarantined_and_never_replaces
         _edit(connection, duplicate_row, "67.00", _after_latest(connection))
     second = pipeline.run("P001")
     assert materialized(second, "ar/ledger_entries")["sent"] == 0
-    assert local_entries(pipeline)[external_id] == amount
-    assert ar_entries(pipeline)[external_id] == amount
-    assert _quarantined(pipeline, original.transaction_sr_no) == [
-        (
-            "duplicate_transaction",
-            f"transaction_sr_no '{original.transaction_sr_no}' of practice 'P001' repeats a row "
-            "read in an earlier run",
-        )
-    ]
+    _assert_original_kept(
+        pipeline,
+        external_id,
+        amount,
+        original.transaction_sr_no,
+        "repeats a row read in an earlier run",
+    )
     normalized = materialized(second, "normalized/ledger_entries")
     assert normalized["transactions_read"] == (
         normalized["ledger_entries"] + normalized["transactions_quarantined"]
@@ -283,6 +275,17 @@ def _edit(connection: Connection, row_id: int, amount: str, loaded: str) -> None
         text("update transactions set amount = :amount, loaded_date = :loaded where row_id = :id"),
         {"amount": amount, "loaded": loaded, "id": row_id},
     )
+
+
+def _assert_original_kept(
+    pipeline: Pipeline, external_id: str, amount: Decimal, sr_no: str, why: str
+) -> None:
+    """The original's entry holds locally and in AR, and its duplicate is quarantined."""
+    assert local_entries(pipeline)[external_id] == amount
+    assert ar_entries(pipeline)[external_id] == amount
+    assert _quarantined(pipeline, sr_no) == [
+        ("duplicate_transaction", f"transaction_sr_no '{sr_no}' of practice 'P001' {why}")
+    ]
 
 
 def _quarantined(pipeline: Pipeline, sr_no: str) -> list[tuple[str, str]]:
