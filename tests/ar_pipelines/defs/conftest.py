@@ -10,6 +10,7 @@ from typing import Any
 
 import dagster as dg
 import pytest
+from sqlalchemy import text
 
 from ar_pipelines.defs import build_definitions
 from ar_pipelines.defs.practices import PracticesConfig, load_practices
@@ -76,6 +77,24 @@ def check_passed(result: dg.ExecuteInProcessResult, check: str) -> dict[str, boo
         for e in result.get_asset_check_evaluations()
         if e.check_name == check
     }
+
+
+def change_a_statement_in_ar(pipeline: Pipeline, practice: str) -> str:
+    """Adds a dollar to one of the practice's statements behind the pipeline's back;
+    returns its external id."""
+    company = pipeline.companies[practice]["company_id"]
+    with pipeline.sandbox.database.engine.begin() as connection:
+        statement = connection.execute(
+            text(
+                "select id, external_id from invoices where company_id = :company"
+                " and billing_type = 'statement' and amount > 0 order by external_id limit 1"
+            ),
+            {"company": company},
+        ).one()
+        connection.execute(
+            text("update invoices set amount = amount + 1 where id = :id"), {"id": statement.id}
+        )
+    return str(statement.external_id)
 
 
 def write_practices(path: Path, source_url: str) -> None:

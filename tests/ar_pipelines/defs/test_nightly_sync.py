@@ -20,7 +20,12 @@ from ar_pipelines.defs.practices import Practice
 from ar_pipelines.defs.resources import ArApi
 from ar_pipelines.sources.schema import transactions
 from ar_pipelines.warehouse import open_warehouse
-from tests.ar_pipelines.defs.conftest import Pipeline, check_passed, materialized
+from tests.ar_pipelines.defs.conftest import (
+    Pipeline,
+    change_a_statement_in_ar,
+    check_passed,
+    materialized,
+)
 
 
 def ar_entries(pipeline: Pipeline, practice: str = "P001") -> dict[str, Decimal]:
@@ -355,25 +360,14 @@ def test_a_run_killed_in_the_middle_of_a_push_converges_when_run_again(
 
 def test_a_statement_changed_in_ar_is_caught_as_an_amount_mismatch(pipeline: Pipeline) -> None:
     pipeline.run("P001")
-    company = pipeline.companies["P001"]["company_id"]
-    with pipeline.sandbox.database.engine.begin() as connection:
-        statement = connection.execute(
-            text(
-                "select id, external_id from invoices where company_id = :company"
-                " and billing_type = 'statement' and amount > 0 order by external_id limit 1"
-            ),
-            {"company": company},
-        ).one()
-        connection.execute(
-            text("update invoices set amount = amount + 1 where id = :id"), {"id": statement.id}
-        )
+    external_id = change_a_statement_in_ar(pipeline, "P001")
     result = pipeline.run("P001", raise_on_error=False)
     reconciliation = materialized(result, "reconciliation")
     assert reconciliation["clean"] is False
     assert reconciliation["amount_mismatch"] == 1
     assert check_passed(result, "reconciliation_clean") == {"reconciliation": False}
     rows = (pipeline.reports / "reconciliation_P001.csv").read_text()
-    assert statement.external_id in rows
+    assert external_id in rows
     assert json.dumps(reconciliation["summary"])  # JSON-safe evidence in the metadata
 
 

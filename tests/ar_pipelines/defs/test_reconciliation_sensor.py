@@ -10,10 +10,9 @@ from typing import Any
 
 import dagster as dg
 from dagster._core.definitions.sensor_definition import SensorExecutionData
-from sqlalchemy import text
 
 from ar_pipelines.defs.automation import ALERTS_FILE
-from tests.ar_pipelines.defs.conftest import Pipeline, materialized
+from tests.ar_pipelines.defs.conftest import Pipeline, change_a_statement_in_ar, materialized
 
 SENSOR = "reconciliation_failures"
 
@@ -43,22 +42,6 @@ def alerts(pipeline: Pipeline) -> list[dict[str, Any]]:
     if not path.exists():
         return []
     return [json.loads(line) for line in path.read_text().splitlines()]
-
-
-def change_a_statement_in_ar(pipeline: Pipeline, practice: str) -> None:
-    """Adds a dollar to one of the practice's statements behind the pipeline's back."""
-    company = pipeline.companies[practice]["company_id"]
-    with pipeline.sandbox.database.engine.begin() as connection:
-        statement = connection.execute(
-            text(
-                "select id from invoices where company_id = :company"
-                " and billing_type = 'statement' and amount > 0 order by external_id limit 1"
-            ),
-            {"company": company},
-        ).one()
-        connection.execute(
-            text("update invoices set amount = amount + 1 where id = :id"), {"id": statement.id}
-        )
 
 
 def test_a_reconciliation_that_is_not_clean_writes_one_alert_and_says_so(
