@@ -50,7 +50,7 @@ def _push(args: argparse.Namespace) -> int:
 
 
 def _source_generate(args: argparse.Namespace) -> int:
-    from ar_pipelines.sources.generate_cli import generate_source
+    from ar_demo.generate_cli import generate_source
 
     show = sys.stderr.isatty() if args.progress is None else args.progress
     generate_source(

@@ -87,8 +87,8 @@ def prepare(
     paths: DemoPaths, *, size: DemoSize = DemoSize(), show_progress: bool = True
 ) -> dict[str, dict[str, Any]]:
     """The source, the sandbox's companies and the practices file, made once and kept."""
+    from ar_demo.generate_cli import generate_source
     from ar_pipelines.local_sandbox import bootstrap_company
-    from ar_pipelines.sources.generate_cli import generate_source
 
     paths.root.mkdir(parents=True, exist_ok=True)
     if not paths.source.exists():

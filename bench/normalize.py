@@ -58,7 +58,7 @@ def _peak_mib() -> float:
 
 
 def generate_step(url: str, practices: str, patients: str, months: str) -> None:
-    from ar_pipelines.sources.generate import generate
+    from ar_demo.generate import generate
 
     summary = generate(
         url,
@@ -121,8 +121,8 @@ def normalize_step(url: str, *_: str) -> None:
 
 def _planted(url: str) -> list[tuple[str, str, str]]:
     """(practice_id, source id, expected reason) of every planted defect."""
-    from ar_pipelines.sources.defects import EXPECTED_REASON, Defect
-    from ar_pipelines.sources.generate import demo_defects
+    from ar_demo.defects import EXPECTED_REASON, Defect
+    from ar_demo.generate import demo_defects
     from ar_pipelines.sources.schema import source_engine, transactions
 
     engine = source_engine(url)

@@ -62,7 +62,7 @@ def _peak_mib(who: int) -> float:
 def generate_step(url: str, patients: str) -> None:
     import resource
 
-    from ar_pipelines.sources.generate import generate
+    from ar_demo.generate import generate
 
     summary = generate(
         url,

@@ -17,10 +17,10 @@ from ar_pipelines.normalize import dates, money
 from ar_pipelines.normalize.chunk import PAYMENT, PROCEDURE, SOURCE_TYPES, Chunk, Context
 from ar_pipelines.normalize.distinct import Distinct
 from ar_pipelines.normalize.quarantine import Triage, shown
+from ar_pipelines.normalize.reasons import Reason
 from ar_pipelines.normalize.seen import SeenKeys
 from ar_pipelines.normalize.settings import PaymentType
 from ar_pipelines.normalize.text import BoolArray, IntArray, ObjectArray, pick
-from ar_pipelines.sources.defects import Reason
 
 # Ids and numbers that must not hide characters, in the order details name them.
 VISIBLE_FIELDS = (

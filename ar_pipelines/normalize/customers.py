@@ -19,6 +19,7 @@ import pandas as pd
 
 from ar_pipelines.normalize.contacts import ContactBook
 from ar_pipelines.normalize.quarantine import REASON_CODES, Triage, quarantine_frame, shown
+from ar_pipelines.normalize.reasons import Reason
 from ar_pipelines.normalize.settings import PracticeSettings
 from ar_pipelines.normalize.text import (
     BoolArray,
@@ -28,7 +29,6 @@ from ar_pipelines.normalize.text import (
     free_text,
     given,
 )
-from ar_pipelines.sources.defects import Reason
 
 CUSTOMER_COLUMNS = ("external_id", "first_name", "last_name", "email", "phone")
 PHONE_COLUMNS = ("cell", "homephone", "workphone")

@@ -15,8 +15,8 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from ar_pipelines.normalize.reasons import Reason
 from ar_pipelines.normalize.text import BoolArray, ObjectArray
-from ar_pipelines.sources.defects import Reason
 
 QUARANTINE_COLUMNS = (
     "source",  # "transactions" or "patients"

@@ -22,6 +22,7 @@ from ar_pipelines.normalize.checks import MAX_EXTERNAL_ID, MAX_LINK, MAX_PROCEDU
 from ar_pipelines.normalize.customers import MAX_CUSTOMER_ID, MAX_NAME
 from ar_pipelines.normalize.distinct import Distinct
 from ar_pipelines.normalize.quarantine import QUARANTINE_COLUMNS
+from ar_pipelines.normalize.reasons import Reason
 from ar_pipelines.normalize.text import ObjectArray
 from ar_pipelines.normalize.transactions import (
     CREDIT_TYPES,
@@ -30,7 +31,6 @@ from ar_pipelines.normalize.transactions import (
     ledger_frame,
 )
 from ar_pipelines.normalize.validation import validate
-from ar_pipelines.sources.defects import Reason
 
 CENT = Decimal("0.01")
 ZERO = Decimal(0)

@@ -12,9 +12,9 @@ import dagster as dg
 import pytest
 from sqlalchemy import text
 
+from ar_demo.generate import generate
 from ar_pipelines.defs import build_definitions
 from ar_pipelines.defs.practices import PracticesConfig, load_practices
-from ar_pipelines.sources.generate import generate
 from tests.sandbox_server import RunningSandbox
 
 PRACTICES = ("P001", "P002")

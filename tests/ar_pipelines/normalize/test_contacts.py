@@ -17,8 +17,8 @@ from ar_pipelines.normalize.contacts import (
     phone_kind,
 )
 from ar_pipelines.normalize.customers import Customers, build_customers
+from ar_pipelines.normalize.reasons import Reason
 from ar_pipelines.normalize.settings import practice_settings
-from ar_pipelines.sources.defects import Reason
 from tests.ar_pipelines.normalize.rows import patient, patients, practices
 
 SETTINGS = practice_settings(

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from ar_pipelines.normalize import Normalizer
-from ar_pipelines.sources.defects import Reason
+from ar_pipelines.normalize.reasons import Reason
 from tests.ar_pipelines.normalize.rows import patient, patients, payment_types, practices
 
 

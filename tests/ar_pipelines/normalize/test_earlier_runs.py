@@ -10,8 +10,8 @@ import pandas as pd
 
 from ar_pipelines.normalize import Normalizer
 from ar_pipelines.normalize.present import earlier_external_ids, source_keys
+from ar_pipelines.normalize.reasons import Reason
 from ar_pipelines.normalize.seen import SeenKeys
-from ar_pipelines.sources.defects import Reason
 from tests.ar_pipelines.normalize.rows import (
     TODAY,
     patients,

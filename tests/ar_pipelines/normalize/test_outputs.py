@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from ar_pipelines.normalize import Normalizer, normalize, write_outputs
-from ar_pipelines.sources.defects import Reason
+from ar_pipelines.normalize.reasons import Reason
 from tests.ar_pipelines.normalize.rows import (
     TODAY,
     patient,

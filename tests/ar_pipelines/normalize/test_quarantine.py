@@ -7,8 +7,9 @@ from typing import Any
 
 import pytest
 
+from ar_demo.defects import EXPECTED_REASON, PATIENT_DEFECTS, Defect
 from ar_pipelines.normalize import Normalizer
-from ar_pipelines.sources.defects import EXPECTED_REASON, PATIENT_DEFECTS, Defect, Reason
+from ar_pipelines.normalize.reasons import Reason
 from tests.ar_pipelines.normalize.rows import (
     TODAY,
     patient,

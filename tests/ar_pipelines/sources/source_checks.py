@@ -16,9 +16,9 @@ import phonenumbers
 from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import create_engine, select
 
+from ar_demo.defects import Defect
+from ar_demo.generate import demo_defects
 from ar_pipelines.sources import schema
-from ar_pipelines.sources.defects import Defect
-from ar_pipelines.sources.generate import demo_defects
 
 NUMBER = re.compile(r"-?\d+(\.\d+)?")
 TYPES = {"Procedure", "Payment", "Adjustment"}

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from ar_demo.generate import generate
 from ar_pipelines.cli import main
-from ar_pipelines.sources.generate import generate
 from ar_pipelines.sources.sql_reader import SqlSource
 
 

@@ -14,8 +14,8 @@ import pandas as pd
 import pytest
 from sqlalchemy import Engine
 
+from ar_demo.generate import generate
 from ar_pipelines.sources import schema
-from ar_pipelines.sources.generate import generate
 from ar_pipelines.sources.rest_reader import SikkaAuthError, SikkaError, SikkaRestSource
 from ar_pipelines.sources.sikka_http import SikkaSession
 from ar_pipelines.sources.sql_reader import SqlSource

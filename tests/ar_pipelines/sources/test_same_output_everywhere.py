@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
+from ar_demo.generate import demo_metadata, generate
 from ar_pipelines.normalize import normalize, write_outputs
 from ar_pipelines.sources import schema
 from ar_pipelines.sources.base import Source
-from ar_pipelines.sources.generate import demo_metadata, generate
 from ar_pipelines.sources.rest_reader import SikkaRestSource
 from ar_pipelines.sources.sql_reader import SqlSource
 from tests.ar_pipelines.sources.sikka_server import Credentials, create_sikka_app, running_sikka

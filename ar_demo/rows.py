@@ -7,11 +7,11 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from ar_pipelines.sources._demo_catalog import PAYMENT_TYPES, PROCEDURES, PROVIDERS, SURFACES
-from ar_pipelines.sources._demo_dates import day_text, day_texts, timestamps
-from ar_pipelines.sources._demo_ledger import NONE, PROCEDURE, Ledger
-from ar_pipelines.sources._demo_plant import TRANSACTION_DEFECTS, Plan
-from ar_pipelines.sources.defects import Defect
+from ar_demo.catalog import PAYMENT_TYPES, PROCEDURES, PROVIDERS, SURFACES
+from ar_demo.dates import day_text, day_texts, timestamps
+from ar_demo.defects import Defect
+from ar_demo.ledger import NONE, PROCEDURE, Ledger
+from ar_demo.plant import TRANSACTION_DEFECTS, Plan
 
 Ints = npt.NDArray[np.int64]
 Row = dict[str, object]

@@ -13,7 +13,7 @@ from dataclasses import dataclass, fields
 import numpy as np
 import numpy.typing as npt
 
-from ar_pipelines.sources._demo_catalog import (
+from ar_demo.catalog import (
     PAYMENT_TYPE_INDEX,
     PROCEDURE_INDEX,
     PROCEDURES,
@@ -21,8 +21,8 @@ from ar_pipelines.sources._demo_catalog import (
     TREATMENT_CODES,
     TREATMENT_WEIGHTS,
 )
-from ar_pipelines.sources._demo_dates import DAY, month_starts
-from ar_pipelines.sources._demo_patients import PracticePatients
+from ar_demo.dates import DAY, month_starts
+from ar_demo.patients import PracticePatients
 
 Ints = npt.NDArray[np.int64]
 PROCEDURE, INSURANCE_PAYMENT, PATIENT_PAYMENT, DISCOUNT, WRITE_OFF, FINANCE, REFUND = range(7)

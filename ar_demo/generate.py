@@ -18,13 +18,12 @@ from datetime import UTC, date, datetime
 import numpy as np
 from sqlalchemy import Column, Connection, MetaData, String, Table, func, insert, select, text
 
-from ar_pipelines.sources import schema
-from ar_pipelines.sources._demo_catalog import CITIES, PAYMENT_TYPES, PRACTICE_KINDS
-from ar_pipelines.sources._demo_dates import day_number, history_start, last_full_month_end
-from ar_pipelines.sources._demo_ledger import NONE, Ledger, concat, make_ledger
-from ar_pipelines.sources._demo_patients import PracticePatients, make_patients
-from ar_pipelines.sources._demo_plant import TRANSACTION_DEFECTS, Plan, plan_defects
-from ar_pipelines.sources._demo_rows import (
+from ar_demo.catalog import CITIES, PAYMENT_TYPES, PRACTICE_KINDS
+from ar_demo.dates import day_number, history_start, last_full_month_end
+from ar_demo.ledger import NONE, Ledger, concat, make_ledger
+from ar_demo.patients import PracticePatients, make_patients
+from ar_demo.plant import TRANSACTION_DEFECTS, Plan, plan_defects
+from ar_demo.rows import (
     Context,
     Row,
     payment_type_rows,
@@ -32,6 +31,7 @@ from ar_pipelines.sources._demo_rows import (
     practice_rows,
     transaction_rows,
 )
+from ar_pipelines.sources import schema
 
 CHUNK_ROWS = 50_000
 FIRST_SR_NO = 100_001

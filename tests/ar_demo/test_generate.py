@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 
+from ar_demo.defects import PATIENT_DEFECTS, Defect
+from ar_demo.generate import GenerationSummary, generate
 from ar_pipelines.cli import main
-from ar_pipelines.sources.defects import PATIENT_DEFECTS, Defect
-from ar_pipelines.sources.generate import GenerationSummary, generate
 from tests.ar_pipelines.sources.source_checks import (
     patient_defects,
     read,

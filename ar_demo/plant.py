@@ -12,8 +12,8 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from ar_pipelines.sources._demo_ledger import INSURANCE_PAYMENT, PATIENT_PAYMENT, REFUND, Ledger
-from ar_pipelines.sources.defects import PATIENT_DEFECTS, Defect
+from ar_demo.defects import PATIENT_DEFECTS, Defect
+from ar_demo.ledger import INSURANCE_PAYMENT, PATIENT_PAYMENT, REFUND, Ledger
 
 Ints = npt.NDArray[np.int64]
 Bools = npt.NDArray[np.bool_]

@@ -10,7 +10,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeRemainingColumn
 from rich.progress import Progress as ProgressBar
 
-from ar_pipelines.sources.generate import GenerationSummary, generate
+from ar_demo.generate import GenerationSummary, generate
 
 
 def generate_source(

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from ar_pipelines.sources._demo_catalog import (
+from ar_demo.catalog import (
     EMAIL_DOMAINS,
     FIRST_NAMES,
     LAST_NAMES,
@@ -16,7 +16,7 @@ from ar_pipelines.sources._demo_catalog import (
     STREETS,
     City,
 )
-from ar_pipelines.sources._demo_dates import DAY, day_text, timestamp
+from ar_demo.dates import DAY, day_text, timestamp
 
 Ints = npt.NDArray[np.int64]
 Bools = npt.NDArray[np.bool_]

@@ -1,0 +1,1 @@
+"""Demo sources: seeded practices in Sikka's shape, with defects planted on purpose."""
