@@ -1,41 +1,53 @@
 """The practices a code location syncs: one Dagster partition each, read from a TOML file.
 
-::
+Every field is listed in ``FIELDS`` below and in the README; a key the file misspells is
+refused with the nearest known name, and every value is type- and range-checked, so a
+mistake fails as one line naming the file, the practice and the field::
 
-    [defaults]
-    quarantine_threshold = 0.05        # share of a run's source rows; above it the check fails
+    [defaults]                          # any practice field, for every practice
+    quarantine_threshold = 0.05
 
     [[practices]]
-    id = "P001"                        # the practice_id in the source
-    source = "sqlite:///data/demo/source.db"   # or source_env = "NAME" holding the URL
-    ar_key_env = "AR_API_KEY_P001"     # the environment variable holding its AR key
-    sa_campaign_id = "..."             # optional: where `enroll_statements` enrolls
-                                       # (or sa_campaign_env = "NAME" holding it)
-    bill_to = "guarantor"              # optional: overrides the source's setting
-    phone_region = "CA"                # optional: overrides the source's setting
+    id = "P001"                         # the project's id: partition, external-id prefix
+    ar_key_env = "AR_API_KEY_P001"      # the variable holding its AR key
+    source = "sqlite:///data/demo/source.db"   # a landed database (or source_env)
+    sikka_practice_id = "1"             # Sikka's practice_id inside the office
+    cursor_column = "_loaded_at"        # the loader's load timestamp
 
-A Sikka ONE REST source takes ``source = "sikka"`` with ``sikka_base_url``,
-``sikka_office_id`` and the names of the variables holding ``secret_key``, ``app_id`` and
-``app_key`` (``sikka_secret_key_env``, ``sikka_app_id_env``, ``sikka_app_key_env``).
-The file names environment variables, never holds secrets: keys and passwords are read
-from the environment when a run needs them.
+The file names environment variables and never holds secrets: keys and passwords are
+read from the environment when a run needs them.
 """
 
 from __future__ import annotations
 
+import difflib
 import os
 import re
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import phonenumbers
+
+from ar_pipelines.normalize.settings import (
+    DEFAULT_ADJUSTMENT_LABELS,
+    DEFAULT_PAYMENT_LABELS,
+    DEFAULT_PROCEDURE_LABELS,
+    PracticeSettings,
+)
+from ar_pipelines.sources.sql_reader import SqlLayout
+
 PRACTICES_FILE_ENV = "AR_PRACTICES_FILE"
 DEFAULT_PRACTICES_FILE = Path("practices.toml")
 DEFAULT_QUARANTINE_THRESHOLD = 0.05
+DEFAULT_SIKKA_PRACTICE_ID = "1"
+SIKKA = "sikka"
 # Partition keys, schema names and run tags are made from ids: keep them plain.
 PRACTICE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
 ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+COLUMN_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_$]{0,62}$")
 
 
 class PracticeConfigError(ValueError):
@@ -44,11 +56,14 @@ class PracticeConfigError(ValueError):
 
 @dataclass(frozen=True)
 class SikkaSettings:
+    """A practice read through Sikka ONE's REST API. ``secret_key_env`` is optional:
+    without it the office's secret key comes from Sikka's ``authorized_practices``."""
+
     base_url: str
     office_id: str
-    secret_key_env: str
     app_id_env: str
     app_key_env: str
+    secret_key_env: str | None = None
 
 
 @dataclass(frozen=True)
@@ -58,16 +73,29 @@ class Practice:
     source: str | None = None
     source_env: str | None = None
     sikka: SikkaSettings | None = None
+    sikka_practice_id: str = DEFAULT_SIKKA_PRACTICE_ID
+    office_id: str | None = None
+    office_column: str = "office_id"
+    cursor_column: str | None = None
+    deleted_column: str | None = None
+    key_column: str | None = None
     sa_campaign_id: str | None = None
     sa_campaign_env: str | None = None
-    bill_to: str | None = None
-    phone_region: str | None = None
     quarantine_threshold: float = DEFAULT_QUARANTINE_THRESHOLD
+    mapping: PracticeSettings = field(default_factory=PracticeSettings)
 
     @property
     def schema_suffix(self) -> str:
         """The practice's id as a lower-case SQL identifier part."""
         return re.sub(r"[^a-z0-9_]", "_", self.id.lower())
+
+    @property
+    def bill_to(self) -> str:
+        return self.mapping.bill_to
+
+    @property
+    def phone_region(self) -> str:
+        return self.mapping.phone_region
 
     def campaign_id(self) -> str | None:
         """The SA campaign ``enroll_statements`` enrolls into, if the practice has one."""
@@ -87,6 +115,16 @@ class Practice:
         if not self.source:
             raise PracticeConfigError(f"practice {self.id}: no source")
         return self.source
+
+    def sql_layout(self) -> SqlLayout:
+        """Where the loader's own columns are in the practice's landed database."""
+        return SqlLayout(
+            office_id=self.office_id,
+            office_column=self.office_column,
+            cursor_column=self.cursor_column,
+            deleted_column=self.deleted_column,
+            key_column=self.key_column,
+        )
 
 
 @dataclass(frozen=True)
@@ -119,7 +157,15 @@ def load_practices(path: Path | None = None) -> PracticesConfig:
         ) from None
     except tomllib.TOMLDecodeError as err:
         raise PracticeConfigError(f"{path} is not valid TOML: {err}") from err
+    unknown = sorted(set(document) - {"defaults", "practices"})
+    if unknown:
+        raise PracticeConfigError(
+            f"{path}: unknown table {unknown[0]!r}{_suggest(unknown[0], ('defaults', 'practices'))}"
+        )
     defaults = document.get("defaults", {})
+    if not isinstance(defaults, dict):
+        raise PracticeConfigError(f"{path}: [defaults] must be a table")
+    _check_keys(defaults, f"{path}: [defaults]", allowed=set(FIELDS) - {"id"})
     entries = document.get("practices", [])
     if not isinstance(entries, list) or not entries:
         raise PracticeConfigError(f"{path} lists no [[practices]]")
@@ -131,47 +177,178 @@ def load_practices(path: Path | None = None) -> PracticesConfig:
     return PracticesConfig(path=path, practices=practices)
 
 
-def _practice(entry: dict[str, Any], defaults: dict[str, Any], path: Path) -> Practice:
-    merged = {**defaults, **entry}
-    practice_id = str(merged.get("id", ""))
-    if not PRACTICE_ID.match(practice_id):
-        raise PracticeConfigError(f"{path}: practice id {practice_id!r} is not a plain identifier")
+# Field checks: each takes the value and returns it checked, or raises ValueError with
+# what the value must be.
+Check = Callable[[Any], Any]
+
+
+def _text(value: Any) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError("must be a non-empty string")
+    return value.strip()
+
+
+def _matching(pattern: re.Pattern[str], what: str) -> Check:
+    def check(value: Any) -> str:
+        if not isinstance(value, str) or not pattern.match(value):
+            raise ValueError(f"must be {what}")
+        return value
+
+    return check
+
+
+def _one_of(*choices: str) -> Check:
+    def check(value: Any) -> str:
+        if value not in choices:
+            raise ValueError(f"must be {' or '.join(repr(c) for c in choices)}")
+        return str(value)
+
+    return check
+
+
+def _share(value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 1:
+        raise ValueError("must be a number between 0 and 1")
+    return float(value)
+
+
+def _region(value: Any) -> str:
+    supported = phonenumbers.SUPPORTED_REGIONS
+    if not isinstance(value, str) or value.upper() not in supported:
+        raise ValueError("must be a two-letter region code phone numbers know, such as US")
+    return value.upper()
+
+
+def _texts(value: Any) -> tuple[str, ...]:
+    if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
+        raise ValueError("must be a list of non-empty strings")
+    return tuple(v.strip() for v in value)
+
+
+def _labels(value: Any) -> tuple[str, ...]:
+    labels = _texts(value)
+    if not labels:
+        raise ValueError("must name at least one label")
+    return labels
+
+
+_ENV = _matching(ENV_NAME, "the name of an environment variable")
+_COLUMN = _matching(COLUMN_NAME, "a column name")
+_ID = _matching(PRACTICE_ID, "a plain identifier (letters, digits, _ and -)")
+
+FIELDS: dict[str, Check] = {
+    "id": _ID,
+    "ar_key_env": _ENV,
+    "source": _text,
+    "source_env": _ENV,
+    "sa_campaign_id": _text,
+    "sa_campaign_env": _ENV,
+    "quarantine_threshold": _share,
+    "bill_to": _one_of("patient", "guarantor"),
+    "phone_region": _region,
+    "sikka_practice_id": _text,
+    "office_id": _text,
+    "office_column": _COLUMN,
+    "cursor_column": _COLUMN,
+    "deleted_column": _COLUMN,
+    "key_column": _COLUMN,
+    "sikka_base_url": _text,
+    "sikka_app_id_env": _ENV,
+    "sikka_app_key_env": _ENV,
+    "sikka_secret_key_env": _ENV,
+    "procedure_labels": _labels,
+    "payment_labels": _labels,
+    "adjustment_labels": _labels,
+    "refund_payment_types": _texts,
+    "insurance_payment_types": _texts,
+    "credit_adjustment_types": _texts,
+    "debit_adjustment_types": _texts,
+}
+SQL_ONLY = ("cursor_column", "deleted_column", "key_column", "office_column")
+
+
+def _suggest(name: str, known: Any) -> str:
+    close = difflib.get_close_matches(name, list(known), n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def _check_keys(entry: dict[str, Any], where: str, *, allowed: set[str]) -> None:
+    for key in entry:
+        if key not in allowed:
+            raise PracticeConfigError(f"{where}: unknown field {key!r}{_suggest(key, allowed)}")
+
+
+def _practice(entry: Any, defaults: dict[str, Any], path: Path) -> Practice:
+    if not isinstance(entry, dict):
+        raise PracticeConfigError(f"{path}: each [[practices]] entry must be a table")
+    raw_id = entry.get("id")
+    try:
+        practice_id = _ID(raw_id)
+    except ValueError as err:
+        raise PracticeConfigError(f"{path}: practice id {raw_id!r} {err}") from None
     where = f"{path}: practice {practice_id}"
-    for name in ("ar_key_env", "source_env", *(k for k in merged if k.endswith("_env"))):
-        value = merged.get(name)
-        if value is not None and not ENV_NAME.match(str(value)):
-            raise PracticeConfigError(f"{where}: {name} must name an environment variable")
-    if "ar_key_env" not in merged:
-        raise PracticeConfigError(f"{where}: ar_key_env is required")
-    sikka = None
-    if merged.get("source") == "sikka":
+    _check_keys(entry, where, allowed=set(FIELDS))
+    merged: dict[str, Any] = {}
+    for name, value in {**defaults, **entry}.items():
         try:
-            sikka = SikkaSettings(
-                base_url=str(merged["sikka_base_url"]),
-                office_id=str(merged["sikka_office_id"]),
-                secret_key_env=str(merged["sikka_secret_key_env"]),
-                app_id_env=str(merged["sikka_app_id_env"]),
-                app_key_env=str(merged["sikka_app_key_env"]),
-            )
-        except KeyError as err:
-            raise PracticeConfigError(f"{where}: a sikka source needs {err.args[0]}") from None
-    elif not merged.get("source") and not merged.get("source_env"):
-        raise PracticeConfigError(f"{where}: give source or source_env")
-    threshold = float(merged.get("quarantine_threshold", DEFAULT_QUARANTINE_THRESHOLD))
-    if not 0 <= threshold <= 1:
-        raise PracticeConfigError(f"{where}: quarantine_threshold must be between 0 and 1")
-    bill_to = merged.get("bill_to")
-    if bill_to is not None and bill_to not in ("patient", "guarantor"):
-        raise PracticeConfigError(f"{where}: bill_to must be patient or guarantor")
+            merged[name] = FIELDS[name](value)
+        except ValueError as err:
+            raise PracticeConfigError(f"{where}: {name}: {err}") from None
+    if "ar_key_env" not in merged:
+        raise PracticeConfigError(f"{where}: ar_key_env: is required")
+    sikka = _sikka(merged, where)
+    if sikka is None and not merged.get("source") and not merged.get("source_env"):
+        raise PracticeConfigError(f"{where}: source: give source, source_env or source = 'sikka'")
+    if sikka is not None:
+        for name in SQL_ONLY:
+            if name in merged:
+                raise PracticeConfigError(f"{where}: {name}: applies to a SQL source only")
     return Practice(
         id=practice_id,
-        ar_key_env=str(merged["ar_key_env"]),
+        ar_key_env=merged["ar_key_env"],
         source=None if sikka else merged.get("source"),
         source_env=merged.get("source_env"),
         sikka=sikka,
+        sikka_practice_id=merged.get("sikka_practice_id", DEFAULT_SIKKA_PRACTICE_ID),
+        office_id=merged.get("office_id"),
+        office_column=merged.get("office_column", "office_id"),
+        cursor_column=merged.get("cursor_column"),
+        deleted_column=merged.get("deleted_column"),
+        key_column=merged.get("key_column"),
         sa_campaign_id=merged.get("sa_campaign_id"),
         sa_campaign_env=merged.get("sa_campaign_env"),
-        bill_to=bill_to,
-        phone_region=merged.get("phone_region"),
-        quarantine_threshold=threshold,
+        quarantine_threshold=merged.get("quarantine_threshold", DEFAULT_QUARANTINE_THRESHOLD),
+        mapping=PracticeSettings(
+            bill_to=merged.get("bill_to", "patient"),
+            phone_region=merged.get("phone_region", "US"),
+            procedure_labels=merged.get("procedure_labels", DEFAULT_PROCEDURE_LABELS),
+            payment_labels=merged.get("payment_labels", DEFAULT_PAYMENT_LABELS),
+            adjustment_labels=merged.get("adjustment_labels", DEFAULT_ADJUSTMENT_LABELS),
+            refund_payment_types=merged.get("refund_payment_types", ()),
+            insurance_payment_types=merged.get("insurance_payment_types", ()),
+            credit_adjustment_types=merged.get("credit_adjustment_types", ()),
+            debit_adjustment_types=merged.get("debit_adjustment_types", ()),
+        ),
+    )
+
+
+def _sikka(merged: dict[str, Any], where: str) -> SikkaSettings | None:
+    sikka_fields = [
+        name for name in merged if name.startswith("sikka_") and name != "sikka_practice_id"
+    ]
+    if merged.get("source") != SIKKA:
+        if sikka_fields:
+            raise PracticeConfigError(
+                f"{where}: {sikka_fields[0]}: applies only with source = 'sikka'"
+            )
+        return None
+    for name in ("sikka_base_url", "office_id", "sikka_app_id_env", "sikka_app_key_env"):
+        if name not in merged:
+            raise PracticeConfigError(f"{where}: {name}: is required with source = 'sikka'")
+    return SikkaSettings(
+        base_url=merged["sikka_base_url"],
+        office_id=merged["office_id"],
+        app_id_env=merged["sikka_app_id_env"],
+        app_key_env=merged["sikka_app_key_env"],
+        secret_key_env=merged.get("sikka_secret_key_env"),
     )
