@@ -1,11 +1,16 @@
 """What every source reader offers, so that callers (the normalizer's CLI, the Dagster
-assets) take any of them: the three small tables as frames, and transactions as an
-incremental, streamed ``Extract``. A source is a context manager that closes itself."""
+assets) take any of them: the small tables as frames, and transactions as an
+incremental, streamed ``Extract``. A source is a context manager that closes itself.
+
+A source reads one office. ``practice_id`` arguments are Sikka's ``practice_id`` (a
+location inside the office, usually ``"1"``), not the project's id for the practice.
+"""
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from types import TracebackType
 from typing import Self
@@ -15,17 +20,66 @@ import pandas as pd
 from ar_pipelines.sources.frames import Extract
 
 DEFAULT_LOOKBACK = timedelta(days=1)
+REFRESHING = "refresh"
+
+
+class SourceError(RuntimeError):
+    """A source did not give what was asked (after any retries)."""
+
+
+class SourceNotReady(SourceError):  # noqa: N818 - a state, read as "the source is not ready"
+    """The source cannot be read now, and reading later can succeed: Sikka is loading the
+    office, or the practice's daily quota is spent. Nothing read may be used."""
+
+
+class DailyQuotaSpent(SourceNotReady):
+    """Sikka's daily quota for the practice (requests or data size) is spent: reading
+    again the same day fails the same way, so a caller stops instead of retrying."""
+
+
+class SourceUnavailable(SourceError):  # noqa: N818 - a state
+    """The source kept failing (connection refused, time-outs, 5xx) after every retry:
+    transient, a later run may succeed."""
+
+
+@dataclass(frozen=True)
+class SourceStatus:
+    """Whether the source's link to the practice's PMS is current, as the source says.
+
+    ``sync_status`` is Sikka's ``data_sync_status`` (``refresh`` when current);
+    ``data_insert_date`` when the office's data was last loaded. Both may be unknown."""
+
+    sync_status: str | None = None
+    data_insert_date: str | None = None
+
+    @property
+    def stale(self) -> bool:
+        return self.sync_status is not None and self.sync_status.lower() != REFRESHING
+
+    def warning(self) -> str | None:
+        if not self.stale:
+            return None
+        loaded = f", data last loaded {self.data_insert_date}" if self.data_insert_date else ""
+        return f"the source reports data_sync_status {self.sync_status!r}{loaded}"
 
 
 class Source(ABC):
+    # Whether ``transaction_keys`` reads two columns (a database) rather than every row
+    # (an API): a nightly run scans keys for silent deletions only when it is cheap.
+    scans_keys_cheaply: bool = False
+
     @abstractmethod
     def practices(self, *, practice_id: str | None = None) -> pd.DataFrame: ...
 
     @abstractmethod
-    def payment_types(self, *, practice_id: str | None = None) -> pd.DataFrame: ...
+    def payment_types(self, *, practice_id: str | None = None) -> pd.DataFrame:
+        """``PAYMENT_TYPE_COLUMNS``: each class flag ``"true"`` when the type is in it."""
 
     @abstractmethod
     def patients(self, *, practice_id: str | None = None) -> pd.DataFrame: ...
+
+    @abstractmethod
+    def guarantors(self, *, practice_id: str | None = None) -> pd.DataFrame: ...
 
     @abstractmethod
     def transactions(
@@ -34,14 +88,22 @@ class Source(ABC):
         practice_id: str | None = None,
         since: datetime | None = None,
         lookback: timedelta = DEFAULT_LOOKBACK,
-    ) -> Extract: ...
+    ) -> Extract:
+        """Transactions changed since ``since - lookback`` (all without ``since``), then
+        the deletions reported in that window as rows with ``is_deleted = "true"``."""
 
     def transaction_keys(self, *, practice_id: str | None = None) -> Iterator[pd.DataFrame]:
-        """``practice_id`` and ``transaction_sr_no`` of every transaction row there is now.
+        """``practice_id`` and ``transaction_sr_no`` of every transaction row there is now:
+        the full key scan that finds rows deleted without a trace.
 
         Readers that can select two columns do; this default reads every row."""
         for chunk in self.transactions(practice_id=practice_id):
-            yield chunk.loc[:, ["practice_id", "transaction_sr_no"]]
+            live = chunk[chunk["is_deleted"].isna()]
+            yield live.loc[:, ["practice_id", "transaction_sr_no"]]
+
+    def status(self) -> SourceStatus:
+        """What the source says of its own freshness; unknown by default."""
+        return SourceStatus()
 
     @abstractmethod
     def close(self) -> None: ...

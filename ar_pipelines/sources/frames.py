@@ -4,11 +4,12 @@ Frames of ``object`` dtype whose values are ``str`` or ``None`` (SQL NULL and th
 string alike), ``loaded_date`` as ``"YYYY-MM-DD HH:MM:SS"``. The same rows give the
 same frames from SQLite, Postgres, MariaDB or the REST API.
 
-Incremental reads select ``loaded_date >= since - lookback``, the threshold floored to
-the second: the REST API serves loaded dates to the second, so SQL sources compare at
-that precision too and both read exactly the same rows. The cursor is the latest
-``loaded_date`` read (to the second), never earlier than ``since``: re-reading a
-moment is harmless (records are upserted), missing one is not.
+Incremental reads select rows loaded at or after ``since - lookback``, the threshold
+floored to the second, as the REST API's ``loaded_startdate`` takes it. A SQL source's
+cursor is the latest ``loaded_date`` read (to the second); the REST API's items carry no
+load time, so its cursor is the end of the window it asked for. Neither is ever earlier
+than ``since``: re-reading a moment is harmless (records are upserted), missing one is
+not.
 """
 
 from __future__ import annotations
@@ -103,10 +104,15 @@ class Extract:
     """
 
     def __init__(
-        self, chunks: Callable[[], Generator[pd.DataFrame]], *, since: datetime | None
+        self,
+        chunks: Callable[[], Generator[pd.DataFrame]],
+        *,
+        since: datetime | None,
+        window_end: datetime | None = None,
     ) -> None:
         self._chunks = chunks
         self._since = since
+        self._window_end = window_end
         self._latest: str | None = None
         self._rows = 0
         self._started = False
@@ -140,6 +146,9 @@ class Extract:
     @property
     def cursor(self) -> datetime | None:
         self._require_done()
+        if self._window_end is not None:
+            end = self._window_end.replace(microsecond=0)
+            return end if self._since is None else max(end, self._since)
         if self._latest is None:
             return self._since
         latest = parse_loaded(self._latest)
@@ -157,3 +166,12 @@ class Extract:
     def __repr__(self) -> str:
         state = f"rows={self._rows}" if self._done else "unread"
         return f"Extract(since={self._since!r}, {state})"
+
+
+def as_practice(table: pd.DataFrame, practice_id: str) -> pd.DataFrame:
+    """``table`` with its ``practice_id`` set to the project's id for the practice.
+
+    Sikka's ``practice_id`` names a location inside one office (usually ``"1"``), so it
+    is not unique across offices; external ids, the warehouse and the quarantine use the
+    project's id instead."""
+    return table.assign(practice_id=practice_id)

@@ -1,11 +1,23 @@
-"""The Sikka-shaped tables the pipelines read (``spec/SOURCE.md``), as SQLAlchemy Core.
+"""The shape of a Sikka ONE source: Sikka's resources and fields, and the tables a loader
+lands them in.
 
-Values are text, as Sikka serves them: amounts, dates and flags arrive as strings and
-may be malformed; the normalizer parses and validates them. Only what this project
-adds is typed: ``loaded_date`` (when the row was loaded, the incremental cursor), the
-surrogate ``row_id`` of a transaction (``transaction_sr_no`` may repeat, which is a
-defect to report, not a key) and the per-practice settings. The same tables are
-created on SQLite, Postgres and MySQL/MariaDB.
+Sikka serves every value as text (amounts with four decimals, dates as
+``2020-09-30T00:00:00``, empty fields as ``""``), so every landed column is text too;
+the normalizer parses and validates. Field names are Sikka's own (``docs/sources.md``).
+
+A loader (Fivetran, Airbyte, dlt, a script) adds columns of its own: a load timestamp,
+which is the incremental cursor, sometimes a deleted flag, and an office id when one
+database holds several offices. Which columns those are is a per-practice setting
+(``SqlLayout``); nothing here requires them. The tables declared below are the ones the
+demo generator and the tests write: Sikka's fields plus ``office_id``, ``_loaded_at``
+and ``_row_id`` (the loader's row key, so that rows sharing a ``transaction_sr_no`` have a
+stable order). The same tables are created on SQLite, Postgres and MySQL/MariaDB.
+
+Readers hand the normalizer frames whose columns are ``*_COLUMNS`` below: Sikka's
+fields, and on transactions ``is_deleted`` (``"true"`` for a row the source deleted,
+read from ``practice_events`` or the loader's deleted flag) and ``loaded_date`` (the
+loader's cursor value as ``YYYY-MM-DD HH:MM:SS``; ``None`` from the REST API, whose
+items carry no load time).
 """
 
 from __future__ import annotations
@@ -26,94 +38,171 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import make_url
 
+# Sikka's fields per resource, as the v4 API names them.
+PRACTICE_FIELDS = ("practice_id", "name", "address_line1", "city", "state", "zipcode", "phone")
+PAYMENT_TYPE_FIELDS = ("practice_id", "code", "description")
+# Query filters in Sikka, not fields: a reader lists the types once per filter and marks
+# each type it found with ``"true"``; a landed table may carry them as flag columns.
+PAYMENT_TYPE_CLASSES = ("is_insurance_type", "is_adjustment_type", "is_debit_adjustment_type")
+PATIENT_FIELDS = (
+    "patient_id",
+    "guarantor_id",
+    "practice_id",
+    "firstname",
+    "middlename",
+    "lastname",
+    "preferred_name",
+    "birthdate",
+    "status",
+    "address_line1",
+    "city",
+    "state",
+    "zipcode",
+    "cell",
+    "homephone",
+    "workphone",
+    "email",
+    "created_date",
+)
+GUARANTOR_FIELDS = (
+    "guarantor_id",
+    "patient_id",
+    "practice_id",
+    "firstname",
+    "middlename",
+    "lastname",
+    "status",
+    "address_line1",
+    "city",
+    "state",
+    "zipcode",
+    "cell",
+    "homephone",
+    "workphone",
+    "email",
+)
+TRANSACTION_FIELDS = (
+    "transaction_sr_no",
+    "practice_id",
+    "patient_id",
+    "guarantor_id",
+    "provider_id",
+    "claim_sr_no",
+    "transaction_type",
+    "transaction_date",
+    "transaction_entry_date",
+    "amount",
+    "payment_type",
+    "procedure_code",
+    "procedure_description",
+    "estimated_insurance_payment",
+    "primary_insurance_estimate",
+    "quantity",
+    "tooth_from",
+    "tooth_to",
+    "surface",
+    "note",
+    "payment_procedure_link_id",
+    "amount_paid",
+)
+# Fields Sikka leaves out unless a call asks for them with ``fields=``.
+PATIENT_EXTRA_FIELDS = ("homephone", "workphone")
+TRANSACTION_EXTRA_FIELDS = ("payment_procedure_link_id", "amount_paid")
+# ``practice_events`` items: the record's fields, plus these.
+EVENT_FIELDS = ("flag", "loadeddate")
+DELETED_FLAG = "deleted"  # compared without case: Sikka sends Deleted and deleted
+
+# What readers add to transaction frames.
+IS_DELETED = "is_deleted"
+LOADED_DATE = "loaded_date"
+
+PRACTICE_COLUMNS = PRACTICE_FIELDS
+PAYMENT_TYPE_COLUMNS = (*PAYMENT_TYPE_FIELDS, *PAYMENT_TYPE_CLASSES)
+PATIENT_COLUMNS = PATIENT_FIELDS
+GUARANTOR_COLUMNS = GUARANTOR_FIELDS
+TRANSACTION_COLUMNS = (*TRANSACTION_FIELDS, IS_DELETED, LOADED_DATE)
+
+# The loader's columns in the tables below (the demo's and the tests' loader).
+OFFICE_ID = "office_id"
+LOADED_AT = "_loaded_at"
+ROW_ID = "_row_id"
+
 metadata = MetaData()
 
-ID = 64  # identifiers: practice, patient, transaction, claim, provider
+ID = 64  # identifiers: office, practice, patient, transaction, claim, provider
 SHORT = 64  # codes, flags, amounts and dates as text
 NAME = 255
+
+
+def _texts(names: tuple[str, ...], *, long: tuple[str, ...] = ()) -> list[Column[str]]:
+    width = {"name": NAME, "description": NAME, "procedure_description": NAME, "email": NAME}
+    return [
+        Column(name, Text) if name in long else Column(name, String(width.get(name, SHORT)))
+        for name in names
+    ]
+
 
 practices = Table(
     "practices",
     metadata,
-    Column("practice_id", String(ID), primary_key=True),
-    Column("practice_name", String(NAME)),
-    # Per-practice settings: who is billed ("patient" or "guarantor") and the region
-    # phones without a country code are read in (ISO 3166 alpha-2).
-    Column("bill_to", String(16), nullable=False, server_default="patient"),
-    Column("phone_region", String(2), nullable=False, server_default="US"),
+    Column(OFFICE_ID, String(ID)),
+    *_texts(PRACTICE_FIELDS),
 )
 
 payment_types = Table(
     "payment_types",
     metadata,
-    Column("practice_id", String(ID), primary_key=True),
-    Column("code", String(SHORT), primary_key=True),
-    Column("description", String(NAME)),
-    Column("is_insurance_type", String(8)),
-    Column("is_adjustment_type", String(8)),
-    Column("is_debit_adjustment_type", String(8)),
-    Column("is_refund_type", String(8)),  # ours: refunds map to other_debit
+    Column(OFFICE_ID, String(ID)),
+    *_texts(PAYMENT_TYPE_FIELDS),
+    *_texts(PAYMENT_TYPE_CLASSES),
 )
 
 patients = Table(
     "patients",
     metadata,
-    Column("practice_id", String(ID), primary_key=True),
-    Column("patient_id", String(ID), primary_key=True),
-    Column("guarantor_id", String(ID)),
-    Column("firstname", String(NAME)),
-    Column("middlename", String(NAME)),
-    Column("lastname", String(NAME)),
-    Column("preferred_name", String(NAME)),
-    Column("email", String(NAME)),
-    Column("cell", String(SHORT)),
-    Column("homephone", String(SHORT)),
-    Column("workphone", String(SHORT)),
-    Column("birthdate", String(SHORT)),
-    Column("status", String(SHORT)),
-    Column("address_line1", String(NAME)),
-    Column("city", String(NAME)),
-    Column("state", String(SHORT)),
-    Column("zipcode", String(SHORT)),
-    Column("created_date", String(SHORT)),
-    Column("loaded_date", DateTime, nullable=False),
-    Index("ix_patients_loaded", "loaded_date"),
+    Column(OFFICE_ID, String(ID)),
+    *_texts(PATIENT_FIELDS),
+    Column(LOADED_AT, DateTime, nullable=False),
+    Index("ix_patients_office_practice", OFFICE_ID, "practice_id"),
+)
+
+guarantors = Table(
+    "guarantors",
+    metadata,
+    Column(OFFICE_ID, String(ID)),
+    *_texts(GUARANTOR_FIELDS),
+    Column(LOADED_AT, DateTime, nullable=False),
 )
 
 transactions = Table(
     "transactions",
     metadata,
-    Column("row_id", Integer, primary_key=True, autoincrement=True),
-    Column("transaction_sr_no", String(ID)),
-    Column("practice_id", String(ID), nullable=False),
-    Column("patient_id", String(ID)),
-    Column("guarantor_id", String(ID)),
-    Column("provider_id", String(ID)),
-    Column("claim_sr_no", String(ID)),
-    Column("transaction_type", String(SHORT)),
-    Column("transaction_date", String(SHORT)),
-    Column("transaction_entry_date", String(SHORT)),
-    Column("amount", String(SHORT)),
-    Column("payment_type", String(SHORT)),
-    Column("procedure_code", String(SHORT)),
-    Column("procedure_description", String(NAME)),
-    Column("quantity", String(SHORT)),
-    Column("tooth_from", String(SHORT)),
-    Column("tooth_to", String(SHORT)),
-    Column("surface", String(SHORT)),
-    Column("estimated_insurance_payment", String(SHORT)),
-    Column("primary_insurance_estimate", String(SHORT)),
-    Column("insurance_payment", String(SHORT)),
-    Column("note", Text),
-    Column("payment_link_id", String(ID)),  # a payment's procedure (its transaction_sr_no)
-    Column("is_deleted", String(8)),  # "1"/"true" marks a row the practice deleted
-    Column("loaded_date", DateTime, nullable=False),
-    Index("ix_transactions_loaded", "loaded_date"),
-    Index("ix_transactions_practice_loaded", "practice_id", "loaded_date"),
+    Column(ROW_ID, Integer, primary_key=True, autoincrement=True),
+    Column(OFFICE_ID, String(ID)),
+    *_texts(TRANSACTION_FIELDS, long=("note",)),
+    Column(LOADED_AT, DateTime, nullable=False),
+    Index("ix_transactions_loaded", LOADED_AT),
+    Index("ix_transactions_office_practice_loaded", OFFICE_ID, "practice_id", LOADED_AT),
 )
 
-TRANSACTION_COLUMNS = tuple(c.name for c in transactions.columns if c.name != "row_id")
-PATIENT_COLUMNS = tuple(c.name for c in patients.columns)
+# ``practice_events?events=transactions`` as a loader lands it: each event is the
+# record's fields with its ``flag`` and ``loadeddate``.
+practice_events = Table(
+    "practice_events",
+    metadata,
+    Column(ROW_ID, Integer, primary_key=True, autoincrement=True),
+    Column(OFFICE_ID, String(ID)),
+    Column("events", String(SHORT)),  # the resource: "transactions"
+    *_texts(EVENT_FIELDS),
+    *_texts(TRANSACTION_FIELDS, long=("note",)),
+    Column(LOADED_AT, DateTime, nullable=False),
+    Index("ix_practice_events_loaded", LOADED_AT),
+)
+
+TABLES = {
+    table.name: table
+    for table in (practices, payment_types, patients, guarantors, transactions, practice_events)
+}
 
 
 def normalize_url(url: str) -> str:
