@@ -11,6 +11,7 @@ from pathlib import Path
 from sqlalchemy.exc import SQLAlchemyError
 
 from ar_pipelines.client import ApiError
+from ar_pipelines.sources.base import SourceNotReady
 from ar_pipelines.statements.cli import add_statements_command
 
 
@@ -67,9 +68,35 @@ def _source_generate(args: argparse.Namespace) -> int:
 
 
 def _normalize(args: argparse.Namespace) -> int:
-    from ar_pipelines.sources.normalize_cli import normalize_source
+    from ar_pipelines.normalize_cli import (
+        Selection,
+        UsageError,
+        database_source,
+        mapping_settings,
+        normalize_source,
+        sikka_source,
+    )
 
-    counts = normalize_source(args.source, out_dir=Path(args.out), practice_id=args.practice)
+    if (args.source is None) == (args.sikka_url is None):
+        raise UsageError("give either --source or --sikka-url")
+    if args.sikka_url is not None:
+        if not args.office_id:
+            raise UsageError("--sikka-url needs --office-id")
+        source = sikka_source(args.sikka_url, args.office_id)
+        practice = args.practice or args.office_id
+        selection = Selection(args.sikka_practice_id or "1", practice)
+    else:
+        source = database_source(args.source, args.office_id)
+        practice = args.practice
+        # Several practices of one office share Sikka's ids only while read under them.
+        wanted = args.sikka_practice_id or ("1" if practice else None)
+        selection = Selection(wanted, practice)
+    settings = mapping_settings(
+        Path(args.practices_file) if args.practices_file else None, practice
+    )
+    counts = normalize_source(
+        source, out_dir=Path(args.out), selection=selection, settings=settings
+    )
     for name, count in counts.items():
         print(f"{name}: {count}")
     return 0
@@ -78,10 +105,26 @@ def _normalize(args: argparse.Namespace) -> int:
 def _add_normalize_command(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     normalize = commands.add_parser(
         "normalize",
-        help="read a source database and write customers, ledger entries and a quarantine (CSV)",
+        help="read a Sikka source and write customers, ledger entries and a quarantine (CSV)",
+        epilog=NORMALIZE_EPILOG,
     )
-    normalize.add_argument("--source", required=True, help="SQLite, Postgres or MySQL/MariaDB URL")
-    normalize.add_argument("--practice", help="only this practice (default: all)")
+    normalize.add_argument("--source", help="a landed database: SQLite, Postgres or MySQL URL")
+    normalize.add_argument("--sikka-url", help="Sikka's API, e.g. https://api.sikkasoft.com/v4")
+    normalize.add_argument(
+        "--office-id",
+        help="the Sikka office (with --sikka-url), or the office filter of a database",
+    )
+    normalize.add_argument(
+        "--sikka-practice-id",
+        help="Sikka's practice_id in the office (default 1; a database without --practice: all)",
+    )
+    normalize.add_argument(
+        "--practice",
+        help="the practice's id in the outputs and external ids (default: the office id)",
+    )
+    normalize.add_argument(
+        "--practices-file", help="take the mapping settings of --practice from this file"
+    )
     normalize.add_argument(
         "--out",
         required=True,
@@ -118,6 +161,13 @@ PUSH_EPILOG = """The API key is read from AR_API_KEY (never from the command lin
 from --base-url or AR_BASE_URL. Exit status: 0 every record landed (or was superseded
 by a later one with the same external_id); 1 some were refused (rejected or failed);
 3 the push stopped before sending everything; 2 usage or set-up errors."""
+
+
+NORMALIZE_EPILOG = """With --sikka-url the app's credentials come from SIKKA_APP_ID and
+SIKKA_APP_KEY (and the office's secret key from SIKKA_SECRET_KEY if set, else from
+Sikka's authorized_practices). Exit status: 0 written; 1 the source failed; 2 usage or
+set-up errors; 3 the source is not ready (Sikka is loading the office, or the
+practice's daily quota is spent): try again later."""
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -172,6 +222,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return int(args.run(args))
+    except SourceNotReady as err:
+        print(f"ar-pipelines: {err}", file=sys.stderr)
+        return 3
     except RuntimeError as err:
         print(f"ar-pipelines: {err}", file=sys.stderr)
         return 1

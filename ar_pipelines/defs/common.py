@@ -19,6 +19,7 @@ from ar_pipelines.client import (
 )
 from ar_pipelines.defs.practices import Practice, PracticesConfig
 from ar_pipelines.defs.resources import Settings
+from ar_pipelines.sources.base import DailyQuotaSpent, SourceNotReady, SourceUnavailable
 
 # Run tag carrying the name of the variable that holds the practice's AR key; dagster.yaml
 # limits runs per distinct value, so one key is never driven by two runs at once.
@@ -46,7 +47,11 @@ TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
     RequestTimeoutError,
     httpx.TransportError,
     sqlalchemy.exc.OperationalError,
+    SourceUnavailable,
+    SourceNotReady,  # Sikka is loading the office: it will have finished later
 )
+# Transient in kind, but not within a run's retries: tomorrow's run reads again.
+NOT_RETRIED: tuple[type[BaseException], ...] = (DailyQuotaSpent,)
 MAX_RETRIES = 3
 RETRY_SECONDS_ENV = "AR_RETRY_SECONDS"
 DEFAULT_RETRY_SECONDS = 10.0
@@ -102,6 +107,8 @@ def is_transient(error: BaseException) -> bool:
     """Whether ``error``, or what caused it (a push that stopped says why), is transient."""
     seen: BaseException | None = error
     while seen is not None:
+        if isinstance(seen, NOT_RETRIED):
+            return False
         if isinstance(seen, TRANSIENT_ERRORS):
             return True
         seen = seen.__cause__

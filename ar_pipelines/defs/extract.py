@@ -1,8 +1,12 @@
-"""Raw rows from a practice's source into the warehouse: patients whole, transactions
-incrementally from the practice's cursor.
+"""Raw rows from a practice's source into the warehouse: patients and guarantors whole,
+transactions incrementally from the practice's cursor.
 
-The cursor a read returns is kept as *pending*; normalization promotes it once the rows
-are normalized and stored, so a run that fails in between reads the same rows again.
+Rows are stored under the project's id for the practice, whatever Sikka's
+``practice_id`` inside the office is. The cursor a read returns is kept as *pending*;
+normalization promotes it once the rows are normalized and stored, so a run that fails
+in between reads the same rows again. A read that fails part-way (Sikka started loading
+the office, a quota ran out) leaves no increment behind: nothing of it is normalized,
+voided or moves a cursor.
 """
 
 from datetime import datetime
@@ -20,11 +24,18 @@ from ar_pipelines.defs.common import (
     utc_now,
 )
 from ar_pipelines.defs.resources import Settings, Sources, WarehouseResource
+from ar_pipelines.sources.base import SourceStatus
+from ar_pipelines.sources.frames import Extract, as_practice
 from ar_pipelines.sources.schema import TRANSACTION_COLUMNS
+from ar_pipelines.warehouse import CURSORS, RAW_GUARANTORS, Warehouse
+from ar_pipelines.warehouse import RAW_PATIENTS as RAW_PATIENTS_TABLE
 from ar_pipelines.warehouse import RAW_TRANSACTIONS as RAW_TRANSACTIONS_TABLE
 
 CURSOR = "transactions"
 PENDING_CURSOR = "transactions_pending"
+# Set when the increment is every row the source holds (a first run or a full refresh),
+# so normalization knows the increment itself says which rows still exist.
+WHOLE_READ = "transactions_whole_read"
 
 
 def extract_assets(partitions: dg.PartitionsDefinition) -> list[dg.AssetsDefinition]:
@@ -33,7 +44,9 @@ def extract_assets(partitions: dg.PartitionsDefinition) -> list[dg.AssetsDefinit
         partitions_def=partitions,
         group_name="extract",
         kinds={"sql"},
-        description="The practice's patients as the source has them now, as text.",
+        description=(
+            "The practice's patients, and its guarantors, as the source has them now, as text."
+        ),
     )
     def raw_patients(
         context: dg.AssetExecutionContext,
@@ -42,12 +55,16 @@ def extract_assets(partitions: dg.PartitionsDefinition) -> list[dg.AssetsDefinit
         settings: Settings,
     ) -> dg.MaterializeResult[Any]:
         practice = practice_of(context, settings)
+        extracted_at = utc_now()
         with retried_when_transient(context), sources.open(practice) as source:
-            patients = source.patients(practice_id=practice.id)
-        patients = patients.assign(practice_id=practice.id, extracted_at=utc_now())
+            patients = source.patients(practice_id=practice.sikka_practice_id)
+            guarantors = source.guarantors(practice_id=practice.sikka_practice_id)
+        patients = as_practice(patients, practice.id).assign(extracted_at=extracted_at)
+        guarantors = as_practice(guarantors, practice.id).assign(extracted_at=extracted_at)
         with retried_when_transient(context), warehouse.open() as store:
-            store.replace("raw.patients", patients, practice_id=practice.id)
-        return dg.MaterializeResult(metadata={"rows": len(patients)})
+            store.replace(RAW_PATIENTS_TABLE, patients, practice_id=practice.id)
+            store.replace(RAW_GUARANTORS, guarantors, practice_id=practice.id)
+        return dg.MaterializeResult(metadata={"rows": len(patients), "guarantors": len(guarantors)})
 
     @dg.asset(
         key=RAW_TRANSACTIONS,
@@ -55,8 +72,8 @@ def extract_assets(partitions: dg.PartitionsDefinition) -> list[dg.AssetsDefinit
         group_name="extract",
         kinds={"sql"},
         description=(
-            "The practice's transactions loaded since its cursor (less a lookback), as "
-            "text: this run's increment."
+            "The practice's transactions changed since its cursor (less a lookback), and "
+            "the deletions reported in that window, as text: this run's increment."
         ),
     )
     def raw_transactions(
@@ -71,31 +88,80 @@ def extract_assets(partitions: dg.PartitionsDefinition) -> list[dg.AssetsDefinit
             since = None if config.full_refresh else store.get_cursor(practice.id, CURSOR)
             extracted_at = utc_now()
             with sources.open(practice) as source:
-                extract = source.transactions(practice_id=practice.id, since=since)
-                # The table holds this increment only: the first chunk replaces the last one.
-                empty = True
-                for chunk in extract:
-                    rows = chunk.assign(extracted_at=extracted_at)
-                    if empty:
-                        store.replace(RAW_TRANSACTIONS_TABLE, rows, practice_id=practice.id)
-                        empty = False
-                    else:
-                        store.append(RAW_TRANSACTIONS_TABLE, rows)
-                if empty:
-                    nothing = pd.DataFrame(columns=list(TRANSACTION_COLUMNS))
-                    store.replace(RAW_TRANSACTIONS_TABLE, nothing, practice_id=practice.id)
+                status = source.status()
+                extract = source.transactions(practice_id=practice.sikka_practice_id, since=since)
+                deletions = _store_increment(store, practice.id, extract, extracted_at)
             if extract.cursor is not None:
                 store.set_cursor(practice.id, PENDING_CURSOR, extract.cursor)
+            _mark_whole_read(store, practice.id, whole=since is None, at=extracted_at)
+        warning = status.warning()
+        if warning is not None:
+            context.log.warning(f"practice {practice.id}: {warning}")
         return dg.MaterializeResult(
             metadata={
                 "rows": extract.rows,
+                "deletions": deletions,
                 "read": "every row" if since is None else "incremental",
                 "since": _describe(since),
                 "new_cursor": _describe(extract.cursor),
+                **_status_metadata(status),
             }
         )
 
     return [raw_patients, raw_transactions]
+
+
+def _store_increment(store: Warehouse, practice_id: str, extract: Extract, at: datetime) -> int:
+    """Store the increment a chunk at a time (the first chunk replaces the last increment),
+    and return how many of its rows are deletions. A read that fails part-way leaves the
+    practice's increment empty, so nothing of it can be normalized."""
+    empty = True
+    deletions = 0
+    try:
+        for chunk in extract:
+            rows = as_practice(chunk, practice_id).assign(extracted_at=at)
+            deletions += int(rows["is_deleted"].notna().sum())
+            if empty:
+                store.replace(RAW_TRANSACTIONS_TABLE, rows, practice_id=practice_id)
+                empty = False
+            else:
+                store.append(RAW_TRANSACTIONS_TABLE, rows)
+    except BaseException:
+        if not empty:
+            _clear_increment(store, practice_id)
+        raise
+    if empty:
+        _clear_increment(store, practice_id)
+    return deletions
+
+
+def _clear_increment(store: Warehouse, practice_id: str) -> None:
+    nothing = pd.DataFrame(columns=list(TRANSACTION_COLUMNS))
+    store.replace(RAW_TRANSACTIONS_TABLE, nothing, practice_id=practice_id)
+
+
+def _mark_whole_read(store: Warehouse, practice_id: str, *, whole: bool, at: datetime) -> None:
+    if whole:
+        store.set_cursor(practice_id, WHOLE_READ, at)
+    else:
+        store.delete(CURSORS, practice_id=practice_id, column="name", values=[WHOLE_READ])
+
+
+def was_whole_read(store: Warehouse, practice_id: str) -> bool:
+    """Whether the practice's stored increment is every row its source held."""
+    return store.get_cursor(practice_id, WHOLE_READ) is not None
+
+
+def _status_metadata(status: SourceStatus) -> dict[str, Any]:
+    metadata: dict[str, Any] = {}
+    if status.sync_status is not None:
+        metadata["source_sync_status"] = status.sync_status
+    if status.data_insert_date is not None:
+        metadata["source_data_loaded"] = status.data_insert_date
+    warning = status.warning()
+    if warning is not None:
+        metadata["stale_source_warning"] = warning
+    return metadata
 
 
 def _describe(moment: datetime | None) -> str:

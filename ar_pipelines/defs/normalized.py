@@ -6,7 +6,11 @@ met. Ledger entries of this run's increment are upserted by ``external_id``, wit
 ``loaded_at`` set to now: the push sends what was loaded since its last complete push. A
 row whose ``transaction_sr_no`` the source also holds in a row loaded before the increment
 is a duplicate of that row, as it would be in a full run, so it never replaces the entry
-made from that row. Entries whose source row disappeared are voided (amount 0) here too.
+made from that row. Deletions the source reports (``practice_events``, a loader's deleted
+flag) arrive in the increment and become voids (amount 0). A row that vanished without a
+trace is found by comparing the pushed entries with the source's ids: every run on a
+database (a cheap scan of two columns), after a whole read on the REST API (the first
+run, or ``full_refresh``), whose nightly runs never read every transaction.
 The quarantine keeps, per source row, its latest verdict: a row read again replaces its
 earlier entry, and leaves the quarantine once it normalizes.
 """
@@ -27,7 +31,7 @@ from ar_pipelines.defs.common import (
     retried_when_transient,
     utc_now,
 )
-from ar_pipelines.defs.extract import CURSOR, PENDING_CURSOR
+from ar_pipelines.defs.extract import CURSOR, PENDING_CURSOR, was_whole_read
 from ar_pipelines.defs.practices import Practice
 from ar_pipelines.defs.resources import Settings, Sources, WarehouseResource
 from ar_pipelines.normalize import Normalizer
@@ -38,12 +42,16 @@ from ar_pipelines.normalize.present import (
     earlier_external_ids,
     source_keys,
 )
-from ar_pipelines.sources.schema import PATIENT_COLUMNS, TRANSACTION_COLUMNS
+from ar_pipelines.sources.base import Source
+from ar_pipelines.sources.frames import as_practice
+from ar_pipelines.sources.schema import GUARANTOR_COLUMNS, PATIENT_COLUMNS, TRANSACTION_COLUMNS
 from ar_pipelines.sync import voids_for_missing
-from ar_pipelines.warehouse import CONTACT_BOOK, Warehouse
+from ar_pipelines.warehouse import CONTACT_BOOK, RAW_GUARANTORS, Warehouse
+from ar_pipelines.warehouse import RAW_PATIENTS as RAW_PATIENTS_TABLE
 from ar_pipelines.warehouse import RAW_TRANSACTIONS as RAW_TRANSACTIONS_TABLE
 
 QUARANTINE_SHARE_CHECK = "quarantine_share_under_threshold"
+_NO_VOIDS = pd.DataFrame()
 
 
 def normalized_assets(partitions: dg.PartitionsDefinition) -> list[dg.AssetsDefinition]:
@@ -92,17 +100,20 @@ def normalized_assets(partitions: dg.PartitionsDefinition) -> list[dg.AssetsDefi
             warehouse.open() as store,
             sources.open(practice) as source,
         ):
-            practices = _with_overrides(source.practices(practice_id=practice.id), practice)
-            keys = source_keys(source.transaction_keys(practice_id=practice.id))
-            earlier = _read_in_earlier_runs(store, practice, keys)
+            keys = _present_keys(store, practice, source)
+            earlier = set() if keys is None else _read_in_earlier_runs(store, practice, keys)
             contacts = ContactBook.of(
                 store.read(CONTACT_BOOK, practice_id=practice.id, columns=BOOK_COLUMNS)
             )
+            payment_types = source.payment_types(practice_id=practice.sikka_practice_id)
             normalizer = Normalizer(
-                practices=practices,
-                payment_types=source.payment_types(practice_id=practice.id),
+                settings=practice.mapping,
+                payment_types=as_practice(payment_types, practice.id),
                 patients=store.read(
-                    "raw.patients", practice_id=practice.id, columns=PATIENT_COLUMNS
+                    RAW_PATIENTS_TABLE, practice_id=practice.id, columns=PATIENT_COLUMNS
+                ),
+                guarantors=store.read(
+                    RAW_GUARANTORS, practice_id=practice.id, columns=GUARANTOR_COLUMNS
                 ),
                 earlier_external_ids=earlier,
                 contacts=contacts,
@@ -119,8 +130,10 @@ def normalized_assets(partitions: dg.PartitionsDefinition) -> list[dg.AssetsDefi
                 store.upsert("normalized.ledger_entries", entries)
                 quarantined.append(result.quarantine)
                 source_ids.append(chunk["transaction_sr_no"])
-            voids = voids_for_missing(
-                store, practice_id=practice.id, present_external_ids=keys.present
+            voids = (
+                voids_for_missing(store, practice_id=practice.id, present_external_ids=keys.present)
+                if keys is not None
+                else _NO_VOIDS
             )
             if len(voids):
                 store.upsert(
@@ -202,14 +215,23 @@ def _read_in_earlier_runs(store: Warehouse, practice: Practice, keys: SourceKeys
     return earlier_external_ids(keys.repeated, increment)
 
 
-def _with_overrides(practices: pd.DataFrame, practice: Practice) -> pd.DataFrame:
-    """The source's practice settings, with the practices file's choices over them."""
-    practices = practices.copy()
-    if practice.bill_to is not None:
-        practices["bill_to"] = practice.bill_to
-    if practice.phone_region is not None:
-        practices["phone_region"] = practice.phone_region
-    return practices
+def _present_keys(store: Warehouse, practice: Practice, source: Source) -> SourceKeys | None:
+    """Every id the source holds now, to void entries whose row disappeared without a
+    deletion event; ``None`` when this run cannot tell without reading the whole source.
+
+    After a whole read the increment itself holds every live row. A database scans its
+    two key columns cheaply every night; an API is scanned only by a full refresh."""
+    if was_whole_read(store, practice.id):
+        chunks = store.read_chunks(
+            RAW_TRANSACTIONS_TABLE, practice_id=practice.id, columns=[*KEY_COLUMNS, "is_deleted"]
+        )
+        return source_keys(
+            chunk.loc[chunk["is_deleted"].isna(), list(KEY_COLUMNS)] for chunk in chunks
+        )
+    if not source.scans_keys_cheaply:
+        return None
+    scan = source.transaction_keys(practice_id=practice.sikka_practice_id)
+    return source_keys(as_practice(chunk, practice.id) for chunk in scan)
 
 
 def _reasons(quarantine: pd.DataFrame) -> dict[str, int]:

@@ -4,8 +4,8 @@
   service. Each practice's key is read, at run time, from the environment variable its
   entry in the practices file names; keys are never config values, so the UI and run
   records show only the variable's name.
-- ``Sources``: each practice's Sikka-shaped source: SQLite, Postgres or MySQL by URL, or
-  Sikka ONE's REST API.
+- ``Sources``: each practice's Sikka ONE source: a landed database (SQLite, Postgres or
+  MySQL by URL, read with the practice's layout), or Sikka ONE's REST API.
 - ``WarehouseResource``: DuckDB file (the default) or Postgres, at ``AR_WAREHOUSE_URL``.
 - ``Settings``: the practices file and where reports go.
 """
@@ -57,16 +57,21 @@ class Sources(dg.ConfigurableResource):  # type: ignore[type-arg]
             from ar_pipelines.sources.rest_reader import SikkaRestSource
 
             sikka = practice.sikka
+            secret_key = None
+            if sikka.secret_key_env is not None:
+                secret_key = _secret(sikka.secret_key_env, practice, "the Sikka secret key")
             return SikkaRestSource(
                 base_url=sikka.base_url,
                 office_id=sikka.office_id,
-                secret_key=_secret(sikka.secret_key_env, practice, "the Sikka secret key"),
+                secret_key=secret_key,
                 app_id=_secret(sikka.app_id_env, practice, "the Sikka app id"),
                 app_key=_secret(sikka.app_key_env, practice, "the Sikka app key"),
             )
         from ar_pipelines.sources.sql_reader import SqlSource
 
-        return SqlSource(practice.source_url(), chunk_size=self.chunk_size)
+        return SqlSource(
+            practice.source_url(), layout=practice.sql_layout(), chunk_size=self.chunk_size
+        )
 
 
 class WarehouseResource(dg.ConfigurableResource):  # type: ignore[type-arg]

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from ar_pipelines.normalize import schemas
-from ar_pipelines.sources.schema import PATIENT_COLUMNS, TRANSACTION_COLUMNS
+from ar_pipelines.sources.schema import GUARANTOR_COLUMNS, PATIENT_COLUMNS, TRANSACTION_COLUMNS
 
 PRACTICE_ID = "practice_id"
 
@@ -75,6 +75,9 @@ def _now(name: str) -> Column:
 
 
 RAW_PATIENTS = Table("raw", "patients", (*_texts(PATIENT_COLUMNS), _now("extracted_at")))
+RAW_GUARANTORS = Table(
+    "raw", "guarantors", (*_texts(GUARANTOR_COLUMNS), _now("extracted_at"))
+)
 
 # The latest increment read for the practice: quarantine row numbers count its rows.
 RAW_TRANSACTIONS = Table(
@@ -204,6 +207,7 @@ CURSORS = Table(
 
 TABLES: tuple[Table, ...] = (
     RAW_PATIENTS,
+    RAW_GUARANTORS,
     RAW_TRANSACTIONS,
     CUSTOMERS,
     LEDGER_ENTRIES,

@@ -98,12 +98,21 @@ def change_a_statement_in_ar(pipeline: Pipeline, practice: str) -> str:
 
 
 def write_practices(path: Path, source_url: str) -> None:
-    lines = ["[defaults]", "quarantine_threshold = 0.2", ""]
-    for practice in PRACTICES:
+    """The generated office's practices "1", "2", ... as P001, P002, ..., read as its
+    loader landed them."""
+    lines = [
+        "[defaults]",
+        "quarantine_threshold = 0.2",
+        'cursor_column = "_loaded_at"',
+        'key_column = "_row_id"',
+        "",
+    ]
+    for number, practice in enumerate(PRACTICES, start=1):
         lines += [
             "[[practices]]",
             f'id = "{practice}"',
             f'source = "{source_url}"',
+            f'sikka_practice_id = "{number}"',
             f'ar_key_env = "AR_API_KEY_{practice}"',
             f'sa_campaign_env = "AR_SA_CAMPAIGN_{practice}"',
             "",
