@@ -6,7 +6,7 @@ import argparse
 import sys
 from collections.abc import Callable, Sequence
 
-from bench import client_push, normalize, pipeline, sandbox_push, statements
+from bench import client_push, extract, normalize, pipeline, sandbox_push, statements
 
 # A benchmark takes ``quick`` (a smaller run) and answers whether its checks passed.
 Benchmark = Callable[[bool], bool]
@@ -14,6 +14,7 @@ Benchmark = Callable[[bool], bool]
 BENCHMARKS: dict[str, Benchmark] = {
     "sandbox_push": sandbox_push.run,
     "client_push": client_push.run,
+    "extract": extract.run,
     "normalize": normalize.run,
     "statements": statements.run,
     "pipeline": pipeline.run,
