@@ -111,12 +111,15 @@ SURFACES = ("O", "M", "D", "B", "L", "MO", "DO", "MOD")
 
 
 class PaymentType(NamedTuple):
+    """A payment type as the PMS lists it; the classes are Sikka's query filters
+    (``is_adjustment`` is a credit adjustment). Refunds have no class in Sikka: a
+    practice names its refund types in its settings."""
+
     code: str
     description: str
     is_insurance: bool = False
     is_adjustment: bool = False
     is_debit_adjustment: bool = False
-    is_refund: bool = False
 
 
 PAYMENT_TYPES = (
@@ -127,7 +130,16 @@ PAYMENT_TYPES = (
     PaymentType("INSCHK", "Insurance payment - check", is_insurance=True),
     PaymentType("DISC", "Courtesy discount", is_adjustment=True),
     PaymentType("WO", "Insurance write-off", is_adjustment=True),
-    PaymentType("FIN", "Finance charge", is_adjustment=True, is_debit_adjustment=True),
-    PaymentType("REFUND", "Patient refund", is_refund=True),
+    PaymentType("FIN", "Finance charge", is_debit_adjustment=True),
+    PaymentType("REFUND", "Patient refund"),
 )
 PAYMENT_TYPE_INDEX = {t.code: i for i, t in enumerate(PAYMENT_TYPES)}
+# The payment type whose payments are refunds: the demo's practices list it in their
+# ``refund_payment_types`` setting.
+REFUND_PAYMENT_TYPE = "REFUND"
+
+# ``transaction_type`` as the PMS writes it: mostly the documented labels, sometimes a
+# variant the default settings accept (they compare labels trimmed and without case).
+PROCEDURE_LABELS = ("Procedure", "Proc", "procedure", " Procedure ", "PROCEDURE")
+PAYMENT_LABELS = ("Payment", "Pay", "payment", "Payment ", "PAYMENT")
+ADJUSTMENT_LABELS = ("Adjustment", "Adj", "adjustment", " Adjustment", "ADJUSTMENT")

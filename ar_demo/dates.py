@@ -16,16 +16,22 @@ def day_number(day: date) -> int:
 
 
 def day_text(day: int) -> str:
-    return (EPOCH + timedelta(days=day)).isoformat()
+    """A day as Sikka writes dates: ``2020-09-30T00:00:00``."""
+    return f"{(EPOCH + timedelta(days=day)).isoformat()}T00:00:00"
+
+
+def moment_text(seconds: int) -> str:
+    """A time to the second as Sikka writes ``loadeddate``: ``2020-09-30T13:45:00``."""
+    return timestamp(seconds).isoformat()
 
 
 def timestamp(seconds: int) -> datetime:
-    """A naive datetime (the schema's ``loaded_date``) to the second, the same on every database."""
+    """A naive datetime (the loader's ``_loaded_at``) to the second, the same on every database."""
     return datetime(1970, 1, 1) + timedelta(seconds=seconds)  # noqa: DTZ001
 
 
 def day_texts(days: npt.NDArray[np.int64]) -> list[str]:
-    return [str(d) for d in days.astype("datetime64[D]").tolist()]
+    return [f"{d}T00:00:00" for d in days.astype("datetime64[D]").tolist()]
 
 
 def timestamps(seconds: npt.NDArray[np.int64]) -> list[datetime]:

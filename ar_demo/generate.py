@@ -1,10 +1,15 @@
-"""Deterministic demo data in the Sikka-shaped source tables (``spec/SOURCE.md``).
+"""Deterministic demo data in the tables of a landed Sikka office (``docs/sources.md``).
 
-``generate`` fills ``practices``, ``payment_types``, ``patients`` and ``transactions``
-with seeded, realistic rows (same arguments, same rows, on every database) and, when
-asked, plants defects of every kind in ``Defect``. What it planted goes to
-``demo_defects``, a table of ours rather than Sikka's, so that tests and benchmarks can
-check that each planted row ends in the quarantine under ``EXPECTED_REASON``.
+``generate`` fills ``practices``, ``payment_types``, ``patients``, ``guarantors``,
+``transactions`` and ``practice_events`` of one office with seeded, realistic rows as
+Sikka serves them (same arguments, same rows, on every database) and, when asked,
+plants defects of every kind in ``Defect``. What it planted goes to ``demo_defects``, a
+table of ours rather than Sikka's, so that tests and benchmarks can check that each
+planted row ends in the quarantine under ``EXPECTED_REASON``.
+
+The practices are Sikka's locations ``"1"``, ``"2"``, ... of the office; the demo's
+settings bill the guarantors of every fifth practice from the second on
+(``bills_guarantors``) and list ``REFUND_PAYMENT_TYPE`` as the refund type.
 """
 
 from __future__ import annotations
@@ -21,11 +26,12 @@ from sqlalchemy import Column, Connection, MetaData, String, Table, func, insert
 from ar_demo.catalog import CITIES, PAYMENT_TYPES, PRACTICE_KINDS
 from ar_demo.dates import day_number, history_start, last_full_month_end
 from ar_demo.ledger import NONE, Ledger, concat, make_ledger
-from ar_demo.patients import PracticePatients, make_patients
+from ar_demo.patients import PracticePatients, guarantor_rows, make_patients
 from ar_demo.plant import TRANSACTION_DEFECTS, Plan, plan_defects
 from ar_demo.rows import (
     Context,
     Row,
+    event_rows,
     payment_type_rows,
     plant_patient_defect,
     practice_rows,
@@ -41,9 +47,10 @@ demo_metadata = MetaData()
 demo_defects = Table(
     "demo_defects",
     demo_metadata,
+    Column("office_id", String(schema.ID), primary_key=True),
     Column("practice_id", String(schema.ID), primary_key=True),
     Column("table_name", String(16), primary_key=True),  # "transactions" or "patients"
-    Column("source_id", String(schema.ID), primary_key=True),  # row_id, or patient_id
+    Column("source_id", String(schema.ID), primary_key=True),  # _row_id, or patient_id
     Column("defect", String(schema.SHORT), nullable=False),  # a Defect value
 )
 
@@ -67,12 +74,15 @@ def generate(
     defect_rate: float = 0.0,
     end: date | None = None,
     on_progress: Callable[[int, int], None] | None = None,
+    office_id: str = "D1000",
 ) -> GenerationSummary:
-    """Write ``practices`` practices of ``patients`` patients each, with ``months`` months
-    of transactions ending at ``end`` (default: the last full month before today).
+    """Write office ``office_id``: ``practices`` practices of ``patients`` patients each,
+    with ``months`` months of transactions ending at ``end`` (default: the last full
+    month before today).
 
     With ``defect_rate`` > 0, about that share of transactions and of patients carry one
-    planted defect, every kind in turn. The practices must not exist yet.
+    planted defect, every kind in turn. The office must not be in the database yet;
+    other offices may be.
     """
     if practices < 1 or patients < 1 or months < 1:
         raise ValueError("practices, patients and months must be at least 1")
@@ -83,75 +93,92 @@ def generate(
     start = history_start(end, months)
     first, last = day_number(start), day_number(end)
     streams = [np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(practices + 1)]
-    practice_ids = [f"P{i + 1:03d}" for i in range(practices)]
+    practice_ids = [str(i + 1) for i in range(practices)]
     cities = [CITIES[i % len(CITIES)] for i in range(practices)]
-    guarantor_billed = [i % 5 == 1 for i in range(practices)]
+    guarantor_billed = [bills_guarantors(p) for p in practice_ids]
     people: list[PracticePatients] = []
     parts: list[Ledger] = []
     for i, practice_id in enumerate(practice_ids):
-        people.append(make_patients(streams[i], practice_id, patients, cities[i], first, last))
+        people.append(
+            make_patients(streams[i], office_id, practice_id, patients, cities[i], first, last)
+        )
         parts.append(make_ledger(streams[i], i, people[-1], first, last))
     ledger = _in_load_order(concat(parts))
     sr_no = _serial_numbers(ledger.practice, practices)
-    guarantors = [p.guarantor for p in people]
     plan = plan_defects(
         streams[-1],
         ledger,
         rate=defect_rate,
         patient_counts=[len(p.ids) for p in people],
         guarantor_billed=guarantor_billed,
-        guarantors=guarantors,
+        is_guarantor=[p.is_guarantor for p in people],
     )
     patient_rows = [row for p in people for row in p.rows]
     offsets = np.cumsum([0] + [len(p.ids) for p in people])
     for (practice, patient), defect in plan.patient_defects.items():
         plant_patient_defect(patient_rows[offsets[practice] + patient], defect, patient)
+    guarantor_table = [row for p in people for row in guarantor_rows(p)]
 
     engine = schema.source_engine(url)
     schema.create_tables(engine)
     demo_metadata.create_all(engine)
     try:
         with engine.connect() as connection:
-            _prepare(connection, practice_ids)
+            _prepare(connection, office_id)
             context = Context(
+                office_id=office_id,
                 practice_ids=practice_ids,
                 patient_ids=[p.ids for p in people],
-                guarantors=guarantors,
+                guarantor_ids=[p.guarantor_ids for p in people],
                 sr_no=sr_no,
                 first_row_id=_next_row_id(connection),
+                last_day=last,
                 future_day=last + FUTURE_DAYS,
             )
             names = [
                 f"{c.name} {PRACTICE_KINDS[i % len(PRACTICE_KINDS)]}" for i, c in enumerate(cities)
             ]
-            bill_to = ["guarantor" if g else "patient" for g in guarantor_billed]
             planted = _planted_rows(ledger, plan, context)
+            events = event_rows(ledger, plan, context)
             batches: list[tuple[Table, int, Callable[[int, int], list[Row]]]] = [
-                (schema.practices, practices, _slicer(practice_rows(practice_ids, names, bill_to))),
+                (
+                    schema.practices,
+                    practices,
+                    _slicer(practice_rows(office_id, practice_ids, names, cities)),
+                ),
                 (
                     schema.payment_types,
                     practices * len(PAYMENT_TYPES),
-                    _slicer(payment_type_rows(practice_ids)),
+                    _slicer(payment_type_rows(office_id, practice_ids)),
                 ),
                 (schema.patients, len(patient_rows), _slicer(patient_rows)),
+                (schema.guarantors, len(guarantor_table), _slicer(guarantor_table)),
                 (
                     schema.transactions,
                     len(ledger),
                     lambda lo, hi: transaction_rows(ledger, plan, context, lo, hi),
                 ),
+                (schema.practice_events, len(events), _slicer(events)),
                 (demo_defects, len(planted), _slicer(planted)),
             ]
             _write(connection, batches, on_progress)
     finally:
         engine.dispose()
     counts = Counter(str(row["defect"]) for row in planted)
+    rows = {table.name: count for table, count, _ in batches}
+    rows[schema.transactions.name] -= int(plan.deleted.sum())
     return GenerationSummary(
         start=start,
         end=end,
-        rows={table.name: count for table, count, _ in batches},
+        rows=rows,
         defects={d: counts[d] for d in sorted(counts)},
         seconds=time.perf_counter() - started,
     )
+
+
+def bills_guarantors(practice_id: str) -> bool:
+    """Whether the demo's settings bill a practice's guarantors rather than its patients."""
+    return int(practice_id) % 5 == 2
 
 
 def _in_load_order(ledger: Ledger) -> Ledger:
@@ -177,6 +204,7 @@ def _serial_numbers(practice: np.ndarray, practices: int) -> np.ndarray:
 def _planted_rows(ledger: Ledger, plan: Plan, context: Context) -> list[Row]:
     rows: list[Row] = [
         {
+            "office_id": context.office_id,
             "practice_id": context.practice_ids[ledger.practice[i]],
             "table_name": "transactions",
             "source_id": str(context.first_row_id + i),
@@ -186,6 +214,7 @@ def _planted_rows(ledger: Ledger, plan: Plan, context: Context) -> list[Row]:
     ]
     rows += [
         {
+            "office_id": context.office_id,
             "practice_id": context.practice_ids[practice],
             "table_name": "patients",
             "source_id": context.patient_ids[practice][patient],
@@ -200,21 +229,20 @@ def _slicer(rows: list[Row]) -> Callable[[int, int], list[Row]]:
     return lambda lo, hi: rows[lo:hi]
 
 
-def _prepare(connection: Connection, practice_ids: list[str]) -> None:
+def _prepare(connection: Connection, office_id: str) -> None:
     if connection.dialect.name == "sqlite":
         # A bulk load that a crash may lose is fine: the generator can run again.
         connection.exec_driver_sql("PRAGMA journal_mode=WAL")
         connection.exec_driver_sql("PRAGMA synchronous=OFF")
-    column = schema.practices.c.practice_id
-    found = connection.execute(select(column).where(column.in_(practice_ids))).all()
-    taken = sorted(str(row[0]) for row in found)
+    column = schema.practices.c.office_id
+    found = connection.execute(select(column).where(column == office_id).limit(1)).first()
     connection.commit()
-    if taken:
-        raise ValueError(f"the source already holds practices {', '.join(taken[:5])}")
+    if found is not None:
+        raise ValueError(f"the source already holds office {office_id}")
 
 
 def _next_row_id(connection: Connection) -> int:
-    last = connection.scalar(select(func.max(schema.transactions.c.row_id)))
+    last = connection.scalar(select(func.max(schema.transactions.c._row_id)))
     connection.commit()
     return int(last or 0) + 1
 
@@ -234,8 +262,10 @@ def _write(
     done = 0
     for table, count, rows in batches:
         for lo, hi in _chunks(count):
-            connection.execute(insert(table), rows(lo, hi))
-            connection.commit()
+            chunk = rows(lo, hi)
+            if chunk:
+                connection.execute(insert(table), chunk)
+                connection.commit()
             done += hi - lo
             if on_progress is not None:
                 on_progress(done, total)
@@ -243,8 +273,8 @@ def _write(
         # Row ids were given explicitly: move the sequence past them for later inserts.
         connection.execute(
             text(
-                "select setval(pg_get_serial_sequence('transactions', 'row_id'), "
-                "coalesce((select max(row_id) from transactions), 0) + 1, false)"
+                "select setval(pg_get_serial_sequence('transactions', '_row_id'), "
+                "coalesce((select max(_row_id) from transactions), 0) + 1, false)"
             )
         )
         connection.commit()

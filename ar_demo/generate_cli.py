@@ -23,6 +23,7 @@ def generate_source(
     defect_rate: float,
     end: date | None,
     show_progress: bool,
+    office_id: str = "D1000",
 ) -> GenerationSummary:
     columns = (
         TextColumn("{task.description}"),
@@ -40,6 +41,7 @@ def generate_source(
             seed=seed,
             defect_rate=defect_rate,
             end=end,
+            office_id=office_id,
             on_progress=lambda done, total: bar.update(task, completed=done, total=total),
         )
     print(json.dumps(summary_record(summary), indent=2))

@@ -48,7 +48,7 @@ class Ledger:
     code: Ints  # procedure
     payment_type: Ints
     estimate: Ints  # cents, on procedures
-    insurance_paid: Ints  # cents, on some procedures
+    amount_paid: Ints  # cents insurance paid, recorded on some procedures
     link: Ints  # row index of a payment's procedure
     claim: Ints
     provider: Ints
@@ -159,7 +159,7 @@ def make_ledger(
             p_fee,
             code=p_code,
             estimate=p_estimate,
-            insurance_paid=np.where(on_procedure, p_paid, 0),
+            amount_paid=np.where(on_procedure, p_paid, 0),
             claim=claim[p_visit],
             provider=provider + (p_patient % 2),
             tooth=np.where(HAS_TOOTH[p_code], rng.integers(1, 33, p_count), NONE),

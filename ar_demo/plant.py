@@ -22,6 +22,7 @@ PATIENT_DEFECT_KINDS = tuple(d for d in Defect if d in PATIENT_DEFECTS)
 NONE = -1
 DELETED_SHARE = 0.003
 PADDED_SHARE = 0.02
+TOUCHED_SHARE = 0.002
 
 
 @dataclass
@@ -29,8 +30,9 @@ class Plan:
     defect: Ints  # per transaction: index into TRANSACTION_DEFECTS, or -1
     variant: Ints  # picks among a defect's forms
     duplicate_of: Ints  # for DUPLICATE_SR_NO: the row whose transaction_sr_no is re-used
-    deleted: Bools
+    deleted: Bools  # clean rows deleted in the source: only in ``practice_events``
     padded: Bools  # clean rows whose amount carries harmless surrounding spaces
+    touched: Bools  # live clean rows also reported as Added or Updated events
     patient_defects: dict[tuple[int, int], Defect]  # (practice, patient) -> defect
 
 
@@ -45,13 +47,13 @@ def plan_defects(
     rate: float,
     patient_counts: list[int],
     guarantor_billed: list[bool],
-    guarantors: list[Ints],
+    is_guarantor: list[Bools],
 ) -> Plan:
     rows = len(ledger)
     targets = np.zeros(rows, dtype=np.bool_)
     targets[ledger.link[ledger.link >= 0]] = True
     patient_defects = _plan_patients(
-        rng, ledger, rate, sum(patient_counts), guarantor_billed, guarantors
+        rng, ledger, rate, sum(patient_counts), guarantor_billed, is_guarantor
     )
     key = ledger.practice * 10**9 + ledger.patient
     defective_patients = np.array([p * 10**9 + i for p, i in patient_defects], dtype=np.int64)
@@ -78,7 +80,8 @@ def plan_defects(
     deleted = clean & (rng.random(rows) < DELETED_SHARE)
     padded = clean & ~deleted & (rng.random(rows) < PADDED_SHARE)
     variant = rng.integers(0, 1 << 30, rows)
-    return Plan(defect, variant, duplicate_of, deleted, padded, patient_defects)
+    touched = clean & ~deleted & (rng.random(rows) < TOUCHED_SHARE)
+    return Plan(defect, variant, duplicate_of, deleted, padded, touched, patient_defects)
 
 
 def _plan_patients(
@@ -87,17 +90,20 @@ def _plan_patients(
     rate: float,
     patient_total: int,
     guarantor_billed: list[bool],
-    guarantors: list[Ints],
+    is_guarantor: list[Bools],
 ) -> dict[tuple[int, int], Defect]:
-    """Patients with a transaction of their own (a guarantor where guarantors are billed)."""
+    """Patients with a transaction of their own (where guarantors are billed, a patient
+    who guarantees their family: guarantors who are not patients stay clean)."""
     total = _share(rate, patient_total, len(PATIENT_DEFECT_KINDS))
     if not total:
         return {}
     seen = np.unique(ledger.practice * 10**9 + ledger.patient)
     practice, patient = seen // 10**9, seen % 10**9
     billed = np.array(guarantor_billed)[practice]
-    is_guarantor = np.array([guarantors[p][i] == i for p, i in zip(practice, patient, strict=True)])
-    eligible = seen[~billed | is_guarantor]
+    guarantees = np.array(
+        [bool(is_guarantor[p][i]) for p, i in zip(practice, patient, strict=True)], dtype=np.bool_
+    )
+    eligible = seen[~billed | guarantees]
     chosen = rng.choice(eligible, min(total, len(eligible)), replace=False)
     return {
         (int(key // 10**9), int(key % 10**9)): PATIENT_DEFECT_KINDS[i % len(PATIENT_DEFECT_KINDS)]

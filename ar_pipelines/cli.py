@@ -62,6 +62,7 @@ def _source_generate(args: argparse.Namespace) -> int:
         seed=args.seed,
         defect_rate=args.defect_rate,
         end=date.fromisoformat(args.end) if args.end else None,
+        office_id=args.office_id,
         show_progress=show,
     )
     return 0
@@ -148,6 +149,9 @@ def _add_source_commands(commands: argparse._SubParsersAction[argparse.ArgumentP
         "--defect-rate", type=float, default=0.0, help="share of rows with a defect (default 0)"
     )
     generate.add_argument("--end", help="last day of history, YYYY-MM-DD (default: last month's)")
+    generate.add_argument(
+        "--office-id", default="D1000", help="the office the rows belong to (default D1000)"
+    )
     generate.add_argument(
         "--progress",
         action=argparse.BooleanOptionalAction,
