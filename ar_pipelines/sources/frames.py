@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from contextlib import closing
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pandas as pd
@@ -30,7 +30,8 @@ def as_text(value: Any) -> str | None:
     if value is None or value == "":
         return None
     if isinstance(value, datetime):
-        return value.isoformat(sep=" ", timespec="seconds")
+        moment = value if value.tzinfo is None else value.astimezone(UTC).replace(tzinfo=None)
+        return moment.isoformat(sep=" ", timespec="seconds")
     return str(value)
 
 

@@ -1,94 +1,247 @@
-"""Read the Sikka-shaped tables from a SQL source: SQLite, Postgres or MySQL/MariaDB.
+"""Read a landed Sikka database: SQLite, Postgres or MySQL/MariaDB.
+
+A loader (Fivetran, Airbyte, dlt, a script) lands Sikka's resources as tables named after
+them, with Sikka's field names (``docs/sources.md``). Its own bookkeeping columns differ
+from loader to loader, so none is required: ``SqlLayout`` names the ones a practice has.
+Each table's columns are read from the database itself, once; a Sikka field the table
+lacks (``homephone`` when the loader did not ask for it, a payment-type class flag) reads
+as ``None``. A missing ``practices``, ``guarantors`` or ``practice_events`` table reads as
+no rows; ``transactions``, ``patients`` and ``payment_types`` must be there.
 
 Transactions stream through a server-side cursor, ``chunk_size`` rows per frame, so
-memory stays bounded whatever the table's size. Rows come in a fixed order, the same
-on every database and from the REST API: by ``loaded_date``, then practice (compared
-byte by byte, not by the database's collation), then insertion order.
+memory stays bounded whatever the table's size. Rows come in one fixed order on every
+database: by the cursor column, then practice (byte by byte, not by the database's
+collation), then the loader's row key (or ``transaction_sr_no``). After the changed rows
+come the window's deletions, from ``practice_events`` (flag ``Deleted``, any case).
 """
 
 from __future__ import annotations
 
 from collections.abc import Generator, Sequence
 from contextlib import closing
-from datetime import datetime, timedelta
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import ColumnElement, Select, Table, select
+from sqlalchemy import (
+    ColumnElement,
+    DateTime,
+    Engine,
+    MetaData,
+    Select,
+    String,
+    Table,
+    case,
+    cast,
+    func,
+    literal_column,
+    null,
+    or_,
+    select,
+)
+from sqlalchemy.exc import NoSuchTableError
 
 from ar_pipelines.sources import schema
-from ar_pipelines.sources.base import DEFAULT_LOOKBACK, Source
+from ar_pipelines.sources.base import DEFAULT_LOOKBACK, Source, SourceError
 from ar_pipelines.sources.frames import Extract, frame, loaded_threshold
 
 DEFAULT_CHUNK_SIZE = 50_000
 KEY_COLUMNS = ("practice_id", "transaction_sr_no")
+TRANSACTIONS = "transactions"
+EVENTS = "practice_events"
+# Tables a source must have; the others read as no rows when the loader did not land them.
+REQUIRED_TABLES = frozenset({TRANSACTIONS, "patients", "payment_types"})
+# Text a loader writes for a true flag (compared trimmed and lower-cased; booleans too).
+TRUE_TEXTS = ("1", "true", "yes")
+
+# The frame columns each table reads as; ``practice_events`` gives deleted transactions.
+FRAME_COLUMNS: dict[str, tuple[str, ...]] = {
+    "practices": schema.PRACTICE_COLUMNS,
+    "payment_types": schema.PAYMENT_TYPE_COLUMNS,
+    "patients": schema.PATIENT_COLUMNS,
+    "guarantors": schema.GUARANTOR_COLUMNS,
+    TRANSACTIONS: schema.TRANSACTION_COLUMNS,
+    EVENTS: schema.TRANSACTION_COLUMNS,
+}
+# Sikka fields the small tables are ordered by (each compared by code point).
+_ORDER: dict[str, tuple[str, ...]] = {
+    "practices": ("practice_id",),
+    "payment_types": ("practice_id", "code"),
+    "patients": ("practice_id", "patient_id"),
+    "guarantors": ("practice_id", "guarantor_id"),
+}
 
 # Collations that order text by code point, as Python does (SQLite's default already does).
 _BINARY_COLLATION = {"postgresql": "C", "mysql": "utf8mb4_bin", "mariadb": "utf8mb4_bin"}
+_TRUE = literal_column("'true'", String)
+
+
+@dataclass(frozen=True)
+class SqlLayout:
+    """Where a practice's loader keeps its own bookkeeping, by column name.
+
+    ``office_id``: when one database holds several offices, only rows whose
+    ``office_column`` equals it are read. ``cursor_column``: the loader's load timestamp,
+    which makes reads incremental; without it every read takes every row.
+    ``deleted_column``: the loader's soft-delete flag, if it keeps one. ``key_column``:
+    the loader's row key, which orders rows that share a cursor value.
+    """
+
+    office_id: str | None = None
+    office_column: str = "office_id"
+    cursor_column: str | None = None
+    deleted_column: str | None = None
+    key_column: str | None = None
 
 
 def table_columns(table: Table) -> tuple[str, ...]:
-    """The columns a reader gives for ``table`` (transactions without their ``row_id``)."""
-    if table is schema.transactions:
-        return schema.TRANSACTION_COLUMNS
-    return tuple(column.name for column in table.columns)
+    """The frame columns a reader gives for ``table`` (one of Sikka's resources)."""
+    try:
+        return FRAME_COLUMNS[table.name]
+    except KeyError:
+        raise ValueError(f"{table.name!r} is not a Sikka resource this project reads") from None
 
 
 def binary_order(column: ColumnElement[Any], dialect: str) -> ColumnElement[Any]:
     """``column`` ordered by code point on every database, not by its collation."""
     collation = _BINARY_COLLATION.get(dialect)
-    return column if collation is None else column.collate(collation)
+    if collation is None or not isinstance(column.type, String):
+        return column
+    return column.collate(collation)
 
 
-def source_order(table: Table, dialect: str) -> list[ColumnElement[Any]]:
-    """The order every reader (and the test REST server) gives ``table``'s rows in."""
-    c = table.c
-    if table is schema.transactions:
-        return [c.loaded_date, binary_order(c.practice_id, dialect), c.row_id]
-    if table is schema.patients:
-        return [binary_order(c.practice_id, dialect), binary_order(c.patient_id, dialect)]
-    if table is schema.payment_types:
-        return [binary_order(c.practice_id, dialect), binary_order(c.code, dialect)]
-    return [binary_order(c.practice_id, dialect)]
+def truthy(column: ColumnElement[Any]) -> ColumnElement[bool]:
+    """Whether a loader's flag is set: ``1``, ``true``, ``yes`` in any case, or a boolean."""
+    return func.lower(func.trim(cast(column, String))).in_(TRUE_TEXTS)
+
+
+def _column(table: Table, name: str, role: str) -> ColumnElement[Any]:
+    if name not in table.c:
+        raise SourceError(f"table {table.name!r} has no {role} column {name!r}")
+    return table.c[name]
+
+
+def _value(table: Table, name: str, layout: SqlLayout) -> ColumnElement[Any]:
+    """What the frame's column ``name`` reads from ``table``: the field, or NULL."""
+    if name == schema.IS_DELETED:
+        if table.name == EVENTS:
+            return _TRUE.label(name)
+        if layout.deleted_column is None:
+            return null().label(name)
+        deleted = _column(table, layout.deleted_column, "deleted")
+        return case((truthy(deleted), _TRUE), else_=null()).label(name)
+    if name == schema.LOADED_DATE and table.name in (TRANSACTIONS, EVENTS):
+        if layout.cursor_column is None:
+            return null().label(name)
+        return _column(table, layout.cursor_column, "cursor").label(name)
+    if name not in table.c:
+        return null().label(name)
+    if name in schema.PAYMENT_TYPE_CLASSES:
+        return case((truthy(table.c[name]), _TRUE), else_=null()).label(name)
+    return table.c[name].label(name)
+
+
+def _filters(table: Table, layout: SqlLayout, practice_id: str | None) -> list[ColumnElement[bool]]:
+    """The office and practice filters, on every table alike."""
+    filters = []
+    if layout.office_id is not None:
+        filters.append(_column(table, layout.office_column, "office") == layout.office_id)
+    if practice_id is not None:
+        filters.append(_column(table, "practice_id", "practice") == practice_id)
+    return filters
+
+
+def _since(column: ColumnElement[Any], moment: datetime) -> datetime:
+    """``moment`` as a timezone-aware column compares it: naive source times are UTC."""
+    if isinstance(column.type, DateTime) and column.type.timezone:
+        return moment.replace(tzinfo=UTC)
+    return moment
 
 
 def source_query(
     table: Table,
     dialect: str,
     *,
+    layout: SqlLayout = SqlLayout(),
     practice_id: str | None = None,
     loaded_from: datetime | None = None,
     loaded_before: datetime | None = None,
 ) -> Select[Any]:
-    """``table``'s rows in source order, optionally for one practice and a loaded window."""
-    query = select(*(table.c[name] for name in table_columns(table)))
-    if practice_id is not None:
-        query = query.where(table.c.practice_id == practice_id)
-    if loaded_from is not None:
-        query = query.where(table.c.loaded_date >= loaded_from)
-    if loaded_before is not None:
-        query = query.where(table.c.loaded_date < loaded_before)
-    return query.order_by(*source_order(table, dialect))
+    """``table``'s rows as a reader gives them: its frame columns, in source order.
+
+    ``table`` is a Sikka resource's table as the database has it (reflected, or
+    ``schema``'s own). For ``transactions``, the rows changed in the window on the
+    layout's cursor column (``loaded_from`` inclusive, ``loaded_before`` exclusive); for
+    ``practice_events``, the window's deleted transactions, with ``is_deleted = "true"``.
+    Anything that orders or serves rows the way this reader does (a look-alike Sikka API)
+    builds on this query.
+    """
+    columns = table_columns(table)
+    query = select(*(_value(table, name, layout) for name in columns))
+    query = query.where(*_filters(table, layout, practice_id))
+    key = layout.key_column
+    if table.name not in (TRANSACTIONS, EVENTS):
+        fields = [table.c[name] for name in _ORDER[table.name] if name in table.c]
+        keys = [table.c[key]] if key is not None and key in table.c else []
+        return query.order_by(*(binary_order(column, dialect) for column in fields + keys))
+    if table.name == EVENTS:
+        flag = _column(table, "flag", "event flag")
+        query = query.where(func.lower(flag) == schema.DELETED_FLAG)
+        if "events" in table.c:
+            query = query.where(func.lower(table.c.events) == TRANSACTIONS)
+    order: list[ColumnElement[Any]] = []
+    if layout.cursor_column is not None:
+        cursor = _column(table, layout.cursor_column, "cursor")
+        if loaded_from is not None:
+            query = query.where(cursor >= _since(cursor, loaded_from))
+        if loaded_before is not None:
+            query = query.where(cursor < _since(cursor, loaded_before))
+        order.append(cursor)
+    elif loaded_from is not None or loaded_before is not None:
+        raise ValueError("a loaded window needs the layout's cursor_column")
+    order.append(_column(table, "practice_id", "practice"))
+    # The row key must be on transactions when the layout names one; events may lack it.
+    if key is not None and (table.name == TRANSACTIONS or key in table.c):
+        order.append(_column(table, key, "row key"))
+    else:
+        order.append(_column(table, "transaction_sr_no", "key"))
+    return query.order_by(*(binary_order(column, dialect) for column in order))
 
 
 class SqlSource(Source):
-    """A Sikka-shaped SQL database, read as frames of text (see ``frames``)."""
+    """A landed Sikka database, read as frames of text (see ``frames``)."""
 
-    def __init__(self, url: str, *, chunk_size: int = DEFAULT_CHUNK_SIZE) -> None:
+    scans_keys_cheaply = True
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        layout: SqlLayout = SqlLayout(),
+        chunk_size: int = DEFAULT_CHUNK_SIZE,
+    ) -> None:
         if chunk_size < 1:
             raise ValueError("chunk_size must be at least 1")
-        self._engine = schema.source_engine(url, must_exist=True)
+        self._engine: Engine = schema.source_engine(url, must_exist=True)
         self._dialect = self._engine.dialect.name
+        self.layout = layout
         self.chunk_size = chunk_size
+        self._tables: dict[str, Table | None] = {}
 
     def practices(self, *, practice_id: str | None = None) -> pd.DataFrame:
-        return self._read(schema.practices, practice_id=practice_id)
+        return self._read("practices", practice_id)
 
     def payment_types(self, *, practice_id: str | None = None) -> pd.DataFrame:
-        return self._read(schema.payment_types, practice_id=practice_id)
+        """Each class column ``"true"`` when the table's flag is set; ``None`` when the
+        table has no such column (the practice's settings classify the type then)."""
+        return self._read("payment_types", practice_id)
 
     def patients(self, *, practice_id: str | None = None) -> pd.DataFrame:
-        return self._read(schema.patients, practice_id=practice_id)
+        return self._read("patients", practice_id)
+
+    def guarantors(self, *, practice_id: str | None = None) -> pd.DataFrame:
+        return self._read("guarantors", practice_id)
 
     def transactions(
         self,
@@ -97,30 +250,87 @@ class SqlSource(Source):
         since: datetime | None = None,
         lookback: timedelta = DEFAULT_LOOKBACK,
     ) -> Extract:
-        """Transactions loaded at or after ``since - lookback`` (all without ``since``),
-        streamed in frames of at most ``chunk_size`` rows."""
-        loaded_from = None if since is None else loaded_threshold(since, lookback)
-        query = source_query(
-            schema.transactions, self._dialect, practice_id=practice_id, loaded_from=loaded_from
-        )
-        return Extract(lambda: self._stream(query, schema.TRANSACTION_COLUMNS), since=since)
+        """Transactions loaded at or after ``since - lookback`` then the deletions
+        reported in that window, streamed in frames of at most ``chunk_size`` rows.
+
+        A whole read (no ``since``, or no cursor column) takes every row there is and no
+        deletion events, as the REST API's does: a row deleted earlier is simply absent,
+        and a caller that pushed it before finds it gone by its keys. Without a cursor
+        column the extract's cursor stays ``None``."""
+        threshold = None if since is None else loaded_threshold(since, lookback)
+        if self.layout.cursor_column is None:
+            since = threshold = None
+        queries = [self._query(TRANSACTIONS, practice_id, threshold)]
+        if threshold is not None and (events := self._table(EVENTS)) is not None:
+            queries.append(
+                source_query(
+                    events,
+                    self._dialect,
+                    layout=self.layout,
+                    practice_id=practice_id,
+                    loaded_from=threshold,
+                )
+            )
+
+        def chunks() -> Generator[pd.DataFrame]:
+            for query in queries:
+                yield from self._stream(query, schema.TRANSACTION_COLUMNS)
+
+        return Extract(chunks, since=since)
 
     def transaction_keys(self, *, practice_id: str | None = None) -> Generator[pd.DataFrame]:
-        """``practice_id`` and ``transaction_sr_no`` of every transaction row there is now,
-        in frames: what a run compares with what it pushed, to void rows that disappeared."""
-        table = schema.transactions
-        query = select(table.c.practice_id, table.c.transaction_sr_no)
-        if practice_id is not None:
-            query = query.where(table.c.practice_id == practice_id)
+        """``practice_id`` and ``transaction_sr_no`` of every live transaction row, in
+        frames: what a run compares with what it pushed, to void rows that disappeared.
+        Rows the loader flagged deleted are not live."""
+        table = self._required(TRANSACTIONS)
+        query = select(
+            _column(table, "practice_id", "practice"), _column(table, "transaction_sr_no", "key")
+        ).where(*_filters(table, self.layout, practice_id))
+        if self.layout.deleted_column is not None:
+            deleted = _column(table, self.layout.deleted_column, "deleted")
+            query = query.where(or_(deleted.is_(None), ~truthy(deleted)))
         return self._stream(query, KEY_COLUMNS)
 
-    def _read(self, table: Table, *, practice_id: str | None) -> pd.DataFrame:
-        query = source_query(table, self._dialect, practice_id=practice_id)
+    def _table(self, name: str) -> Table | None:
+        """The table as the database has it (``None`` when absent), reflected once."""
+        if name not in self._tables:
+            try:
+                self._tables[name] = Table(name, MetaData(), autoload_with=self._engine)
+            except NoSuchTableError:
+                self._tables[name] = None
+        return self._tables[name]
+
+    def _required(self, name: str) -> Table:
+        table = self._table(name)
+        if table is None:
+            raise SourceError(f"the source database has no {name!r} table")
+        return table
+
+    def _query(
+        self, name: str, practice_id: str | None, loaded_from: datetime | None = None
+    ) -> Select[Any] | None:
+        table = self._required(name) if name in REQUIRED_TABLES else self._table(name)
+        if table is None:
+            return None
+        return source_query(
+            table,
+            self._dialect,
+            layout=self.layout,
+            practice_id=practice_id,
+            loaded_from=loaded_from,
+        )
+
+    def _read(self, name: str, practice_id: str | None) -> pd.DataFrame:
+        query = self._query(name, practice_id)
+        if query is None:
+            return frame([], FRAME_COLUMNS[name])
         with self._engine.connect() as connection:
             rows = connection.execute(query).all()
-        return frame(rows, table_columns(table))
+        return frame(rows, FRAME_COLUMNS[name])
 
-    def _stream(self, query: Select[Any], columns: Sequence[str]) -> Generator[pd.DataFrame]:
+    def _stream(self, query: Select[Any] | None, columns: Sequence[str]) -> Generator[pd.DataFrame]:
+        if query is None:
+            return
         with self._engine.connect() as connection:
             streaming = connection.execution_options(stream_results=True, yield_per=self.chunk_size)
             with closing(streaming.execute(query)) as result:
@@ -132,4 +342,4 @@ class SqlSource(Source):
 
     def __repr__(self) -> str:
         url = self._engine.url.render_as_string(hide_password=True)
-        return f"SqlSource({url!r}, chunk_size={self.chunk_size})"
+        return f"SqlSource({url!r}, layout={self.layout!r}, chunk_size={self.chunk_size})"

@@ -1,10 +1,12 @@
-"""A small hand-written Sikka-shaped source, and the frames every reader must give for it.
+"""A small hand-written landed Sikka office, and the frames every reader must give for it.
 
 Values carry what real sources do: NULLs, empty strings, stray whitespace, Unicode
-(accents, CJK, an emoji), text in numeric fields. Practice ids differ in case
-(``"Zeta"`` sorts before ``"alpha"`` by code point, after it in a case-blind
-collation), and rows share loaded dates across practices, so the source order is
-tested where databases would disagree.
+(accents, CJK, an emoji), text in numeric fields, four-decimal amounts and ``T00:00:00``
+dates. Practice ids differ in case (``"Zeta"`` sorts before ``"alpha"`` by code point,
+after it in a case-blind collation), and rows share load times across practices, so the
+source order is tested where databases would disagree. Rows are written into the tables
+of ``schema`` with the demo loader's columns: ``office_id``, ``_loaded_at`` and
+``_row_id`` (insertion order).
 """
 
 from __future__ import annotations
@@ -20,21 +22,23 @@ from ar_pipelines.sources import schema
 
 Row = dict[str, Any]
 T0 = datetime.fromisoformat("2024-03-01 08:00:00")
+OFFICE = "D1000"
 PRACTICES = ("Zeta", "alpha")
+LOADED_AT = schema.LOADED_AT
 
 PRACTICE_ROWS: list[Row] = [
-    {"practice_id": "alpha", "practice_name": "Clínica Dental Ñandú", "bill_to": "patient"},
-    {"practice_id": "Zeta", "practice_name": "  Zeta Smiles  ", "bill_to": "guarantor"},
+    {"practice_id": "alpha", "name": "Clínica Dental Ñandú", "city": "Austin", "phone": ""},
+    {"practice_id": "Zeta", "name": "  Zeta Smiles  ", "state": "TX", "phone": "5550100"},
 ]
 
 PAYMENT_TYPE_ROWS: list[Row] = [
     {"practice_id": practice, "code": code, "description": description, **flags}
     for practice in PRACTICES
     for code, description, flags in (
-        ("CASH", "Cash", {"is_insurance_type": "0", "is_adjustment_type": "0"}),
+        ("CASH", "Cash", {"is_insurance_type": "0", "is_adjustment_type": "false"}),
         ("INS", "Insurance check", {"is_insurance_type": "1", "is_adjustment_type": ""}),
-        ("ADJ", "Courtesy \u2013 10 %", {"is_adjustment_type": "true", "is_refund_type": None}),
-        ("REF", "", {"is_refund_type": "1"}),
+        ("ADJ", "Courtesy \u2013 10 %", {"is_adjustment_type": "True"}),
+        ("DADJ", "", {"is_debit_adjustment_type": " yes "}),
     )
 ]
 
@@ -46,7 +50,8 @@ PATIENT_ROWS: list[Row] = [
         "lastname": "Ørsted",
         "email": "zoe@example.com",
         "cell": "(555) 010-2030",
-        "loaded_date": T0,
+        "birthdate": "1980-01-31T00:00:00",
+        LOADED_AT: T0,
     },
     {
         "practice_id": "alpha",
@@ -56,7 +61,7 @@ PATIENT_ROWS: list[Row] = [
         "middlename": "",
         "lastname": "García",
         "homephone": None,
-        "loaded_date": T0,
+        LOADED_AT: T0,
     },
     {
         "practice_id": "Zeta",
@@ -65,7 +70,7 @@ PATIENT_ROWS: list[Row] = [
         "lastname": "小龍 😀",
         "email": "",
         "workphone": "+1 555 010 9999",
-        "loaded_date": T0 + timedelta(hours=1),
+        LOADED_AT: T0 + timedelta(hours=1),
     },
     {
         "practice_id": "Zeta",
@@ -73,34 +78,62 @@ PATIENT_ROWS: list[Row] = [
         "firstname": "\tTab",
         "lastname": "Line\nBreak",
         "status": "Inactive",
-        "loaded_date": T0 + timedelta(hours=1),
+        LOADED_AT: T0 + timedelta(hours=1),
     },
+]
+
+GUARANTOR_ROWS: list[Row] = [
+    {
+        "practice_id": "Zeta",
+        "guarantor_id": "G7",
+        "firstname": "Gül",
+        "lastname": "Öz",
+        "email": "gul@example.com",
+        LOADED_AT: T0,
+    },
+    {"practice_id": "alpha", "guarantor_id": "10", "lastname": "Ørsted", LOADED_AT: T0},
 ]
 
 
 def transaction(practice_id: str, sr_no: str, loaded: datetime, **values: Any) -> Row:
-    row: Row = dict.fromkeys(schema.TRANSACTION_COLUMNS)
+    """A transaction row as the demo loader lands it."""
+    row: Row = dict.fromkeys(schema.TRANSACTION_FIELDS)
     row.update(
-        transaction_sr_no=sr_no,
-        practice_id=practice_id,
-        patient_id="10" if practice_id == "alpha" else "1",
-        transaction_type="Procedure",
-        transaction_date="2024-02-27",
-        amount="125.00",
-        procedure_code="D1110",
-        loaded_date=loaded,
+        {
+            "transaction_sr_no": sr_no,
+            "practice_id": practice_id,
+            "patient_id": "10" if practice_id == "alpha" else "1",
+            "transaction_type": "Procedure",
+            "transaction_date": "2024-02-27T00:00:00",
+            "amount": "125.0000",
+            "procedure_code": "D1110",
+            schema.OFFICE_ID: OFFICE,
+            LOADED_AT: loaded,
+        }
     )
     row.update(values)
     return row
 
 
+def event(
+    practice_id: str, sr_no: str, loaded: datetime, flag: str = "Deleted", **values: Any
+) -> Row:
+    """A ``practice_events`` row: the transaction's fields with the event's flag."""
+    row = transaction(practice_id, sr_no, loaded)
+    row.update(events="transactions", flag=flag, loadeddate=loaded.isoformat())
+    row.update(values)
+    return row
+
+
 def first_round() -> list[Row]:
-    """Transactions of a first load: varied values, loaded dates shared across practices."""
+    """Transactions of a first load: varied values, load times shared across practices."""
     t = T0
     return [
         transaction("alpha", "a1", t, procedure_description="Prophylaxis \u2013 adult"),
         transaction("Zeta", "z1", t, amount="", note="amount left empty"),
-        transaction("alpha", "a2", t, transaction_type="Payment", amount="-50", payment_type="INS"),
+        transaction(
+            "alpha", "a2", t, transaction_type="Payment", amount="-50.0000", payment_type="INS"
+        ),
         transaction("Zeta", "z2", t + timedelta(minutes=5), amount=None, tooth_from="  3 "),
         transaction("alpha", "a3", t + timedelta(minutes=5), amount="12.5O", note="Ünïcödé ✓"),
         transaction(
@@ -108,7 +141,7 @@ def first_round() -> list[Row]:
             "z3",
             t + timedelta(hours=2),
             transaction_type="Adjustment",
-            amount="-10.00",
+            amount="-10.0000",
             payment_type="ADJ",
             note="line one\nline two",
         ),
@@ -118,17 +151,16 @@ def first_round() -> list[Row]:
             t + timedelta(hours=3),
             claim_sr_no="",
             surface="MOD",
-            payment_link_id="a1",
-            is_deleted="1",
+            payment_procedure_link_id="a1",
         ),
         transaction("Zeta", "z4", t + timedelta(hours=3), quantity="1", note="  padded  "),
     ]
 
 
 def later_round(tag: str, loaded: Sequence[datetime]) -> list[Row]:
-    """One transaction per loaded date, alternating practices, ids tagged by round."""
+    """One transaction per load time, alternating practices, ids tagged by round."""
     return [
-        transaction(PRACTICES[index % 2], f"{tag}{index}", when, amount=f"{index}.25")
+        transaction(PRACTICES[index % 2], f"{tag}{index}", when, amount=f"{index}.2500")
         for index, when in enumerate(loaded)
     ]
 
@@ -138,21 +170,36 @@ def reset(engine: Engine) -> None:
     schema.create_tables(engine)
 
 
-def fill(engine: Engine, transactions: Iterable[Row] = ()) -> None:
-    """Fresh tables holding the practices, payment types, patients and ``transactions``."""
+def fill(engine: Engine, transactions: Iterable[Row] = (), events: Iterable[Row] = ()) -> None:
+    """Fresh tables holding the practices, payment types, patients, guarantors,
+    ``transactions`` and ``events`` of office ``OFFICE``."""
     reset(engine)
+    office = {schema.OFFICE_ID: OFFICE}
     with engine.begin() as connection:
-        connection.execute(insert(schema.practices), PRACTICE_ROWS)
-        connection.execute(insert(schema.payment_types), complete(PAYMENT_TYPE_ROWS))
-        connection.execute(insert(schema.patients), complete(PATIENT_ROWS))
+        for table, rows in (
+            (schema.practices, PRACTICE_ROWS),
+            (schema.payment_types, PAYMENT_TYPE_ROWS),
+            (schema.patients, PATIENT_ROWS),
+            (schema.guarantors, GUARANTOR_ROWS),
+        ):
+            connection.execute(insert(table), complete([{**office, **row} for row in rows]))
     add_transactions(engine, transactions)
+    add_events(engine, events)
 
 
 def add_transactions(engine: Engine, rows: Iterable[Row]) -> None:
+    _add(engine, schema.transactions.name, rows)
+
+
+def add_events(engine: Engine, rows: Iterable[Row]) -> None:
+    _add(engine, schema.practice_events.name, rows)
+
+
+def _add(engine: Engine, table: str, rows: Iterable[Row]) -> None:
     rows = list(rows)
     if rows:
         with engine.begin() as connection:
-            connection.execute(insert(schema.transactions), rows)
+            connection.execute(insert(schema.TABLES[table]), complete(rows))
 
 
 def complete(rows: Iterable[Row]) -> list[Row]:
@@ -162,42 +209,79 @@ def complete(rows: Iterable[Row]) -> list[Row]:
     return [{key: row.get(key) for key in keys} for row in rows]
 
 
+def text(value: Any) -> str | None:
+    if isinstance(value, datetime):
+        return value.strftime("%Y-%m-%d %H:%M:%S")
+    return None if value in (None, "") else str(value)
+
+
 def expected_frame(
-    rows: Iterable[Mapping[str, Any]], columns: Sequence[str], order: Sequence[str]
+    rows: Iterable[Mapping[str, Any]], columns: Sequence[str], order: Sequence[str] = ()
 ) -> pd.DataFrame:
     """What a reader must give for ``rows``: text or None, sorted by ``order`` (by code
-    point) and then by insertion."""
-
-    def text(value: Any) -> str | None:
-        if isinstance(value, datetime):
-            return value.strftime("%Y-%m-%d %H:%M:%S")
-        return None if value in (None, "") else str(value)
-
+    point; a ``None`` never sorts) and then by insertion."""
     indexed = sorted(
-        enumerate(rows), key=lambda item: (*[text(item[1][k]) for k in order], item[0])
+        enumerate(rows), key=lambda item: (*[text(item[1][k]) or "" for k in order], item[0])
     )
     data = [[text(row.get(column)) for column in columns] for _, row in indexed]
     return pd.DataFrame(data, columns=list(columns), dtype=object)
 
 
-def expected_transactions(rows: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
-    return expected_frame(rows, schema.TRANSACTION_COLUMNS, ("loaded_date", "practice_id"))
+def as_read(
+    rows: Iterable[Mapping[str, Any]], *, deleted: bool = False, loaded: bool = True
+) -> list[Row]:
+    """Transaction rows as a reader fills ``is_deleted`` and ``loaded_date``."""
+    return [
+        {
+            **row,
+            schema.IS_DELETED: "true" if deleted else None,
+            schema.LOADED_DATE: row[LOADED_AT] if loaded else None,
+        }
+        for row in rows
+    ]
 
 
-def expected_patients() -> pd.DataFrame:
-    columns = tuple(column.name for column in schema.patients.columns)
-    return expected_frame(PATIENT_ROWS, columns, ("practice_id", "patient_id"))
+def expected_transactions(
+    rows: Iterable[Mapping[str, Any]], events: Iterable[Mapping[str, Any]] = ()
+) -> pd.DataFrame:
+    """An incremental read's frame: changed rows by load time, practice and insertion,
+    then the deletions the same way."""
+    order = (LOADED_AT, "practice_id")
+    return pd.concat(
+        [
+            expected_frame(as_read(rows), schema.TRANSACTION_COLUMNS, order),
+            expected_frame(as_read(events, deleted=True), schema.TRANSACTION_COLUMNS, order),
+        ],
+        ignore_index=True,
+    )
 
 
 def expected_practices() -> pd.DataFrame:
-    rows = [{"phone_region": "US", **row} for row in PRACTICE_ROWS]
-    columns = tuple(column.name for column in schema.practices.columns)
-    return expected_frame(rows, columns, ("practice_id",))
+    return expected_frame(PRACTICE_ROWS, schema.PRACTICE_COLUMNS, ("practice_id",))
 
 
 def expected_payment_types() -> pd.DataFrame:
-    columns = tuple(column.name for column in schema.payment_types.columns)
-    return expected_frame(PAYMENT_TYPE_ROWS, columns, ("practice_id", "code"))
+    truthy = {"1", "true", "yes"}
+    rows = [
+        {
+            **row,
+            **{
+                flag: "true" if str(row.get(flag) or "").strip().lower() in truthy else None
+                for flag in schema.PAYMENT_TYPE_CLASSES
+            },
+        }
+        for row in PAYMENT_TYPE_ROWS
+    ]
+    return expected_frame(rows, schema.PAYMENT_TYPE_COLUMNS, ("practice_id", "code"))
+
+
+def expected_patients() -> pd.DataFrame:
+    return expected_frame(PATIENT_ROWS, schema.PATIENT_COLUMNS, ("practice_id", "patient_id"))
+
+
+def expected_guarantors() -> pd.DataFrame:
+    order = ("practice_id", "guarantor_id")
+    return expected_frame(GUARANTOR_ROWS, schema.GUARANTOR_COLUMNS, order)
 
 
 def read_all(chunks: Iterable[pd.DataFrame], columns: Sequence[str]) -> pd.DataFrame:
@@ -236,17 +320,13 @@ def check_incremental_rounds(engine: Engine, read: Read) -> None:
     rows += second
     got, next_cursor = read(cursor, lookback)
     threshold = cursor - lookback
-    assert_frames_equal(
-        got, expected_transactions(r for r in rows if r["loaded_date"] >= threshold)
-    )
+    assert_frames_equal(got, expected_transactions(r for r in rows if r[LOADED_AT] >= threshold))
     assert {"z3", "a4", "z4", "r2-0", "r2-1", "r2-2"} == set(got["transaction_sr_no"])
     assert next_cursor == cursor + timedelta(hours=1)
 
     got, last_cursor = read(next_cursor, lookback)  # nothing new: the lookback again
     threshold = next_cursor - lookback
-    assert_frames_equal(
-        got, expected_transactions(r for r in rows if r["loaded_date"] >= threshold)
-    )
+    assert_frames_equal(got, expected_transactions(r for r in rows if r[LOADED_AT] >= threshold))
     assert {"a4", "z4", "r2-0", "r2-2"} == set(got["transaction_sr_no"])
     assert last_cursor == next_cursor
 

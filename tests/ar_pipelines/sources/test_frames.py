@@ -46,3 +46,9 @@ def test_a_frame_of_no_rows_has_its_columns() -> None:
 
     assert list(built.columns) == ["row_id", "x"]
     assert built.empty
+
+
+def test_a_timezone_aware_load_time_reads_as_its_utc_time_without_an_offset() -> None:
+    loaded = datetime.fromisoformat("2026-05-01T10:00:00+02:00")
+
+    assert column_texts([loaded]) == ["2026-05-01 08:00:00"]
