@@ -14,12 +14,12 @@ import numpy as np
 import numpy.typing as npt
 
 from ar_pipelines.normalize import dates, money
-from ar_pipelines.normalize.chunk import PAYMENT, PROCEDURE, SOURCE_TYPES, Chunk, Context
+from ar_pipelines.normalize.chunk import Chunk, Context
 from ar_pipelines.normalize.distinct import Distinct
 from ar_pipelines.normalize.quarantine import Triage, shown
 from ar_pipelines.normalize.reasons import Reason
 from ar_pipelines.normalize.seen import SeenKeys
-from ar_pipelines.normalize.settings import PaymentType
+from ar_pipelines.normalize.settings import PAYMENT, PROCEDURE, PaymentType, PaymentTypes
 from ar_pipelines.normalize.text import BoolArray, IntArray, ObjectArray, pick
 
 # Ids and numbers that must not hide characters, in the order details name them.
@@ -29,9 +29,9 @@ VISIBLE_FIELDS = (
     "practice_id",
     "patient_id",
     "guarantor_id",
-    "payment_link_id",
+    "payment_procedure_link_id",
     "estimated_insurance_payment",
-    "insurance_payment",
+    "amount_paid",
 )
 MAX_EXTERNAL_ID = 100
 MAX_LINK = 100
@@ -87,13 +87,14 @@ def check_identity(
         practice_length + 1 + chunk.lengths("transaction_sr_no") > MAX_EXTERNAL_ID,
         _say(f"external_id {{}} is longer than {MAX_EXTERNAL_ID} characters", chunk.external_id),
     )
-    link_length = chunk.lengths("payment_link_id")
+    link_length = chunk.lengths("payment_procedure_link_id")
     triage.flag(
         Reason.ID_INVALID,
         (link_length > 0) & (practice_length + 1 + link_length > MAX_LINK),
         _say(
-            f"payment_link_id {{}} is longer than {MAX_LINK} characters with the practice",
-            texts["payment_link_id"],
+            f"payment_procedure_link_id {{}} is longer than {MAX_LINK} characters"
+            " with the practice",
+            texts["payment_procedure_link_id"],
         ),
     )
     triage.flag(
@@ -135,16 +136,18 @@ def check_identity(
     )
 
 
-def check_amounts(chunk: Chunk, triage: Triage, amounts: money.Amounts) -> None:
-    source_type = chunk.columns["transaction_type"].map_text(
-        {name: code for name, code in SOURCE_TYPES.items()}, -1, np.int64, key=str.lower
-    )
+def check_amounts(
+    chunk: Chunk, triage: Triage, amounts: money.Amounts, labels: dict[str, int]
+) -> None:
+    """Money fields as cents. Labels are read first: ``amount_paid`` is only read (and
+    only checked) on procedures."""
+    # Labels compare trimmed (``Coded`` text is) and case-folded, once per distinct label.
+    source_type = chunk.columns["transaction_type"].map_text(labels, -1, np.int64, key=str.casefold)
     chunk.source_type = source_type.astype(np.int64)
-    # amount_paid comes from insurance_payment on procedures only, so only there is it read.
     fields = {
         "amount": np.ones(len(chunk), dtype=bool),
         "estimated_insurance_payment": np.ones(len(chunk), dtype=bool),
-        "insurance_payment": chunk.source_type == PROCEDURE,
+        "amount_paid": chunk.source_type == PROCEDURE,
     }
     problems: dict[str, IntArray] = {}
     for name in fields:
@@ -176,31 +179,27 @@ def check_dates(chunk: Chunk, triage: Triage, today: date) -> None:
         )
 
 
-def check_types(
-    chunk: Chunk, triage: Triage, payment_types: dict[tuple[str, str], PaymentType]
-) -> None:
+def check_types(chunk: Chunk, triage: Triage, payment_types: PaymentTypes) -> None:
     triage.flag(
         Reason.UNKNOWN_TRANSACTION_TYPE,
         chunk.source_type < 0,
         _say(
-            "transaction_type {} is not Procedure, Payment or Adjustment",
+            "transaction_type {} is not a procedure, payment or adjustment label"
+            " of the practice's settings",
             chunk.texts["transaction_type"],
         ),
     )
     practice, code = chunk.texts["practice_id"], chunk.texts["payment_type"]
-    # One lookup per distinct (practice, code); its flags as a row of four per type.
+    # One lookup per distinct (practice, payment_type); its flags as a row of five.
     flags = chunk.columns["practice_id"].pairs(
         chunk.columns["payment_type"],
         lambda p, c: np.array(
-            [
-                _type_flags(payment_types.get((a, b)) if b else None)
-                for a, b in zip(p, c, strict=True)
-            ],
+            [_type_flags(payment_types.find(a, b)) for a, b in zip(p, c, strict=True)],
             dtype=bool,
-        ).reshape(-1, 4),
+        ).reshape(-1, 5),
     )
-    known, chunk.insurance, chunk.debit_adjustment, chunk.refund = (
-        np.ascontiguousarray(flags[:, i]) for i in range(4)
+    known, chunk.insurance, chunk.credit_adjustment, chunk.debit_adjustment, chunk.refund = (
+        np.ascontiguousarray(flags[:, i]) for i in range(5)
     )
     code_given = chunk.columns["payment_type"].present()
     unknown = (chunk.source_type > PROCEDURE) & code_given & ~known
@@ -213,11 +212,17 @@ def check_types(
     triage.flag(Reason.UNKNOWN_PAYMENT_TYPE, needed, _say("a Payment needs a payment_type"))
 
 
-def _type_flags(found: PaymentType | None) -> tuple[bool, bool, bool, bool]:
-    """Known, insurance, debit adjustment, refund."""
+def _type_flags(found: PaymentType | None) -> tuple[bool, bool, bool, bool, bool]:
+    """Known, insurance, credit adjustment, debit adjustment, refund."""
     if found is None:
-        return (False, False, False, False)
-    return (True, found.is_insurance, found.is_debit_adjustment, found.is_refund)
+        return (False, False, False, False, False)
+    return (
+        True,
+        found.is_insurance,
+        found.is_credit_adjustment,
+        found.is_debit_adjustment,
+        found.is_refund,
+    )
 
 
 def check_parties(chunk: Chunk, triage: Triage, context: Context) -> None:
@@ -227,9 +232,9 @@ def check_parties(chunk: Chunk, triage: Triage, context: Context) -> None:
     practice = columns["practice_id"]
     patient = practice.pairs(columns["patient_id"], directory.find).astype(np.int64)
     given_guarantor = practice.pairs(columns["guarantor_id"], directory.find).astype(np.int64)
-    bills_guarantor = practice.map_text(
-        {p: s.bills_guarantor for p, s in context.settings.items()}, False, bool
-    ).astype(bool)
+    # A guarantor who is not a patient is in the directory, but names no patient.
+    patient = np.where(pick(directory.is_patient, patient, False).astype(bool), patient, -1)
+    bills_guarantor = context.settings.bills_guarantor
     has_guarantor = columns["guarantor_id"].present()
     own_guarantor = pick(directory.guarantor, patient, -1).astype(np.int64)
     customer = np.where(
@@ -252,7 +257,11 @@ def check_parties(chunk: Chunk, triage: Triage, context: Context) -> None:
     triage.flag(
         Reason.PATIENT_MISSING,
         customer < 0,
-        _say("guarantor {} is not a patient of practice {}", guarantor_text, texts["practice_id"]),
+        _say(
+            "guarantor {} is not a patient or guarantor of practice {}",
+            guarantor_text,
+            texts["practice_id"],
+        ),
     )
     triage.flag(
         Reason.CUSTOMER_NOT_PUSHABLE,

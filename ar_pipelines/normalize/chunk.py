@@ -11,7 +11,7 @@ import pandas as pd
 from ar_pipelines.normalize.customers import Directory, external_ids
 from ar_pipelines.normalize.distinct import Distinct
 from ar_pipelines.normalize.money import Amounts, Decimals
-from ar_pipelines.normalize.settings import PaymentType, PracticeSettings
+from ar_pipelines.normalize.settings import PaymentTypes, PracticeSettings
 from ar_pipelines.normalize.text import BoolArray, Coded, IntArray, ObjectArray
 
 USED_COLUMNS = (
@@ -26,21 +26,20 @@ USED_COLUMNS = (
     "procedure_code",
     "procedure_description",
     "estimated_insurance_payment",
-    "insurance_payment",
+    "amount_paid",
     "note",
-    "payment_link_id",
+    "payment_procedure_link_id",
     "is_deleted",
 )
-PROCEDURE, PAYMENT, ADJUSTMENT = 0, 1, 2
-SOURCE_TYPES = {"procedure": PROCEDURE, "payment": PAYMENT, "adjustment": ADJUSTMENT}
 
 
 @dataclass(frozen=True)
 class Context:
-    """What every chunk is checked against: the small tables and today."""
+    """What every chunk is checked against: the settings, the small tables and today."""
 
-    settings: dict[str, PracticeSettings]
-    payment_types: dict[tuple[str, str], PaymentType]
+    settings: PracticeSettings
+    labels: dict[str, int]  # ``PracticeSettings.label_kinds``
+    payment_types: PaymentTypes
     directory: Directory
     today: date
     decimals: Decimals = field(default_factory=Decimals)
@@ -84,6 +83,7 @@ class Chunk:
     dates: Distinct = field(default_factory=_no_dates)  # "YYYY-MM-DD" per row, None if bad
     source_type: IntArray = field(default_factory=_empty_ints)
     insurance: BoolArray = field(default_factory=_empty_bools)
+    credit_adjustment: BoolArray = field(default_factory=_empty_bools)
     debit_adjustment: BoolArray = field(default_factory=_empty_bools)
     refund: BoolArray = field(default_factory=_empty_bools)
     customer: IntArray = field(default_factory=_empty_ints)

@@ -1,5 +1,11 @@
 """Transaction dates: ISO ``YYYY-MM-DD``, optionally followed by a time, which is dropped.
 
+Sikka serves dates as ``2020-09-30T00:00:00``: that is 2020-09-30. A time other than
+midnight (``2020-09-30T14:05:00``, with or without seconds, fraction or offset) is read
+the same way, as the date it is written on: a transaction date is a day in the
+practice's own calendar, and shifting it by a time zone would move entries between
+statements. A plain ``2020-09-30`` is accepted too.
+
 Calendar checks are done on the numbers (month 1-12, the month's days, leap years), so
 that any year parses, however far from today: a year 0999 is "before 1900", not a crash.
 """

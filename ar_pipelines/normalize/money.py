@@ -1,9 +1,11 @@
 """Amounts as exact cents: parsed from text with regular expressions, never through float.
 
 An amount is an optional sign, digits and an optional fraction (``"12"``, ``"-0.5"``,
-``".75"``, ``"12.340"``). Zeros at the end of the fraction do not count as precision
-(``"12.340"`` is 12.34, as AR reads it); any other third decimal is refused, not rounded.
-Digits are ASCII only: full-width digits are text, not a number.
+``".75"``, ``"12.340"``). Sikka serves four decimals (``"24.0000"``, ``"-61.5000"``):
+zeros past the cents, however many, do not count as precision (``"24.0000"`` is exactly
+24.00, as AR reads it); any other digit past the cents (``"24.1250"``, ``"24.0001"``) is
+refused (``amount_too_precise``), never rounded. Digits are ASCII only: full-width
+digits are text, not a number.
 """
 
 from __future__ import annotations
@@ -20,7 +22,8 @@ from ar_pipelines.normalize.text import BoolArray, IntArray, ObjectArray
 
 MAX_WHOLE_DIGITS = 10  # |amount| < 10^10
 NUMBER = re.compile(r"([+-]?)([0-9]*)(?:\.([0-9]*))?")
-PLAIN = re.compile(r"-?[0-9]{1,10}\.[0-9]{2}")  # the common case, read without NUMBER
+PLAIN = re.compile(r"-?[0-9]{1,10}\.[0-9]{2}")  # cents, read without NUMBER
+SIKKA = re.compile(r"-?[0-9]{1,10}\.[0-9]{2}00")  # Sikka's four decimals, whole cents
 
 
 class Problem(IntEnum):
@@ -67,7 +70,9 @@ def _arrays(parsed: list[tuple[int, Problem]]) -> tuple[IntArray, IntArray]:
 def _cents(text: str | None) -> tuple[int, Problem]:
     if text is None:
         return 0, Problem.MISSING
-    if PLAIN.fullmatch(text):  # as Sikka writes amounts: "-120.50"
+    if SIKKA.fullmatch(text):  # as Sikka serves amounts: "-120.5000"
+        return int(text[:-2].replace(".", "")), Problem.NONE
+    if PLAIN.fullmatch(text):  # "-120.50"
         return int(text.replace(".", "")), Problem.NONE
     number = NUMBER.fullmatch(text)
     if number is None or not (number[2] or number[3]):

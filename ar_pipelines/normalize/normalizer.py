@@ -17,8 +17,7 @@ from ar_pipelines.normalize.chunk import Context
 from ar_pipelines.normalize.contacts import ContactBook
 from ar_pipelines.normalize.customers import build_customers
 from ar_pipelines.normalize.seen import SeenKeys, hashes
-from ar_pipelines.normalize.settings import payment_types as read_payment_types
-from ar_pipelines.normalize.settings import practice_settings
+from ar_pipelines.normalize.settings import PaymentTypes, PracticeSettings
 from ar_pipelines.normalize.transactions import ledger_frame, normalize_chunk
 from ar_pipelines.normalize.validation import validate
 
@@ -42,7 +41,9 @@ class TransactionCounts:
 
 
 class Normalizer:
-    """Customers from patients at once; ledger entries from transaction chunks.
+    """Customers from patients (and guarantors) at once; ledger entries from transaction
+    chunks, mapped by one practice's ``settings`` (labels, payment-type classes, whom it
+    bills, its phone region).
 
     Call ``transactions`` once per chunk, in loaded order: a ``(practice_id,
     transaction_sr_no)`` seen in an earlier chunk (or earlier in the same chunk) is a
@@ -60,21 +61,24 @@ class Normalizer:
     def __init__(
         self,
         *,
-        practices: pd.DataFrame,
+        settings: PracticeSettings = PracticeSettings(),
         payment_types: pd.DataFrame,
         patients: pd.DataFrame,
+        guarantors: pd.DataFrame | None = None,
         today: date | None = None,
         earlier_external_ids: Iterable[str] = (),
         contacts: ContactBook | None = None,
     ) -> None:
-        settings = practice_settings(practices)
-        built = build_customers(patients, settings, contacts)
+        labels = settings.label_kinds()  # before any work: a bad setting fails at once
+        built = build_customers(patients, settings, contacts, guarantors)
         self.customers: pd.DataFrame = schemas.customers.validate(built.customers)
         self.patient_quarantine: pd.DataFrame = schemas.quarantine.validate(built.quarantine)
-        self.patients_in = len(patients)
+        # Patients and the guarantors read as customers: each is a customer or quarantined.
+        self.patients_in = built.people
         self._context = Context(
             settings=settings,
-            payment_types=read_payment_types(payment_types),
+            labels=labels,
+            payment_types=PaymentTypes(payment_types, settings),
             directory=built.directory,
             today=today or date.today(),  # noqa: DTZ011 - dates are the practice's calendar
         )

@@ -16,6 +16,7 @@ import pandas as pd
 from ar_pipelines.normalize import schemas
 from ar_pipelines.normalize.normalizer import Normalizer
 from ar_pipelines.normalize.quarantine import empty_quarantine
+from ar_pipelines.normalize.settings import PracticeSettings
 from ar_pipelines.normalize.transactions import ledger_frame
 
 
@@ -23,7 +24,7 @@ from ar_pipelines.normalize.transactions import ledger_frame
 class Counts:
     """Where every source row went. ``conserved`` holds for every run."""
 
-    patients: int
+    patients: int  # patients, and guarantors read as customers (who are not patients)
     customers: int
     patients_quarantined: dict[str, int]
     transactions: int
@@ -49,9 +50,10 @@ class Normalized:
 
 def normalize(
     *,
-    practices: pd.DataFrame,
+    settings: PracticeSettings = PracticeSettings(),
     payment_types: pd.DataFrame,
     patients: pd.DataFrame,
+    guarantors: pd.DataFrame | None = None,
     transactions: Iterable[pd.DataFrame] | pd.DataFrame,
     today: date | None = None,
     pushed: pd.DataFrame | None = None,
@@ -59,7 +61,11 @@ def normalize(
     """Normalize a whole extract. ``pushed`` (entries pushed before) asks for voids of
     entries whose rows have disappeared, which is only right for a full extract."""
     normalizer = Normalizer(
-        practices=practices, payment_types=payment_types, patients=patients, today=today
+        settings=settings,
+        payment_types=payment_types,
+        patients=patients,
+        guarantors=guarantors,
+        today=today,
     )
     chunks = [transactions] if isinstance(transactions, pd.DataFrame) else transactions
     entries, quarantined = [], [normalizer.patient_quarantine]

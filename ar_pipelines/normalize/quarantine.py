@@ -19,9 +19,9 @@ from ar_pipelines.normalize.reasons import Reason
 from ar_pipelines.normalize.text import BoolArray, ObjectArray
 
 QUARANTINE_COLUMNS = (
-    "source",  # "transactions" or "patients"
+    "source",  # "transactions", "patients" or "guarantors"
     "practice_id",
-    "source_id",  # transaction_sr_no or patient_id, as given
+    "source_id",  # transaction_sr_no, patient_id or guarantor_id, as given
     "row_number",  # 1-based position in the extract (the rows read in this run)
     "loaded_date",
     "reason",  # a Reason value
@@ -52,6 +52,12 @@ class Triage:
         if len(rows):
             self.reason[rows] = REASON_CODES.index(reason)
             self.detail[rows] = list(describe(rows))
+
+    def part(self, rows: Rows) -> Triage:
+        """The triage of the given rows only, in their order."""
+        part = Triage(len(rows))
+        part.reason, part.detail = self.reason[rows], self.detail[rows]
+        return part
 
     def counts(self) -> dict[str, int]:
         codes, counts = np.unique(self.reason[self.reason >= 0], return_counts=True)

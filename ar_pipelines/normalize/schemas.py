@@ -203,7 +203,7 @@ ledger_entries = pa.DataFrameSchema(
 
 quarantine = pa.DataFrameSchema(
     {
-        "source": pa.Column(object, pa.Check.isin(("transactions", "patients"))),
+        "source": pa.Column(object, pa.Check.isin(("transactions", "patients", "guarantors"))),
         "practice_id": _text(nullable=True),
         "source_id": _text(nullable=True),
         "row_number": pa.Column("int64", pa.Check.ge(1)),

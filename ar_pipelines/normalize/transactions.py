@@ -2,11 +2,21 @@
 
 Each column is parsed once per distinct value and lookups are made once per distinct
 (practice, code) or (practice, patient) pair (``text.Coded``); what is per row is numpy.
-The mapping (``spec/SOURCE.md``): Procedure is a ``charge`` (+|a|); a Payment is an
-``insurance_payment`` or ``patient_payment`` (-|a|) by its payment type; an Adjustment is
-an ``adjustment`` (+|a|) when positive, zero or of a debit-adjustment type, else an
-``other_credit`` (-|a|); a Payment or Adjustment of a refund type is an ``other_debit``
-(+|a|). A row marked deleted is a void: the same entry with amount 0.
+
+The mapping (``docs/sources.md``, "Mapping"), by the practice's labels and the classes of
+the row's payment type:
+
+- a procedure label is a ``charge`` (+|a|);
+- a payment is an ``insurance_payment`` (-|a|) when its type is of the insurance class,
+  else a ``patient_payment`` (-|a|);
+- an adjustment is an ``adjustment`` (+|a|) when its type is a debit adjustment, an
+  ``other_credit`` (-|a|) when it is a credit adjustment; with neither class (or both,
+  which contradict each other) the sign of the amount says which (zero: ``adjustment``);
+- a payment or an adjustment whose type is in the refund list is an ``other_debit``
+  (+|a|): money going back to the payer raises the balance whichever way the PMS
+  booked it. The refund list wins over every class.
+
+A row marked deleted is a void: the same entry with amount 0.
 """
 
 from __future__ import annotations
@@ -26,11 +36,12 @@ from ar_pipelines.normalize.checks import (
     check_parties,
     check_types,
 )
-from ar_pipelines.normalize.chunk import ADJUSTMENT, PAYMENT, PROCEDURE, Chunk, Context
+from ar_pipelines.normalize.chunk import Chunk, Context
 from ar_pipelines.normalize.customers import external_ids
 from ar_pipelines.normalize.distinct import Distinct
 from ar_pipelines.normalize.quarantine import Triage, quarantine_frame
 from ar_pipelines.normalize.seen import SeenKeys
+from ar_pipelines.normalize.settings import ADJUSTMENT, PAYMENT, PROCEDURE
 from ar_pipelines.normalize.text import BoolArray, Coded, ObjectArray, free_text, given, truthy
 
 LEDGER_COLUMNS = (
@@ -76,7 +87,7 @@ def normalize_chunk(
     triage = Triage(len(chunk))
     invisible = check_invisible(chunk, triage)
     check_identity(chunk, triage, seen, invisible)
-    check_amounts(chunk, triage, context.amounts)
+    check_amounts(chunk, triage, context.amounts, context.labels)
     check_dates(chunk, triage, context.today)
     check_types(chunk, triage, context.payment_types)
     check_parties(chunk, triage, context)
@@ -121,19 +132,32 @@ def ledger_columns(chunk: Chunk, clean: BoolArray, context: Context) -> tuple[Le
     """
     kind = chunk.source_type[clean]
     cents = chunk.cents["amount"][clean]
-    refund = chunk.refund[clean]
     payment, adjustment = kind == PAYMENT, kind == ADJUSTMENT
-    # Codes into LEDGER_TYPES, so that the sign is read off an integer array.
+    debit, credit_class = chunk.debit_adjustment[clean], chunk.credit_adjustment[clean]
+    # Codes into LEDGER_TYPES (found by name), so that the sign is read off an integer array.
     type_code = np.select(
         [
             kind == PROCEDURE,
-            (payment | adjustment) & refund,
+            (payment | adjustment) & chunk.refund[clean],
             payment & chunk.insurance[clean],
             payment,
-            adjustment & (chunk.debit_adjustment[clean] | (cents >= 0)),
+            adjustment & debit & ~credit_class,
+            adjustment & credit_class & ~debit,
+            adjustment & (cents >= 0),
         ],
-        [0, 1, 2, 3, 4],
-        default=5,
+        [
+            LEDGER_TYPES.index(name)
+            for name in (
+                "charge",
+                "other_debit",
+                "insurance_payment",
+                "patient_payment",
+                "adjustment",
+                "other_credit",
+                "adjustment",
+            )
+        ],
+        default=LEDGER_TYPES.index("other_credit"),
     )
     credit = np.array([t in CREDIT_TYPES for t in LEDGER_TYPES], dtype=bool)[type_code]
     amount = np.where(credit, -np.abs(cents), np.abs(cents))
@@ -142,7 +166,7 @@ def ledger_columns(chunk: Chunk, clean: BoolArray, context: Context) -> tuple[Le
     amount[deleted] = 0
 
     columns, decimals = chunk.columns, context.decimals
-    paid_given = columns["insurance_payment"].present()[clean] & (kind == PROCEDURE)
+    paid_given = columns["amount_paid"].present()[clean] & (kind == PROCEDURE)
     estimate_given = columns["estimated_insurance_payment"].present()[clean]
     customer = chunk.customer[clean].astype(np.intp)
     ledger: LedgerColumns = {
@@ -151,7 +175,7 @@ def ledger_columns(chunk: Chunk, clean: BoolArray, context: Context) -> tuple[Le
         "transaction_date": chunk.dates.at(clean).compact(),  # bad dates are None
         "transaction_type": Distinct(type_code.astype(np.intp), np.array(LEDGER_TYPES, object)),
         "amount": decimals(amount, np.ones(len(amount), dtype=bool)),
-        "amount_paid": decimals(chunk.cents["insurance_payment"][clean], paid_given),
+        "amount_paid": decimals(chunk.cents["amount_paid"][clean], paid_given),
         "estimated_insurance": decimals(
             chunk.cents["estimated_insurance_payment"][clean], estimate_given
         ),
@@ -168,10 +192,10 @@ def ledger_columns(chunk: Chunk, clean: BoolArray, context: Context) -> tuple[Le
 def _links(chunk: Chunk, clean: BoolArray) -> ObjectArray:
     """``payment_link_id`` as an external id, built only where given (most rows have none)."""
     links = np.full(int(clean.sum()), None, dtype=object)
-    linked = chunk.columns["payment_link_id"].present()[clean]
+    linked = chunk.columns["payment_procedure_link_id"].present()[clean]
     rows = np.flatnonzero(clean)[linked]
     links[linked] = external_ids(
-        chunk.texts["practice_id"][rows], chunk.texts["payment_link_id"][rows]
+        chunk.texts["practice_id"][rows], chunk.texts["payment_procedure_link_id"][rows]
     )
     return links
 

@@ -1,5 +1,6 @@
 """Small source frames built by hand, shaped as the readers give them: every value text
-(``str``) or ``None``, ``object`` dtype, all columns of the source tables."""
+(``str``) or ``None``, ``object`` dtype, Sikka's field names, values as Sikka serves them
+(four-decimal amounts, ``T00:00:00`` dates)."""
 
 from __future__ import annotations
 
@@ -9,21 +10,18 @@ from typing import Any
 
 import pandas as pd
 
-from ar_pipelines.normalize import Normalized, normalize
-from ar_pipelines.sources.schema import PATIENT_COLUMNS, TRANSACTION_COLUMNS
+from ar_pipelines.normalize import Normalized, PracticeSettings, normalize
+from ar_pipelines.sources.schema import (
+    GUARANTOR_COLUMNS,
+    PATIENT_COLUMNS,
+    PAYMENT_TYPE_COLUMNS,
+    TRANSACTION_COLUMNS,
+)
 
 TODAY = date(2026, 5, 15)
 LOADED = "2026-05-01 08:00:00"
-PRACTICE_COLUMNS = ("practice_id", "practice_name", "bill_to", "phone_region")
-PAYMENT_TYPE_COLUMNS = (
-    "practice_id",
-    "code",
-    "description",
-    "is_insurance_type",
-    "is_adjustment_type",
-    "is_debit_adjustment_type",
-    "is_refund_type",
-)
+# The practice of most tests: bills patients in the US; REF payments are refunds.
+SETTINGS = PracticeSettings(refund_payment_types=("REF",))
 
 
 def text_frame(rows: Iterable[dict[str, Any]], columns: Iterable[str]) -> pd.DataFrame:
@@ -36,23 +34,29 @@ def _text(value: Any) -> str | None:
     return None if value is None or value == "" else str(value)
 
 
-def practices(*rows: dict[str, Any]) -> pd.DataFrame:
-    rows = rows or ({"practice_id": "P1", "practice_name": "Smile", "bill_to": "patient"},)
-    return text_frame(({"phone_region": "US", **r} for r in rows), PRACTICE_COLUMNS)
-
-
 def payment_types(*rows: dict[str, Any]) -> pd.DataFrame:
+    """Payment types as a reader lists them: classes are ``"true"`` flags."""
     rows = rows or (
         {"practice_id": "P1", "code": "CASH", "description": "Cash"},
-        {"practice_id": "P1", "code": "INS", "description": "Insurance", "is_insurance_type": "1"},
-        {"practice_id": "P1", "code": "REF", "description": "Refund", "is_refund_type": "true"},
+        {
+            "practice_id": "P1",
+            "code": "INS",
+            "description": "Insurance",
+            "is_insurance_type": "true",
+        },
+        {"practice_id": "P1", "code": "REF", "description": "Refund"},
         {
             "practice_id": "P1",
             "code": "DEB",
-            "is_adjustment_type": "1",
-            "is_debit_adjustment_type": "1",
+            "description": "Late fee",
+            "is_debit_adjustment_type": "true",
         },
-        {"practice_id": "P1", "code": "WO", "is_adjustment_type": "1"},
+        {
+            "practice_id": "P1",
+            "code": "WO",
+            "description": "Write-off",
+            "is_adjustment_type": "true",
+        },
     )
     return text_frame(rows, PAYMENT_TYPE_COLUMNS)
 
@@ -64,7 +68,6 @@ def patient(patient_id: str = "100", **fields: Any) -> dict[str, Any]:
         "firstname": "Jane",
         "lastname": "Doe",
         "email": f"jane{patient_id}@example.com",
-        "loaded_date": LOADED,
         **fields,
     }
 
@@ -73,14 +76,29 @@ def patients(*rows: dict[str, Any]) -> pd.DataFrame:
     return text_frame(rows or (patient(),), PATIENT_COLUMNS)
 
 
+def guarantor(guarantor_id: str = "500", **fields: Any) -> dict[str, Any]:
+    return {
+        "practice_id": "P1",
+        "guarantor_id": guarantor_id,
+        "firstname": "Gary",
+        "lastname": "Payer",
+        "email": f"gary{guarantor_id}@example.com",
+        **fields,
+    }
+
+
+def guarantors(*rows: dict[str, Any]) -> pd.DataFrame:
+    return text_frame(rows, GUARANTOR_COLUMNS)
+
+
 def transaction(sr_no: str = "1", **fields: Any) -> dict[str, Any]:
     return {
         "transaction_sr_no": sr_no,
         "practice_id": "P1",
         "patient_id": "100",
         "transaction_type": "Procedure",
-        "transaction_date": "2026-03-02",
-        "amount": "120.00",
+        "transaction_date": "2026-03-02T00:00:00",
+        "amount": "120.0000",
         "procedure_code": "D0120",
         "procedure_description": "Periodic oral evaluation",
         "loaded_date": LOADED,
@@ -95,15 +113,18 @@ def transactions(*rows: dict[str, Any]) -> pd.DataFrame:
 def run(
     *rows: dict[str, Any],
     patient_rows: Iterable[dict[str, Any]] | None = None,
-    practice_rows: Iterable[dict[str, Any]] | None = None,
+    guarantor_rows: Iterable[dict[str, Any]] | None = None,
+    settings: PracticeSettings = SETTINGS,
+    type_rows: Iterable[dict[str, Any]] | None = None,
     **kwargs: Any,
 ) -> Normalized:
-    """Normalize ``rows`` as one chunk against the default practice, types and patient."""
+    """Normalize ``rows`` as one chunk against the default settings, types and patient."""
     return normalize(
-        practices=practices(*(practice_rows or ())),
-        payment_types=payment_types(),
+        settings=settings,
+        payment_types=payment_types(*(type_rows or ())),
         patients=patients(*(patient_rows or ())),
-        transactions=transactions(*rows),
+        guarantors=None if guarantor_rows is None else guarantors(*guarantor_rows),
+        transactions=[transactions(*rows)],
         today=TODAY,
         **kwargs,
     )

@@ -18,15 +18,11 @@ from ar_pipelines.normalize.contacts import (
 )
 from ar_pipelines.normalize.customers import Customers, build_customers
 from ar_pipelines.normalize.reasons import Reason
-from ar_pipelines.normalize.settings import practice_settings
-from tests.ar_pipelines.normalize.rows import patient, patients, practices
+from ar_pipelines.normalize.settings import PracticeSettings
+from tests.ar_pipelines.normalize.rows import patient, patients
 
-SETTINGS = practice_settings(
-    practices(
-        {"practice_id": "P1", "phone_region": "US"},
-        {"practice_id": "P2", "phone_region": "GB"},
-    )
-)
+US = PracticeSettings(phone_region="US")
+GB = PracticeSettings(phone_region="GB")
 
 # Patients of every contact case the customer tests know, two practices, shared texts.
 FIXTURE = (
@@ -42,14 +38,16 @@ FIXTURE = (
     patient("10", email=None),
     patient("11", email=" \u00a0 ", cell=" "),
     patient("12", email="a@example.com", cell="+1 415 555 2671"),
-    patient("13", practice_id="P2", email=None, cell="020 7946 0958"),
+    patient("13", practice_id="P2", email=None, cell="+44 20 7946 0958"),
     patient("14", practice_id="P2", email="Jane@Example.com", cell="(415) 555-2671"),
     patient(None, cell="(415) 555-2671"),
 )
 
 
-def build(*rows: dict[str, Any], book: ContactBook | None = None) -> Customers:
-    return build_customers(patients(*rows), SETTINGS, book)
+def build(
+    *rows: dict[str, Any], book: ContactBook | None = None, settings: PracticeSettings = US
+) -> Customers:
+    return build_customers(patients(*rows), settings, book)
 
 
 def customers_by_id(built: Customers) -> dict[str, dict[str, Any]]:
@@ -88,9 +86,9 @@ def test_texts_the_book_does_not_know_are_parsed_and_reported_as_new() -> None:
     build(
         patient("1", email="a@example.com", cell="12", homephone="(415) 555-2671"),
         patient("2", email="a@example.com", cell="12", homephone="(415) 555-2671"),
-        patient("3", practice_id="P2", email="b@example.com", cell="12"),
         book=book,
     )
+    build(patient("3", email="b@example.com", cell="12"), book=book, settings=GB)
 
     new = book.new_verdicts()
     assert sorted(new.itertuples(index=False, name=None), key=str) == sorted(

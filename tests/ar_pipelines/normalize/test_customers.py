@@ -8,12 +8,13 @@ import pytest
 
 from ar_pipelines.normalize import Normalizer
 from ar_pipelines.normalize.reasons import Reason
-from tests.ar_pipelines.normalize.rows import patient, patients, payment_types, practices
+from ar_pipelines.normalize.settings import PracticeSettings
+from tests.ar_pipelines.normalize.rows import patient, patients, payment_types
 
 
 def normalizer(*rows: dict[str, Any], region: str = "US") -> Normalizer:
     return Normalizer(
-        practices=practices({"practice_id": "P1", "phone_region": region}),
+        settings=PracticeSettings(phone_region=region),
         payment_types=payment_types(),
         patients=patients(*rows),
     )
@@ -89,6 +90,23 @@ def test_the_phone_is_the_first_of_cell_home_and_work_that_is_valid() -> None:
     )
 
     assert customer["phone"] == "+12125550123"
+
+
+@pytest.mark.parametrize(
+    ("phones", "e164"),
+    [
+        ({"cell": "(415) 555-2671", "homephone": "(212) 555-0123"}, "+14155552671"),
+        (
+            {"cell": None, "homephone": "(212) 555-0123", "workphone": "(415) 555-2671"},
+            "+12125550123",
+        ),
+        ({"cell": " ", "homephone": None, "workphone": "(415) 555-2671"}, "+14155552671"),
+    ],
+)
+def test_without_a_cell_the_phone_falls_back_to_home_then_work(
+    phones: dict[str, Any], e164: str
+) -> None:
+    assert only_customer(patient(email=None, **phones))["phone"] == e164
 
 
 def test_one_bad_contact_is_dropped_when_the_other_is_good() -> None:

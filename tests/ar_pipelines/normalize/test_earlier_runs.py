@@ -16,7 +16,6 @@ from tests.ar_pipelines.normalize.rows import (
     TODAY,
     patients,
     payment_types,
-    practices,
     transaction,
     transactions,
 )
@@ -28,7 +27,6 @@ def _keys(*pairs: tuple[str | None, str | None]) -> pd.DataFrame:
 
 def _normalizer(earlier: list[str]) -> Normalizer:
     return Normalizer(
-        practices=practices(),
         payment_types=payment_types(),
         patients=patients(),
         today=TODAY,

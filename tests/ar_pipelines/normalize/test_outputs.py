@@ -17,7 +17,6 @@ from tests.ar_pipelines.normalize.rows import (
     patient,
     patients,
     payment_types,
-    practices,
     run,
     transaction,
     transactions,
@@ -65,9 +64,7 @@ def test_pushed_entries_no_row_names_any_more_are_voided() -> None:
 
 
 def test_voids_can_be_asked_against_a_given_set_of_ids() -> None:
-    normalizer = Normalizer(
-        practices=practices(), payment_types=payment_types(), patients=patients(), today=TODAY
-    )
+    normalizer = Normalizer(payment_types=payment_types(), patients=patients(), today=TODAY)
 
     voids = normalizer.voids(pushed("P1-1", "P1-2"), seen_external_ids={"P1-2"})
 
@@ -76,9 +73,7 @@ def test_voids_can_be_asked_against_a_given_set_of_ids() -> None:
 
 
 def test_pushed_entries_must_say_what_they_were() -> None:
-    normalizer = Normalizer(
-        practices=practices(), payment_types=payment_types(), patients=patients(), today=TODAY
-    )
+    normalizer = Normalizer(payment_types=payment_types(), patients=patients(), today=TODAY)
 
     with pytest.raises(ValueError, match="transaction_type"):
         normalizer.voids(pushed("P1-1").drop(columns=["transaction_type"]))
@@ -86,7 +81,6 @@ def test_pushed_entries_must_say_what_they_were() -> None:
 
 def test_counts_say_where_every_row_went() -> None:
     result = normalize(
-        practices=practices(),
         payment_types=payment_types(),
         patients=patients(patient("100"), patient("101", email=None)),
         transactions=iter(
@@ -113,7 +107,6 @@ def test_counts_say_where_every_row_went() -> None:
 
 def test_an_empty_extract_gives_empty_outputs() -> None:
     result = normalize(
-        practices=practices(),
         payment_types=payment_types(),
         patients=patients(patient("1")),
         transactions=[],
