@@ -19,8 +19,11 @@ BILL_TO = ("patient", "guarantor")
 # PMS ``transaction_type`` labels per kind, compared trimmed and without case. Sikka
 # documents ``Procedure`` and ``Payment``; the others are what PMSs commonly send.
 DEFAULT_PROCEDURE_LABELS = ("Procedure", "Proc", "Charge", "Service")
-DEFAULT_PAYMENT_LABELS = ("Payment", "Pay", "Paysplit", "Patient Payment", "Insurance Payment")
-DEFAULT_ADJUSTMENT_LABELS = ("Adjustment", "Adj", "Adjust", "Credit Adjustment", "Debit Adjustment")
+# Labels that name an insurer or a direction ("Insurance Payment", "Credit Adjustment")
+# are left out: the payment type's class decides those, so a practice adds such labels
+# only knowing what its types say.
+DEFAULT_PAYMENT_LABELS = ("Payment", "Pay", "Paysplit")
+DEFAULT_ADJUSTMENT_LABELS = ("Adjustment", "Adj", "Adjust")
 
 # What a transaction's label says it is.
 PROCEDURE, PAYMENT, ADJUSTMENT = 0, 1, 2
