@@ -116,12 +116,27 @@ def prepare(
 
 
 def _practices_file(paths: DemoPaths) -> str:
-    lines = ["# Written by `ar-pipelines demo`: the demo practices.", ""]
-    for practice in DEMO_PRACTICES:
+    """The generated office's practices "1", "2", ... as P001, P002, ..., read as the
+    demo's loader landed them."""
+    from ar_demo.catalog import REFUND_PAYMENT_TYPE
+    from ar_demo.generate import bills_guarantors
+
+    lines = [
+        "# Written by `ar-pipelines demo`: the demo practices.",
+        "",
+        "[defaults]",
+        'cursor_column = "_loaded_at"',
+        'key_column = "_row_id"',
+        f'refund_payment_types = ["{REFUND_PAYMENT_TYPE}"]',
+        "",
+    ]
+    for number, practice in enumerate(DEMO_PRACTICES, start=1):
         lines += [
             "[[practices]]",
             f'id = "{practice}"',
             f'source = "sqlite:///{paths.source}"',
+            f'sikka_practice_id = "{number}"',
+            f'bill_to = "{"guarantor" if bills_guarantors(str(number)) else "patient"}"',
             f'ar_key_env = "AR_API_KEY_{practice}"',
             f'sa_campaign_env = "AR_SA_CAMPAIGN_{practice}"',
             "",

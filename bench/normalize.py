@@ -73,14 +73,17 @@ def generate_step(url: str, practices: str, patients: str, months: str) -> None:
 
 
 def normalize_step(url: str, *_: str) -> None:
-    from ar_pipelines.normalize import Normalizer
-    from ar_pipelines.sources.sql_reader import SqlSource
+    from ar_demo.catalog import REFUND_PAYMENT_TYPE
+    from ar_pipelines.normalize import Normalizer, PracticeSettings
+    from ar_pipelines.sources.sql_reader import SqlLayout, SqlSource
 
-    with SqlSource(url) as source:
+    layout = SqlLayout(cursor_column="_loaded_at", key_column="_row_id")
+    with SqlSource(url, layout=layout) as source:
         normalizer = Normalizer(
-            practices=source.practices(),
+            settings=PracticeSettings(refund_payment_types=(REFUND_PAYMENT_TYPE,)),
             payment_types=source.payment_types(),
             patients=source.patients(),
+            guarantors=source.guarantors(),
         )
         extract_seconds = normalize_seconds = 0.0
         quarantined: set[tuple[str, str, str]] = set()
@@ -134,8 +137,9 @@ def _planted(url: str) -> list[tuple[str, str, str]]:
         ids = [int(r.source_id) for r in rows if r.table_name == "transactions"]
         numbers: dict[int, str | None] = {}
         for start in range(0, len(ids), 1_000):
-            wanted = transactions.c.row_id.in_(ids[start : start + 1_000])
-            query = select(transactions.c.row_id, transactions.c.transaction_sr_no).where(wanted)
+            row_ids = transactions.c._row_id
+            wanted = row_ids.in_(ids[start : start + 1_000])
+            query = select(row_ids, transactions.c.transaction_sr_no).where(wanted)
             numbers.update(
                 (int(row_id), number) for row_id, number in connection.execute(query).tuples()
             )

@@ -6,12 +6,13 @@ subprocess, with one company bootstrapped; the warehouse is a DuckDB file and th
 instance lives under a ``DAGSTER_HOME`` of its own. Each run of the ``nightly_sync`` job
 goes in a fresh process (so its peak RSS is its own), and each asset's step is timed
 from the run's STEP_START and STEP_SUCCESS events in the instance's event log. Between
-the runs, a random 1% of the transactions get a new amount and a ``loaded_date`` just
-after the latest, as a practice's edits arrive (among rows whose amount is a number: a
-planted amount defect stays as it is). Checks: both runs succeed and reconcile
-clean; the full run pushes every ledger entry it normalized; the incremental one pushes
-exactly the changed rows that must normalize, worked out from what the generator planted
-and from the numbers the run reads without the earlier rows that hold them.
+the runs, a random 1% of the transactions get a new amount and a load time (the
+loader's ``_loaded_at``) just after the latest, as a practice's edits arrive (among
+rows whose amount is a number: a planted amount defect stays as it is). Checks: both
+runs succeed and reconcile clean; the full run pushes every ledger entry it
+normalized; the incremental one pushes exactly the changed rows that must normalize,
+worked out from what the generator planted and from the numbers the run reads without
+the earlier rows that hold them.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from bench.machine import python_loop_ms
 from bench.steps import run_step
 
 PRACTICE = "P001"
+SIKKA_PRACTICE = "1"  # the generated office's practice
 SEED = 20_241_121
 DEFECT_RATE = 0.01
 MONTHS = 24
@@ -164,19 +166,19 @@ def change_step(url: str, share: str, seed: str) -> None:
     with engine.begin() as connection:
         rows = connection.execute(
             text(
-                "select row_id, transaction_sr_no, amount, is_deleted, patient_id,"
-                " guarantor_id, loaded_date"
+                "select _row_id as row_id, transaction_sr_no, amount, patient_id,"
+                " guarantor_id, _loaded_at as loaded_date"
                 " from transactions where practice_id = :practice"
             ),
-            {"practice": PRACTICE},
+            {"practice": SIKKA_PRACTICE},
         ).all()
         changeable = [(r.row_id, new) for r in rows if (new := _changed_amount(r.amount))]
         chosen = random.Random(int(seed)).sample(changeable, round(float(share) * len(rows)))
-        latest = connection.execute(text("select max(loaded_date) from transactions")).scalar()
+        latest = connection.execute(text("select max(_loaded_at) from transactions")).scalar()
         loaded = (datetime.fromisoformat(str(latest)) + timedelta(minutes=1)).isoformat(sep=" ")
         connection.execute(
             text(
-                "update transactions set amount = :amount, loaded_date = :loaded where row_id = :id"
+                "update transactions set amount = :amount, _loaded_at = :loaded where _row_id = :id"
             ),
             [{"amount": amount, "loaded": loaded, "id": row_id} for row_id, amount in chosen],
         )
@@ -223,17 +225,16 @@ def _duplicates_read_alone(rows: Sequence[Any], changed: set[int], cursor: datet
 
 
 def _changed_amount(amount: str | None) -> str | None:
-    """The amount one dollar further from zero, or None where it is not a plain number (a
-    planted defect, which stays as it is)."""
+    """The amount one dollar further from zero, as Sikka writes amounts (four decimals), or
+    None where it is not a number exact to the cent (a planted defect, which stays)."""
     try:
         value = Decimal((amount or "").strip())
     except InvalidOperation:
         return None
-    exponent = value.as_tuple().exponent
-    if not value.is_finite() or not isinstance(exponent, int) or exponent < -2:
+    if not value.is_finite() or value != value.quantize(Decimal("0.01")):
         return None
     step = Decimal("-1.00") if value < 0 else Decimal("1.00")
-    return str((value + step).quantize(Decimal("0.01")))
+    return str((value + step).quantize(Decimal("0.0001")))
 
 
 def _must_not_push(
@@ -241,38 +242,23 @@ def _must_not_push(
 ) -> tuple[int, int]:
     """Of the changed rows: how many must be quarantined (a planted defect of their own, or
     of the patient billed, or a number read without its earlier rows: ``alone``), and how
-    many are voids of deleted rows (amount 0 whatever the source says, so unchanged in
-    AR)."""
+    many are voids of deleted rows (none: a deleted row leaves the transactions table for
+    ``practice_events``). The practice bills patients."""
     from sqlalchemy import text
 
     planted = connection.execute(
         text("select table_name, source_id from demo_defects where practice_id = :practice"),
-        {"practice": PRACTICE},
+        {"practice": SIKKA_PRACTICE},
     ).all()
     bad_rows = {int(p.source_id) for p in planted if p.table_name == "transactions"}
     bad_patients = {p.source_id for p in planted if p.table_name == "patients"}
-    bill_to = connection.execute(
-        text("select bill_to from practices where practice_id = :practice"),
-        {"practice": PRACTICE},
-    ).scalar()
-    guarantors = dict(
-        connection.execute(
-            text("select patient_id, guarantor_id from patients where practice_id = :practice"),
-            {"practice": PRACTICE},
-        ).all()
-    )
-    quarantined = voids = 0
+    quarantined = 0
     for row in rows:
         if row.row_id not in changed:
             continue
-        billed = row.patient_id
-        if bill_to == "guarantor":
-            billed = row.guarantor_id or guarantors.get(row.patient_id)
-        if row.row_id in bad_rows or row.row_id in alone or billed in bad_patients:
+        if row.row_id in bad_rows or row.row_id in alone or row.patient_id in bad_patients:
             quarantined += 1
-        elif str(row.is_deleted).strip().lower() in {"1", "true"}:
-            voids += 1
-    return quarantined, voids
+    return quarantined, 0
 
 
 # The job's steps in the order they run, with what each one does.
@@ -293,10 +279,16 @@ def _child(step: str, *arguments: str) -> dict[str, Any]:
 
 
 def _write_practices(path: Path, source_url: str) -> None:
+    from ar_demo.catalog import REFUND_PAYMENT_TYPE
+
     lines = [
         "[[practices]]",
         f'id = "{PRACTICE}"',
         f'source = "{source_url}"',
+        f'sikka_practice_id = "{SIKKA_PRACTICE}"',
+        'cursor_column = "_loaded_at"',
+        'key_column = "_row_id"',
+        f'refund_payment_types = ["{REFUND_PAYMENT_TYPE}"]',
         f'ar_key_env = "AR_API_KEY_{PRACTICE}"',
         f'sa_campaign_env = "AR_SA_CAMPAIGN_{PRACTICE}"',
     ]

@@ -12,7 +12,8 @@ import dagster as dg
 import pytest
 from sqlalchemy import text
 
-from ar_demo.generate import generate
+from ar_demo.catalog import REFUND_PAYMENT_TYPE
+from ar_demo.generate import bills_guarantors, generate
 from ar_pipelines.defs import build_definitions
 from ar_pipelines.defs.practices import PracticesConfig, load_practices
 from tests.sandbox_server import RunningSandbox
@@ -105,6 +106,7 @@ def write_practices(path: Path, source_url: str) -> None:
         "quarantine_threshold = 0.2",
         'cursor_column = "_loaded_at"',
         'key_column = "_row_id"',
+        f'refund_payment_types = ["{REFUND_PAYMENT_TYPE}"]',
         "",
     ]
     for number, practice in enumerate(PRACTICES, start=1):
@@ -113,6 +115,7 @@ def write_practices(path: Path, source_url: str) -> None:
             f'id = "{practice}"',
             f'source = "{source_url}"',
             f'sikka_practice_id = "{number}"',
+            f'bill_to = "{"guarantor" if bills_guarantors(str(number)) else "patient"}"',
             f'ar_key_env = "AR_API_KEY_{practice}"',
             f'sa_campaign_env = "AR_SA_CAMPAIGN_{practice}"',
             "",

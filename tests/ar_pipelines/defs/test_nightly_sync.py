@@ -104,7 +104,7 @@ def test_a_run_parses_only_the_contacts_no_earlier_run_met(pipeline: Pipeline) -
         connection.execute(
             text(
                 "update patients set email = 'moved.away@example.org'"
-                " where practice_id = 'P001' and trim(patient_id) = :patient"
+                " where practice_id = '1' and trim(patient_id) = :patient"
             ),
             {"patient": external_id.removeprefix("P001-")},
         )
@@ -128,16 +128,16 @@ def test_changed_added_and_deleted_source_rows_push_exactly_those_changes(
     before = local_entries(pipeline)
     engine = create_engine(pipeline.source_url)
     with engine.begin() as connection:
-        latest = connection.execute(text("select max(loaded_date) from transactions")).scalar()
+        latest = connection.execute(text("select max(_loaded_at) from transactions")).scalar()
         later_moment = datetime.fromisoformat(str(latest)) + timedelta(hours=1)
         later = later_moment.isoformat(sep=" ")
         rows = [
             row
             for row in connection.execute(
                 text(
-                    "select row_id, transaction_sr_no, amount from transactions"
-                    " where practice_id = 'P001' and transaction_type = 'Procedure'"
-                    " and is_deleted = '0' order by row_id"
+                    "select _row_id as row_id, transaction_sr_no, amount from transactions"
+                    " where practice_id = '1' and transaction_type = 'Procedure'"
+                    " order by _row_id"
                 )
             ).all()
             if f"P001-{row.transaction_sr_no}" in before and _is_amount(row.amount)
@@ -145,7 +145,7 @@ def test_changed_added_and_deleted_source_rows_push_exactly_those_changes(
         changed, deleted, template = rows[0], rows[1], rows[2]
         connection.execute(
             text(
-                "update transactions set amount = :amount, loaded_date = :loaded where row_id = :id"
+                "update transactions set amount = :amount, _loaded_at = :loaded where _row_id = :id"
             ),
             {
                 "amount": str(Decimal(str(changed.amount)) + Decimal("7.00")),
@@ -154,17 +154,17 @@ def test_changed_added_and_deleted_source_rows_push_exactly_those_changes(
             },
         )
         connection.execute(
-            text("delete from transactions where row_id = :id"), {"id": deleted.row_id}
+            text("delete from transactions where _row_id = :id"), {"id": deleted.row_id}
         )
         copy = (
             connection.execute(
-                text("select * from transactions where row_id = :id"), {"id": template.row_id}
+                text("select * from transactions where _row_id = :id"), {"id": template.row_id}
             )
             .mappings()
             .one()
         )
-        added = {**copy, "transaction_sr_no": "NEW-1", "loaded_date": later_moment}
-        added.pop("row_id")
+        added = {**copy, "transaction_sr_no": "NEW-1", "_loaded_at": later_moment}
+        added.pop("_row_id")
         connection.execute(transactions.insert(), added)
     engine.dispose()
     result = pipeline.run("P001")
@@ -191,7 +191,7 @@ def test_a_duplicate_read_without_its_original_is_quarantined_and_never_replaces
         # patient's procedure of another amount.
         copy = (
             connection.execute(
-                text("select * from transactions where row_id = :id"), {"id": template.row_id}
+                text("select * from transactions where _row_id = :id"), {"id": template.row_id}
             )
             .mappings()
             .one()
@@ -199,10 +199,10 @@ def test_a_duplicate_read_without_its_original_is_quarantined_and_never_replaces
         duplicate = {
             **copy,
             "transaction_sr_no": original.transaction_sr_no,
-            "amount": "66.00",
-            "loaded_date": datetime.fromisoformat(str(original.loaded_date)) + timedelta(minutes=1),
+            "amount": "66.0000",
+            "_loaded_at": datetime.fromisoformat(str(original.loaded_date)) + timedelta(minutes=1),
         }
-        duplicate.pop("row_id")
+        duplicate.pop("_row_id")
         duplicate_row = connection.execute(transactions.insert(), duplicate).inserted_primary_key[0]
     amount = abs(Decimal(str(original.amount)))
 
@@ -214,7 +214,7 @@ def test_a_duplicate_read_without_its_original_is_quarantined_and_never_replaces
 
     # The duplicate is edited: its new amount is loaded after the cursor, without the original.
     with engine.begin() as connection:
-        _edit(connection, duplicate_row, "67.00", _after_latest(connection))
+        _edit(connection, duplicate_row, "67.0000", _after_latest(connection))
     second = pipeline.run("P001")
     assert materialized(second, "ar/ledger_entries")["sent"] == 0
     _assert_original_kept(
@@ -233,7 +233,7 @@ def test_a_duplicate_read_without_its_original_is_quarantined_and_never_replaces
     # Once the duplicate is gone, an edit of the original, now the only copy, is pushed.
     with engine.begin() as connection:
         connection.execute(
-            text("delete from transactions where row_id = :id"), {"id": duplicate_row}
+            text("delete from transactions where _row_id = :id"), {"id": duplicate_row}
         )
         _edit(connection, original.row_id, str(amount + Decimal("7.00")), _after_latest(connection))
     engine.dispose()
@@ -250,16 +250,16 @@ def _clean_procedures(connection: Connection) -> list[Row[Any]]:
     plain amount, not deleted) under a number no other row has, oldest first."""
     rows = connection.execute(
         text(
-            "select row_id, transaction_sr_no, amount, loaded_date from transactions t"
-            " where practice_id = 'P001' and transaction_type = 'Procedure'"
-            " and is_deleted = '0'"
-            " and cast(row_id as text) not in (select source_id from demo_defects"
-            "  where practice_id = 'P001' and table_name = 'transactions')"
+            "select _row_id as row_id, transaction_sr_no, amount, _loaded_at as loaded_date"
+            " from transactions t"
+            " where practice_id = '1' and transaction_type = 'Procedure'"
+            " and cast(_row_id as text) not in (select source_id from demo_defects"
+            "  where practice_id = '1' and table_name = 'transactions')"
             " and patient_id not in (select source_id from demo_defects"
-            "  where practice_id = 'P001' and table_name = 'patients')"
-            " and (select count(*) from transactions u where u.practice_id = 'P001'"
+            "  where practice_id = '1' and table_name = 'patients')"
+            " and (select count(*) from transactions u where u.practice_id = '1'"
             "  and u.transaction_sr_no = t.transaction_sr_no) = 1"
-            " order by loaded_date, row_id"
+            " order by _loaded_at, _row_id"
         )
     ).all()
     return [
@@ -271,13 +271,13 @@ def _clean_procedures(connection: Connection) -> list[Row[Any]]:
 
 def _after_latest(connection: Connection) -> str:
     """A loaded_date an hour after the latest: past any cursor a run has set."""
-    latest = connection.execute(text("select max(loaded_date) from transactions")).scalar()
+    latest = connection.execute(text("select max(_loaded_at) from transactions")).scalar()
     return (datetime.fromisoformat(str(latest)) + timedelta(hours=1)).isoformat(sep=" ")
 
 
 def _edit(connection: Connection, row_id: int, amount: str, loaded: str) -> None:
     connection.execute(
-        text("update transactions set amount = :amount, loaded_date = :loaded where row_id = :id"),
+        text("update transactions set amount = :amount, _loaded_at = :loaded where _row_id = :id"),
         {"amount": amount, "loaded": loaded, "id": row_id},
     )
 
@@ -306,11 +306,12 @@ def _quarantined(pipeline: Pipeline, sr_no: str) -> list[tuple[str, str]]:
 
 
 def _is_amount(text: object) -> bool:
+    """Whether ``text`` is an amount exact to the cent, as Sikka writes them (24.0000)."""
     try:
-        exponent = Decimal(str(text)).as_tuple().exponent
+        value = Decimal(str(text))
     except ArithmeticError:
         return False
-    return isinstance(exponent, int) and exponent >= -2
+    return value.is_finite() and value == value.quantize(Decimal("0.01"))
 
 
 class RunKilledError(BaseException):
