@@ -1,8 +1,9 @@
 """The declared shapes of the normalizer's outputs, checked before they leave it.
 
 Text columns are ``object`` holding ``str`` or ``None``; money columns hold ``Decimal``
-with 2 places (or ``None``), within AR's bounds; ledger signs follow the AR contract
-(``spec/CONTRACT.md`` section 2) and lengths the bounds AR stores.
+with 2 places (or ``None``), within AR's bounds; ledger signs follow the AR API's
+contract (credit types zero or less, the others zero or more) and lengths the bounds
+AR stores.
 """
 
 from __future__ import annotations

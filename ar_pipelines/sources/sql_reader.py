@@ -12,7 +12,9 @@ Transactions stream through a server-side cursor, ``chunk_size`` rows per frame,
 memory stays bounded whatever the table's size. Rows come in one fixed order on every
 database: by the cursor column, then practice (byte by byte, not by the database's
 collation), then the loader's row key (or ``transaction_sr_no``). After the changed rows
-come the window's deletions, from ``practice_events`` (flag ``Deleted``, any case).
+come the window's deletions, from ``practice_events`` (flag ``Deleted``, any case),
+windowed by the cursor column when the loader added it to that table too, else by
+Sikka's own ``loadeddate``. A whole read takes no deletion events, as the REST API's does.
 """
 
 from __future__ import annotations
@@ -54,6 +56,9 @@ EVENTS = "practice_events"
 REQUIRED_TABLES = frozenset({TRANSACTIONS, "patients", "payment_types"})
 # Text a loader writes for a true flag (compared trimmed and lower-cased; booleans too).
 TRUE_TEXTS = ("1", "true", "yes")
+# Sikka's own load time on an event, and how Sikka writes it when landed as text.
+LOADEDDATE = "loadeddate"
+SIKKA_TIME = "%Y-%m-%dT%H:%M:%S"
 
 # The frame columns each table reads as; ``practice_events`` gives deleted transactions.
 FRAME_COLUMNS: dict[str, tuple[str, ...]] = {
@@ -131,10 +136,15 @@ def _value(table: Table, name: str, layout: SqlLayout) -> ColumnElement[Any]:
             return null().label(name)
         deleted = _column(table, layout.deleted_column, "deleted")
         return case((truthy(deleted), _TRUE), else_=null()).label(name)
-    if name == schema.LOADED_DATE and table.name in (TRANSACTIONS, EVENTS):
+    if name == schema.LOADED_DATE and table.name == TRANSACTIONS:
         if layout.cursor_column is None:
             return null().label(name)
         return _column(table, layout.cursor_column, "cursor").label(name)
+    if name == schema.LOADED_DATE and table.name == EVENTS:
+        # Only the loader's own clock moves the cursor; Sikka's ``loadeddate`` does not.
+        if layout.cursor_column is None or layout.cursor_column not in table.c:
+            return null().label(name)
+        return table.c[layout.cursor_column].label(name)
     if name not in table.c:
         return null().label(name)
     if name in schema.PAYMENT_TYPE_CLASSES:
@@ -152,11 +162,30 @@ def _filters(table: Table, layout: SqlLayout, practice_id: str | None) -> list[C
     return filters
 
 
-def _since(column: ColumnElement[Any], moment: datetime) -> datetime:
-    """``moment`` as a timezone-aware column compares it: naive source times are UTC."""
+def _since(column: ColumnElement[Any], moment: datetime) -> datetime | str:
+    """``moment`` as ``column`` compares it: naive source times are UTC to a
+    timezone-aware column, and Sikka's text to a ``loadeddate`` landed as text."""
     if isinstance(column.type, DateTime) and column.type.timezone:
         return moment.replace(tzinfo=UTC)
+    if column.key == LOADEDDATE and isinstance(column.type, String):
+        return moment.strftime(SIKKA_TIME)
     return moment
+
+
+def _load_time(table: Table, layout: SqlLayout) -> ColumnElement[Any] | None:
+    """The column that says when ``table``'s rows were loaded; ``None`` when none does.
+
+    Transactions must have the layout's cursor column when it names one. An event is
+    timed by that column when the loader added it to ``practice_events`` as well, else
+    by Sikka's ``loadeddate``."""
+    if table.name == TRANSACTIONS:
+        if layout.cursor_column is None:
+            return None
+        return _column(table, layout.cursor_column, "cursor")
+    for name in (layout.cursor_column, LOADEDDATE):
+        if name is not None and name in table.c:
+            return table.c[name]
+    return None
 
 
 def source_query(
@@ -173,7 +202,8 @@ def source_query(
     ``table`` is a Sikka resource's table as the database has it (reflected, or
     ``schema``'s own). For ``transactions``, the rows changed in the window on the
     layout's cursor column (``loaded_from`` inclusive, ``loaded_before`` exclusive); for
-    ``practice_events``, the window's deleted transactions, with ``is_deleted = "true"``.
+    ``practice_events``, the window's deleted transactions (every one without a window),
+    with ``is_deleted = "true"``.
     Anything that orders or serves rows the way this reader does (a look-alike Sikka API)
     builds on this query.
     """
@@ -191,14 +221,19 @@ def source_query(
         if "events" in table.c:
             query = query.where(func.lower(table.c.events) == TRANSACTIONS)
     order: list[ColumnElement[Any]] = []
-    if layout.cursor_column is not None:
-        cursor = _column(table, layout.cursor_column, "cursor")
+    loaded = _load_time(table, layout)
+    if loaded is not None:
         if loaded_from is not None:
-            query = query.where(cursor >= _since(cursor, loaded_from))
+            query = query.where(loaded >= _since(loaded, loaded_from))
         if loaded_before is not None:
-            query = query.where(cursor < _since(cursor, loaded_before))
-        order.append(cursor)
+            query = query.where(loaded < _since(loaded, loaded_before))
+        order.append(loaded)
     elif loaded_from is not None or loaded_before is not None:
+        if table.name == EVENTS:
+            wanted = f"{layout.cursor_column!r} or {LOADEDDATE!r}"
+            if layout.cursor_column is None:
+                wanted = repr(LOADEDDATE)
+            raise SourceError(f"table {EVENTS!r} has no load time column {wanted}")
         raise ValueError("a loaded window needs the layout's cursor_column")
     order.append(_column(table, "practice_id", "practice"))
     # The row key must be on transactions when the layout names one; events may lack it.
@@ -254,9 +289,10 @@ class SqlSource(Source):
         reported in that window, streamed in frames of at most ``chunk_size`` rows.
 
         A whole read (no ``since``, or no cursor column) takes every row there is and no
-        deletion events, as the REST API's does: a row deleted earlier is simply absent,
-        and a caller that pushed it before finds it gone by its keys. Without a cursor
-        column the extract's cursor stays ``None``."""
+        deletion events, as the REST API's does: a row deleted before is simply absent,
+        and a run that pushed it finds it gone by the key scan (a loader that keeps
+        deleted rows marks them with its deleted column). Without a cursor column the
+        extract's cursor stays ``None``."""
         threshold = None if since is None else loaded_threshold(since, lookback)
         if self.layout.cursor_column is None:
             since = threshold = None

@@ -60,12 +60,18 @@ def test_the_same_rows_read_as_the_same_frames_of_text_on_every_database(any_url
         sample.assert_frames_equal(source.patients(), sample.expected_patients())
         sample.assert_frames_equal(source.guarantors(), sample.expected_guarantors())
         extract = source.transactions()
-        expected = sample.expected_transactions(sample.first_round())
-        sample.assert_frames_equal(read(extract), expected)
+        sample.assert_frames_equal(
+            read(extract), sample.expected_transactions(sample.first_round())
+        )
         assert (extract.rows, extract.cursor) == (8, T0 + timedelta(hours=3))
-        window = source.transactions(since=T0, lookback=timedelta(0))
+        since_t0 = source.transactions(since=T0, lookback=timedelta(0))
         expected = sample.expected_transactions(sample.first_round(), deleted)
-        sample.assert_frames_equal(read(window), expected)
+        sample.assert_frames_equal(read(since_t0), expected)
+        window = source.transactions(since=T0 + timedelta(hours=2), lookback=timedelta(0))
+        late = [
+            row for row in sample.first_round() if row[sample.LOADED_AT] >= T0 + timedelta(hours=2)
+        ]
+        sample.assert_frames_equal(read(window), sample.expected_transactions(late))
         keys = pd.concat(list(source.transaction_keys()), ignore_index=True)
         assert sorted(map(tuple, keys.to_numpy().tolist())) == sorted(
             (row["practice_id"], row["transaction_sr_no"]) for row in sample.first_round()
@@ -143,11 +149,12 @@ def test_a_read_with_nothing_new_keeps_the_cursor_where_it_was(url: str, engine:
 def test_without_a_cursor_column_every_read_is_whole_and_the_cursor_stays_unset(
     url: str, engine: Engine
 ) -> None:
-    sample.fill(engine, sample.first_round())
+    sample.fill(engine, sample.first_round(), [event("alpha", "a0", T0 - timedelta(days=9))])
     with SqlSource(url) as source:
         extract = source.transactions(since=T0 + timedelta(days=30))
         got = read(extract)
     assert ids(got) == ["z1", "z2", "z3", "z4", "a1", "a2", "a3", "a4"]
+    assert got["is_deleted"].isna().all()  # a whole read takes no deletion events
     assert got["loaded_date"].isna().all()
     assert extract.cursor is None
 
@@ -193,7 +200,7 @@ def test_one_practice_can_be_read_alone(url: str, engine: Engine) -> None:
         assert list(source.guarantors(practice_id="Zeta")["guarantor_id"]) == ["G7"]
 
 
-def test_deleted_events_in_the_window_follow_the_changed_rows_and_older_ones_do_not(
+def test_deleted_events_in_the_window_follow_the_changed_rows_and_a_whole_read_takes_none(
     url: str, engine: Engine
 ) -> None:
     late = T0 + timedelta(hours=3)
@@ -214,9 +221,8 @@ def test_deleted_events_in_the_window_follow_the_changed_rows_and_older_ones_do_
     assert ids(got)[-2:] == ["z1", "a2"]
     assert list(got["is_deleted"]) == [None, None, "true", "true"]
     assert window.cursor == late
-    # A whole read takes no deletion events: a deleted row is simply not there.
-    assert len(whole) == len(sample.first_round())
-    assert whole["is_deleted"].isna().all()
+    # A whole read takes no deletion event: a row deleted before is simply not there.
+    sample.assert_frames_equal(whole, sample.expected_transactions(sample.first_round()))
 
 
 def loader_tables() -> MetaData:
@@ -338,10 +344,70 @@ def test_a_missing_required_table_is_an_error_naming_it(url: str, engine: Engine
     with SqlSource(url) as source:
         assert source.patients().empty
         assert source.practices().empty
+        assert source.guarantors().empty
         with pytest.raises(SourceError, match="'transactions'"):
             source.transactions()
         with pytest.raises(SourceError, match="'payment_types'"):
             source.payment_types()
+
+
+def test_events_the_loader_did_not_time_are_windowed_by_sikkas_loadeddate(any_url: str) -> None:
+    """A ``practice_events`` table with neither the cursor column nor ``events``: Sikka's
+    ``loadeddate`` text chooses the window, and the rows carry no ``loaded_date``."""
+    engine = schema.source_engine(any_url)
+    schema.metadata.drop_all(engine)
+    sample.reset(engine)
+    schema.practice_events.drop(engine)
+    events = Table(
+        "practice_events",
+        MetaData(),
+        *(
+            Column(n, String(32))
+            for n in ("transaction_sr_no", "practice_id", "flag", "loadeddate")
+        ),
+    )
+    events.create(engine)
+    with engine.begin() as connection:
+        connection.execute(
+            events.insert(),
+            [
+                {"transaction_sr_no": sr, "practice_id": "1", "flag": "Deleted", "loadeddate": at}
+                for sr, at in (
+                    ("late", "2024-03-01T09:00:00"),
+                    ("old", "2024-03-01T07:59:59"),
+                    ("edge", "2024-03-01T08:00:00"),
+                )
+            ],
+        )
+    try:
+        with SqlSource(any_url, layout=LAYOUT) as source:
+            window = source.transactions(since=T0, lookback=timedelta(0))
+            got = read(window)
+            every = read(source.transactions())
+    finally:
+        events.drop(engine)
+        schema.metadata.drop_all(engine)
+        engine.dispose()
+    assert ids(got) == ["edge", "late"]
+    assert list(got["is_deleted"]) == ["true", "true"]
+    assert got["loaded_date"].isna().all()
+    assert window.cursor == T0  # Sikka's clock never moves the loader's cursor
+    assert ids(every) == []  # a whole read takes no deletion events
+
+
+def test_events_with_no_load_time_at_all_cannot_be_windowed(url: str, engine: Engine) -> None:
+    sample.reset(engine)
+    schema.practice_events.drop(engine)
+    with engine.begin() as connection:
+        connection.execute(
+            text(
+                "create table practice_events (transaction_sr_no text, practice_id text, flag text)"
+            )
+        )
+    with SqlSource(url, layout=LAYOUT) as source:
+        with pytest.raises(SourceError, match=r"'practice_events'.*'_loaded_at' or 'loadeddate'"):
+            source.transactions(since=T0)
+        assert read(source.transactions()).empty
 
 
 def test_a_cursor_column_the_table_lacks_is_an_error_naming_it(url: str, engine: Engine) -> None:
