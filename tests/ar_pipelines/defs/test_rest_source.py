@@ -1,14 +1,19 @@
-"""A practice read through Sikka ONE's REST API (the look-alike in tests/) syncs as one
-read from its database does."""
+"""A practice read through Sikka ONE's REST API (the look-alike in tests/) syncs as a read
+of its landed database does, and a night's changes push exactly what changed."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 
 import pytest
+from sqlalchemy import delete, insert, select, update
 
-from ar_pipelines.normalize import normalize
-from ar_pipelines.sources.sql_reader import SqlSource
+from ar_demo.catalog import REFUND_PAYMENT_TYPE
+from ar_pipelines.normalize import PracticeSettings, normalize
+from ar_pipelines.sources import schema
+from ar_pipelines.sources.frames import as_practice
+from ar_pipelines.sources.sql_reader import SqlLayout, SqlSource
 from ar_pipelines.warehouse import open_warehouse
 from tests.ar_pipelines.defs.conftest import Pipeline, materialized
 from tests.ar_pipelines.sources.sikka_server import (
@@ -19,26 +24,28 @@ from tests.ar_pipelines.sources.sikka_server import (
 )
 
 CREDENTIALS = Credentials()
+PRACTICE, SIKKA_PRACTICE = "P002", "2"
 
 
 @pytest.fixture
 def sikka(pipeline: Pipeline, monkeypatch: pytest.MonkeyPatch) -> Iterator[RunningSikka]:
     with running_sikka(create_sikka_app(pipeline.source_url, credentials=CREDENTIALS)) as api:
-        monkeypatch.setenv("SIKKA_SECRET_KEY", CREDENTIALS.secret_key)
         monkeypatch.setenv("SIKKA_APP_ID", CREDENTIALS.app_id)
         monkeypatch.setenv("SIKKA_APP_KEY", CREDENTIALS.app_key)
         (pipeline.root / "practices.toml").write_text(
             "\n".join(
                 [
                     "[[practices]]",
-                    'id = "P002"',
+                    f'id = "{PRACTICE}"',
                     'source = "sikka"',
-                    f'sikka_base_url = "{api.base_url}"',
-                    f'sikka_office_id = "{CREDENTIALS.office_id}"',
-                    'sikka_secret_key_env = "SIKKA_SECRET_KEY"',
+                    f'sikka_base_url = "{api.base_url}/v4"',
+                    f'office_id = "{CREDENTIALS.office_id}"',
+                    f'sikka_practice_id = "{SIKKA_PRACTICE}"',
+                    'bill_to = "guarantor"',
+                    f'refund_payment_types = ["{REFUND_PAYMENT_TYPE}"]',
                     'sikka_app_id_env = "SIKKA_APP_ID"',
                     'sikka_app_key_env = "SIKKA_APP_KEY"',
-                    'ar_key_env = "AR_API_KEY_P002"',
+                    f'ar_key_env = "AR_API_KEY_{PRACTICE}"',
                     "quarantine_threshold = 0.2",
                 ]
             )
@@ -47,22 +54,83 @@ def sikka(pipeline: Pipeline, monkeypatch: pytest.MonkeyPatch) -> Iterator[Runni
         yield api
 
 
-def test_a_practice_read_through_the_rest_api_syncs_clean_with_the_same_entries(
+def _ledger(pipeline: Pipeline) -> dict[str, object]:
+    with open_warehouse(pipeline.warehouse_url) as store:
+        synced = store.read("normalized.ledger_entries", practice_id=PRACTICE)
+    return dict(zip(synced["external_id"], synced["amount"], strict=True))
+
+
+def _a_days_changes(pipeline: Pipeline, synced: dict[str, object]) -> tuple[str, str, str]:
+    """A new charge, an edited charge and a deleted charge, loaded a minute ago: the
+    deletion only as a ``practice_events`` event; the edited and deleted ones are charges
+    the first run pushed (in ``synced``). Returns their transaction numbers."""
+    loaded = datetime.now(UTC).replace(tzinfo=None, microsecond=0) - timedelta(minutes=1)
+    table = schema.transactions
+    engine = schema.source_engine(pipeline.source_url)
+    with engine.begin() as connection:
+        procedures = connection.execute(
+            select(table)
+            .where(table.c.practice_id == SIKKA_PRACTICE)
+            .where(table.c.transaction_type == "Procedure")
+            .order_by(table.c._row_id)
+            .limit(500)
+        ).all()
+        charges = [r for r in procedures if synced.get(f"{PRACTICE}-{r.transaction_sr_no}")][:2]
+        edited, deleted = charges
+        new = {k: v for k, v in edited._mapping.items() if k != "_row_id"}
+        new.update(transaction_sr_no="9900001", _loaded_at=loaded)
+        connection.execute(insert(table), [new])
+        connection.execute(
+            update(table)
+            .where(table.c._row_id == edited._row_id)
+            .values(amount="123.0000", _loaded_at=loaded)
+        )
+        connection.execute(delete(table).where(table.c._row_id == deleted._row_id))
+        event = {k: v for k, v in deleted._mapping.items() if k != "_row_id"}
+        event.update(
+            events="transactions",
+            flag="Deleted",
+            loadeddate=loaded.isoformat(),
+            _loaded_at=loaded,
+        )
+        connection.execute(insert(schema.practice_events), [event])
+    engine.dispose()
+    return "9900001", str(edited.transaction_sr_no), str(deleted.transaction_sr_no)
+
+
+def test_a_practice_read_through_the_rest_api_syncs_clean_and_a_nights_changes_push_exactly_those(
     pipeline: Pipeline, sikka: RunningSikka
 ) -> None:
-    result = pipeline.run("P002")
-    assert result.success
-    assert materialized(result, "reconciliation")["clean"] is True
-    with SqlSource(pipeline.source_url) as source:
+    first = pipeline.run(PRACTICE)
+    assert first.success
+    assert materialized(first, "reconciliation")["clean"] is True
+    layout = SqlLayout(office_id=CREDENTIALS.office_id)
+    with SqlSource(pipeline.source_url, layout=layout) as source:
         expected = normalize(
-            practices=source.practices(practice_id="P002"),
-            payment_types=source.payment_types(practice_id="P002"),
-            patients=source.patients(practice_id="P002"),
-            transactions=source.transactions(practice_id="P002"),
+            settings=PracticeSettings(
+                bill_to="guarantor", refund_payment_types=(REFUND_PAYMENT_TYPE,)
+            ),
+            payment_types=as_practice(source.payment_types(practice_id=SIKKA_PRACTICE), PRACTICE),
+            patients=as_practice(source.patients(practice_id=SIKKA_PRACTICE), PRACTICE),
+            guarantors=as_practice(source.guarantors(practice_id=SIKKA_PRACTICE), PRACTICE),
+            transactions=(
+                as_practice(chunk, PRACTICE)
+                for chunk in source.transactions(practice_id=SIKKA_PRACTICE)
+            ),
         ).ledger_entries
-    with open_warehouse(pipeline.warehouse_url) as store:
-        synced = store.read("normalized.ledger_entries", practice_id="P002")
-    assert sorted(zip(synced["external_id"], synced["amount"], strict=True)) == sorted(
+    synced = _ledger(pipeline)
+    assert sorted(synced.items()) == sorted(
         zip(expected["external_id"], expected["amount"], strict=True)
     )
-    assert materialized(pipeline.run("P002"), "ar/ledger_entries")["sent"] == 0
+
+    added, edited, deleted = _a_days_changes(pipeline, synced)
+    night = pipeline.run(PRACTICE)
+
+    assert night.success
+    assert materialized(night, "raw/transactions")["read"] == "incremental"
+    assert materialized(night, "ar/ledger_entries")["sent"] == 3
+    after = _ledger(pipeline)
+    assert str(after[f"{PRACTICE}-{added}"]) == str(synced[f"{PRACTICE}-{edited}"])
+    assert str(after[f"{PRACTICE}-{edited}"]) == "123.00"
+    assert str(after[f"{PRACTICE}-{deleted}"]) == "0.00"
+    assert materialized(night, "reconciliation")["clean"] is True
