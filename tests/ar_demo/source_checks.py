@@ -18,15 +18,24 @@ from sqlalchemy import Table, create_engine, select
 
 from ar_demo.defects import Defect
 from ar_demo.generate import demo_defects
+from ar_pipelines.normalize.settings import (
+    DEFAULT_ADJUSTMENT_LABELS,
+    DEFAULT_PAYMENT_LABELS,
+    DEFAULT_PROCEDURE_LABELS,
+)
 from ar_pipelines.sources import schema
 
 Rows = list[dict[str, Any]]
 NUMBER = re.compile(r"-?\d+(\.\d+)?")
-# The default PMS labels per kind, compared trimmed and without case.
+# The default PMS labels per kind, compared trimmed and without case: the demo's rows
+# must map under the default settings.
 LABELS = {
-    "procedure": {"procedure", "proc", "charge", "service"},
-    "payment": {"payment", "pay", "paysplit", "patient payment", "insurance payment"},
-    "adjustment": {"adjustment", "adj", "adjust", "credit adjustment", "debit adjustment"},
+    kind: {label.casefold() for label in labels}
+    for kind, labels in (
+        ("procedure", DEFAULT_PROCEDURE_LABELS),
+        ("payment", DEFAULT_PAYMENT_LABELS),
+        ("adjustment", DEFAULT_ADJUSTMENT_LABELS),
+    )
 }
 # Each table's rows in a stable order (the loader's columns where there are no keys).
 ORDER: dict[Table, tuple[str, ...]] = {

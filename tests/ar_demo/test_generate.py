@@ -78,6 +78,19 @@ def test_the_summary_counts_what_was_written(defective: tuple[GenerationSummary,
     assert sum(summary.defects.values()) == len(tables["demo_defects"])
 
 
+def test_planting_defects_changes_rows_but_not_how_many_there_are(
+    defective: tuple[GenerationSummary, Tables], clean: Tables
+) -> None:
+    _, tables = defective
+    for name in ("practices", "payment_types", "patients", "guarantors"):
+        assert len(tables[name]) == len(clean[name]) > 0
+    # Which rows are deleted depends on where defects went; how many rows there were does not.
+    assert len(tables["transactions"]) + summary_deleted(tables) == len(
+        clean["transactions"]
+    ) + summary_deleted(clean)
+    assert summary_deleted(tables) > 0
+
+
 def test_every_value_is_text_as_sikka_serves_it(
     defective: tuple[GenerationSummary, Tables],
 ) -> None:
@@ -133,6 +146,8 @@ def test_payment_types_carry_their_classes_as_true_or_null(clean: Tables) -> Non
     assert by_code["WO"] == (None, "true", None)
     assert by_code["FIN"] == (None, None, "true")
     assert by_code[REFUND_PAYMENT_TYPE] == (None, None, None)
+    refund = next(t for t in clean["payment_types"] if t["code"] == REFUND_PAYMENT_TYPE)
+    assert "refund" in refund["description"].lower()
 
 
 def test_every_defect_kind_is_planted_and_recorded(
