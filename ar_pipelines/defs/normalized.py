@@ -46,7 +46,7 @@ from ar_pipelines.sources.base import Source
 from ar_pipelines.sources.frames import as_practice
 from ar_pipelines.sources.schema import GUARANTOR_COLUMNS, PATIENT_COLUMNS, TRANSACTION_COLUMNS
 from ar_pipelines.sync import voids_for_missing
-from ar_pipelines.warehouse import CONTACT_BOOK, RAW_GUARANTORS, Warehouse
+from ar_pipelines.warehouse import CONTACT_BOOK, LEDGER_ENTRIES, RAW_GUARANTORS, Warehouse
 from ar_pipelines.warehouse import RAW_PATIENTS as RAW_PATIENTS_TABLE
 from ar_pipelines.warehouse import RAW_TRANSACTIONS as RAW_TRANSACTIONS_TABLE
 
@@ -122,11 +122,16 @@ def normalized_assets(partitions: dg.PartitionsDefinition) -> list[dg.AssetsDefi
             store.replace("normalized.customers", customers, practice_id=practice.id)
             quarantined: list[pd.DataFrame] = [normalizer.patient_quarantine]
             source_ids: list[pd.Series] = []
+            never_stored = 0
             for chunk in store.read_chunks(
                 "raw.transactions", practice_id=practice.id, columns=TRANSACTION_COLUMNS
             ):
                 result = normalizer.transactions(chunk)
-                entries = result.ledger_entries.assign(practice_id=practice.id, loaded_at=loaded_at)
+                entries, unknown = _without_voids_of_unknown_rows(
+                    store, practice, chunk, result.ledger_entries
+                )
+                never_stored += unknown
+                entries = entries.assign(practice_id=practice.id, loaded_at=loaded_at)
                 store.upsert("normalized.ledger_entries", entries)
                 quarantined.append(result.quarantine)
                 source_ids.append(chunk["transaction_sr_no"])
@@ -163,7 +168,8 @@ def normalized_assets(partitions: dg.PartitionsDefinition) -> list[dg.AssetsDefi
                 "transactions_read": counts.rows,
                 "ledger_entries": counts.ledger_entries,
                 "transactions_quarantined": sum(counts.quarantined.values()),
-                "voids_of_deleted_rows": counts.deleted,
+                "voids_of_deleted_rows": counts.deleted - never_stored,
+                "deletions_of_rows_never_stored": never_stored,
                 "voids_of_disappeared_rows": len(voids),
             },
         )
@@ -193,6 +199,28 @@ def normalized_assets(partitions: dg.PartitionsDefinition) -> list[dg.AssetsDefi
         )
 
     return [normalized]
+
+
+def _without_voids_of_unknown_rows(
+    store: Warehouse, practice: Practice, chunk: pd.DataFrame, entries: pd.DataFrame
+) -> tuple[pd.DataFrame, int]:
+    """``entries`` less the voids of deleted rows the warehouse never held: a deletion
+    event of a row no run stored (deleted before the first run, or only ever
+    quarantined) has nothing in AR to void, and sending one would add an empty entry."""
+    deleted = chunk.loc[chunk["is_deleted"].notna(), "transaction_sr_no"].dropna()
+    if deleted.empty:
+        return entries, 0
+    ids = sorted({f"{practice.id}-{number.strip()}" for number in deleted})
+    mark = "?" if store.dialect == "duckdb" else "%s"
+    marks = ", ".join([mark] * len(ids))
+    known = store.query(
+        f"select external_id from {store.relation(LEDGER_ENTRIES)}"  # noqa: S608
+        f" where practice_id = {mark} and external_id in ({marks})",
+        [practice.id, *ids],
+    )
+    unknown = set(ids) - set(known["external_id"])
+    dropped = entries["external_id"].isin(unknown)
+    return entries[~dropped], int(dropped.sum())
 
 
 def _read_in_earlier_runs(store: Warehouse, practice: Practice, keys: SourceKeys) -> set[str]:

@@ -75,9 +75,7 @@ def _now(name: str) -> Column:
 
 
 RAW_PATIENTS = Table("raw", "patients", (*_texts(PATIENT_COLUMNS), _now("extracted_at")))
-RAW_GUARANTORS = Table(
-    "raw", "guarantors", (*_texts(GUARANTOR_COLUMNS), _now("extracted_at"))
-)
+RAW_GUARANTORS = Table("raw", "guarantors", (*_texts(GUARANTOR_COLUMNS), _now("extracted_at")))
 
 # The latest increment read for the practice: quarantine row numbers count its rows.
 RAW_TRANSACTIONS = Table(

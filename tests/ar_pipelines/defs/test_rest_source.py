@@ -62,7 +62,8 @@ def _ledger(pipeline: Pipeline) -> dict[str, object]:
 
 def _a_days_changes(pipeline: Pipeline, synced: dict[str, object]) -> tuple[str, str, str]:
     """A new charge, an edited charge and a deleted charge, loaded a minute ago: the
-    deletion only as a ``practice_events`` event; the edited and deleted ones are charges
+    deletion only as a ``practice_events`` event (with one more event, of a row that never
+    existed); the edited and deleted ones are charges
     the first run pushed (in ``synced``). Returns their transaction numbers."""
     loaded = datetime.now(UTC).replace(tzinfo=None, microsecond=0) - timedelta(minutes=1)
     table = schema.transactions
@@ -93,7 +94,9 @@ def _a_days_changes(pipeline: Pipeline, synced: dict[str, object]) -> tuple[str,
             loadeddate=loaded.isoformat(),
             _loaded_at=loaded,
         )
-        connection.execute(insert(schema.practice_events), [event])
+        # And the deletion of a row no run ever read: nothing in AR to void.
+        never = {**event, "transaction_sr_no": "9900002"}
+        connection.execute(insert(schema.practice_events), [event, never])
     engine.dispose()
     return "9900001", str(edited.transaction_sr_no), str(deleted.transaction_sr_no)
 
@@ -129,6 +132,7 @@ def test_a_practice_read_through_the_rest_api_syncs_clean_and_a_nights_changes_p
     assert night.success
     assert materialized(night, "raw/transactions")["read"] == "incremental"
     assert materialized(night, "ar/ledger_entries")["sent"] == 3
+    assert materialized(night, "normalized/ledger_entries")["deletions_of_rows_never_stored"] == 1
     after = _ledger(pipeline)
     assert str(after[f"{PRACTICE}-{added}"]) == str(synced[f"{PRACTICE}-{edited}"])
     assert str(after[f"{PRACTICE}-{edited}"]) == "123.00"
