@@ -22,6 +22,7 @@ from ar_demo.catalog import (
     City,
 )
 from ar_demo.dates import DAY, day_text, timestamp
+from ar_pipelines.sources import schema
 
 Ints = npt.NDArray[np.int64]
 Bools = npt.NDArray[np.bool_]
@@ -31,19 +32,11 @@ FAMILY_SIZES = np.array([1, 2, 3, 4, 5])
 FAMILY_WEIGHTS = np.array([0.35, 0.25, 0.2, 0.15, 0.05])
 OUTSIDE_GUARANTOR_SHARE = 0.15
 FIRST_OUTSIDE_GUARANTOR = 900_001
-GUARANTOR_FIELDS = (
-    "firstname",
-    "middlename",
-    "lastname",
-    "status",
-    "address_line1",
-    "city",
-    "state",
-    "zipcode",
-    "cell",
-    "homephone",
-    "workphone",
-    "email",
+# A guarantor's own fields: Sikka's, less the ids the generator sets itself.
+GUARANTOR_FIELDS = tuple(
+    name
+    for name in schema.GUARANTOR_FIELDS
+    if name not in ("guarantor_id", "patient_id", "practice_id")
 )
 
 
