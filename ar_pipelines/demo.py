@@ -91,6 +91,10 @@ def prepare(
     from ar_pipelines.local_sandbox import bootstrap_company
 
     paths.root.mkdir(parents=True, exist_ok=True)
+    if paths.source.exists() and not _in_sikkas_shape(paths.source):
+        print("the demo source predates Sikka's shape: starting the demo afresh ...")
+        for old in (paths.source, paths.warehouse, paths.sandbox, paths.keys):
+            old.unlink(missing_ok=True)
     if not paths.source.exists():
         print(f"generating the demo source at {paths.source} ...")
         generate_source(
@@ -113,6 +117,24 @@ def prepare(
         paths.keys.chmod(stat.S_IRUSR | stat.S_IWUSR)  # the demo's keys: the owner's only
     paths.practices.write_text(_practices_file(paths))
     return companies
+
+
+def _in_sikkas_shape(source: Path) -> bool:
+    """Whether a demo source was generated as Sikka serves it (an earlier version wrote
+    another shape, which neither the readers nor its warehouse tables fit)."""
+    from sqlalchemy import inspect
+
+    from ar_pipelines.sources import schema
+
+    engine = schema.source_engine(f"sqlite:///{source}")
+    try:
+        inspector = inspect(engine)
+        if not inspector.has_table(schema.practice_events.name):
+            return False
+        columns = {column["name"] for column in inspector.get_columns("transactions")}
+        return schema.LOADED_AT in columns
+    finally:
+        engine.dispose()
 
 
 def _practices_file(paths: DemoPaths) -> str:

@@ -44,3 +44,27 @@ def test_the_demo_syncs_every_practice_clean_and_a_second_run_pushes_nothing(
         assert (customers, entries, verdict) == ("0", "0", "clean")
     keys = tmp_path / "demo" / "keys.json"
     assert keys.stat().st_mode & 0o077 == 0  # the demo's keys are the owner's only
+
+
+def test_a_demo_source_of_an_earlier_shape_is_told_from_one_in_sikkas_shape(
+    tmp_path: Path,
+) -> None:
+    from datetime import date
+
+    from sqlalchemy import create_engine, text
+
+    from ar_demo.generate import generate
+    from ar_pipelines.demo import _in_sikkas_shape
+
+    earlier = tmp_path / "earlier.db"
+    engine = create_engine(f"sqlite:///{earlier}")
+    with engine.begin() as connection:
+        connection.execute(text("create table transactions (row_id integer, loaded_date text)"))
+    engine.dispose()
+    current = tmp_path / "current.db"
+    generate(
+        f"sqlite:///{current}", practices=1, patients=3, months=1, seed=1, end=date(2024, 1, 31)
+    )
+
+    assert not _in_sikkas_shape(earlier)
+    assert _in_sikkas_shape(current)
