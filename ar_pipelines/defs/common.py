@@ -104,15 +104,16 @@ def utc_now() -> datetime:
 
 
 def is_transient(error: BaseException) -> bool:
-    """Whether ``error``, or what caused it (a push that stopped says why), is transient."""
+    """Whether ``error``, or what caused it (a push that stopped says why), is transient;
+    never when anything in the chain is a failure no retry within the run can get past."""
+    chain: list[BaseException] = []
     seen: BaseException | None = error
     while seen is not None:
-        if isinstance(seen, NOT_RETRIED):
-            return False
-        if isinstance(seen, TRANSIENT_ERRORS):
-            return True
+        chain.append(seen)
         seen = seen.__cause__
-    return False
+    if any(isinstance(link, NOT_RETRIED) for link in chain):
+        return False
+    return any(isinstance(link, TRANSIENT_ERRORS) for link in chain)
 
 
 class ExtractConfig(dg.Config):
