@@ -126,11 +126,16 @@ def test_a_practice_read_through_the_rest_api_syncs_clean_and_a_nights_changes_p
         zip(expected["external_id"], expected["amount"], strict=True)
     )
 
+    assert "stale_source_warning" not in materialized(first, "raw/transactions")
+
     added, edited, deleted = _a_days_changes(pipeline, synced)
+    sikka.state.sync_status = "not_refresh"  # Sikka's link to the PMS fell behind
     night = pipeline.run(PRACTICE)
 
     assert night.success
-    assert materialized(night, "raw/transactions")["read"] == "incremental"
+    extracted = materialized(night, "raw/transactions")
+    assert extracted["read"] == "incremental"
+    assert "not_refresh" in extracted["stale_source_warning"]
     assert materialized(night, "ar/ledger_entries")["sent"] == 3
     assert materialized(night, "normalized/ledger_entries")["deletions_of_rows_never_stored"] == 1
     after = _ledger(pipeline)
