@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import ast
+import sys
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +19,31 @@ FAILED = frozenset({"error", "fail", "runtime error"})
 
 # dbt keeps global state: one invocation at a time in a process.
 _lock = threading.RLock()
+
+# Before Python 3.12 the AST builder keeps its recursion depth in state shared by every
+# thread (CPython gh-106905), so two threads inside ``ast.literal_eval`` at once can fail
+# with "AST constructor recursion depth mismatch". dbt's threads all compile Jinja, which
+# calls it for every string literal: those calls take turns here.
+_LITERAL_EVAL_USERS = ("jinja2.lexer", "jinja2.nativetypes", "dbt_common.clients.jinja")
+_literal_eval_lock = threading.Lock()
+
+
+def _one_literal_eval_at_a_time(node_or_string: Any) -> Any:
+    with _literal_eval_lock:
+        return ast.literal_eval(node_or_string)
+
+
+def serialize_literal_eval(version: tuple[int, ...] = sys.version_info[:2]) -> None:
+    """Make the Jinja and dbt modules that call ``ast.literal_eval`` take turns on 3.11."""
+    if version >= (3, 12):
+        return
+    import importlib
+
+    for name in _LITERAL_EVAL_USERS:
+        module = importlib.import_module(name)
+        current: Callable[..., Any] = module.literal_eval
+        if current is not _one_literal_eval_at_a_time:
+            module.literal_eval = _one_literal_eval_at_a_time  # type: ignore[attr-defined]
 
 
 def build_statements(warehouse: Warehouse, work_dir: Path, *, run_tests: bool = True) -> Any:
@@ -34,6 +61,7 @@ def invoke(warehouse: Warehouse, work_dir: Path, command: Sequence[str]) -> Any:
     """Run one dbt command against ``warehouse``; raise when anything in it failed."""
     from dbt.cli.main import dbtRunner
 
+    serialize_literal_eval()
     arguments = [*command, *dbt_arguments(warehouse, work_dir)]
     with _lock:
         manifest = manifest_for(warehouse, work_dir)
