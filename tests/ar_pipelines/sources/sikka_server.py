@@ -112,6 +112,9 @@ class SikkaState:
     items_today: int = 0
     window_start: datetime | None = None
     window_calls: int = 0
+    # Row keys of the list being paged, in order, keyed by its query: computed on page 0
+    # and dropped after the last page, so a read of N pages sorts once, not N times.
+    pages: dict[str, list[int]] = field(default_factory=dict)
 
     def now(self) -> datetime:
         """The server's wall clock (naive UTC), moved on by ``advance``."""
@@ -368,7 +371,7 @@ def create_sikka_app(
             return error(state, 400, "API1012")
         office = state.credentials.office_id
         query, columns = resource_query(resource, params, office, engine.dialect.name)
-        items, total = page_of(engine, query, offset, limit, columns)
+        items, total = page_of(engine, query, offset, limit, columns, state.pages)
         if not items:
             return Response(status_code=204, headers=headers)
         state.items_today += len(items)
@@ -423,11 +426,34 @@ def resource_query(
 
 
 def page_of(
-    engine: Engine, query: Select[Any], page: int, limit: int, fields: list[str]
+    engine: Engine,
+    query: Select[Any],
+    page: int,
+    limit: int,
+    fields: list[str],
+    pages: dict[str, list[int]],
 ) -> tuple[list[dict[str, str]], int]:
+    """Page ``page`` of ``query``'s rows and the list's total. A table with a row key is
+    paged through the ordered keys, listed once per read (see ``SikkaState.pages``)."""
+    table = query.get_final_froms()[0]
     with engine.connect() as connection:
-        total = connection.execute(select(func.count()).select_from(query.subquery())).scalar_one()
-        rows = connection.execute(query.offset(page * limit).limit(limit)).all()
+        if not isinstance(table, Table) or schema.ROW_ID not in table.c:
+            total = connection.execute(
+                select(func.count()).select_from(query.subquery())
+            ).scalar_one()
+            rows = connection.execute(query.offset(page * limit).limit(limit)).all()
+        else:
+            compiled = query.compile()
+            key = f"{compiled} {sorted(compiled.params.items())!r}"
+            row_ids = pages.get(key) if page > 0 else None
+            if row_ids is None:
+                listed = query.with_only_columns(table.c[schema.ROW_ID])
+                row_ids = pages[key] = list(connection.execute(listed).scalars())
+            total = len(row_ids)
+            wanted = row_ids[page * limit : (page + 1) * limit]
+            rows = connection.execute(query.where(table.c[schema.ROW_ID].in_(wanted))).all()
+            if (page + 1) * limit >= total:
+                pages.pop(key, None)
     items = [
         {name: as_string(value) for name, value in zip(fields, row, strict=True)} for row in rows
     ]
