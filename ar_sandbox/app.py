@@ -11,6 +11,7 @@ from ar_sandbox import __version__
 from ar_sandbox.db import Database
 from ar_sandbox.errors import install_error_handlers
 from ar_sandbox.middleware import (
+    BodySizeLimitMiddleware,
     FaultInjectionMiddleware,
     RateLimitMiddleware,
     RequestIdMiddleware,
@@ -70,6 +71,9 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         )
     if settings.faults.enabled:
         app.add_middleware(FaultInjectionMiddleware, faults=settings.faults)
+    # Outside the rate limit and the faults: an oversized body is refused the same way
+    # every time, before anything else looks at the request.
+    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
     # Added last, so it is outermost: injected faults and rate limits carry an id too.
     app.add_middleware(RequestIdMiddleware)
     return app

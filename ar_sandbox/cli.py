@@ -7,7 +7,12 @@ import json
 import sys
 from collections.abc import Sequence
 
-from ar_sandbox.settings import DEFAULT_DATABASE_URL, FaultSettings, Settings
+from ar_sandbox.settings import (
+    DEFAULT_DATABASE_URL,
+    DEFAULT_MAX_BODY_BYTES,
+    FaultSettings,
+    Settings,
+)
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -20,6 +25,7 @@ def _serve(args: argparse.Namespace) -> int:
         rate_limit_per_second=args.rate_limit,
         rate_limit_burst=args.rate_limit_burst,
         faults=FaultSettings.parse(args.faults) if args.faults else None,
+        max_body_bytes=args.max_body_bytes,
     )
     app = create_app(settings)
     uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level)
@@ -80,6 +86,11 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--rate-limit-burst", type=int, help="bucket size (default: one second's)")
     serve.add_argument(
         "--faults", help="e.g. '500=0.05,503=0.05,429=0.05,slow=0.05,slow_seconds=1,seed=7'"
+    )
+    serve.add_argument(
+        "--max-body-bytes",
+        type=int,
+        help=f"larger request bodies get 413 (default {DEFAULT_MAX_BODY_BYTES})",
     )
     serve.add_argument("--log-level", default="warning")
     serve.set_defaults(run=_serve)

@@ -1,7 +1,9 @@
-"""Request ids, per-key rate limiting and seeded fault injection, as plain ASGI middleware.
+"""Request ids, a request body size limit, per-key rate limiting and seeded fault
+injection, as plain ASGI middleware.
 
 Rate limiting and faults are off by default and only touch the External API, never
-``/openapi.json``. Every answer carries an ``X-Request-Id``.
+``/openapi.json``. The body size limit applies to every request. Every answer carries
+an ``X-Request-Id``.
 """
 
 from __future__ import annotations
@@ -45,6 +47,83 @@ def _api_key_fingerprint(scope: Scope) -> str | None:
         if name == b"x-api-key":
             return hashlib.sha256(value).hexdigest()
     return None
+
+
+def _content_length(scope: Scope) -> int | None:
+    """The declared ``Content-Length``, or None when absent or unreadable (the server
+    frames the body either way, and the bytes are counted as they arrive)."""
+    for name, value in scope.get("headers", []):
+        if name == b"content-length":
+            try:
+                return int(value)
+            except ValueError:
+                return None
+    return None
+
+
+class _BodyTooLargeError(Exception):
+    """Raised into the application when the body it is reading passes the limit."""
+
+
+class BodySizeLimitMiddleware:
+    """Answers 413 to a request whose body is larger than ``max_bytes``.
+
+    A declared ``Content-Length`` over the limit is refused before the application
+    runs, without reading the body. Otherwise the bytes are counted as the application
+    receives them (chunked uploads declare no length): the chunk that passes the limit
+    is never handed on, the application's read fails, whatever it answers to that is
+    dropped, and the 413 goes out instead. So the application never holds more than
+    ``max_bytes`` of a body.
+    """
+
+    def __init__(self, app: ASGIApp, *, max_bytes: int) -> None:
+        if max_bytes < 1:
+            raise ValueError("the maximum request body size must be at least 1 byte")
+        self.app = app
+        self.max_bytes = max_bytes
+        self.message = f"Request body too large: the limit is {max_bytes} bytes"
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = _content_length(scope)
+        if declared is not None and declared > self.max_bytes:
+            await _send_error(send, 413, self.message)
+            return
+        received = 0
+        exceeded = False
+        started = False
+
+        async def counting_receive() -> Message:
+            nonlocal received, exceeded
+            if exceeded:
+                raise _BodyTooLargeError
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_bytes:
+                    exceeded = True
+                    raise _BodyTooLargeError
+            return message
+
+        async def guarded_send(message: Message) -> None:
+            nonlocal started
+            if exceeded and not started:
+                return  # the answer to a failed read; the 413 below replaces it
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, counting_receive, guarded_send)
+        except Exception:
+            # Whatever the failed read turned into (our error, a wrapped one, a group
+            # of them), it is answered with the 413 unless an answer already began.
+            if not exceeded or started:
+                raise
+        if exceeded and not started:
+            await _send_error(send, 413, self.message)
 
 
 @dataclass

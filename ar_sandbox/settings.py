@@ -7,6 +7,16 @@ from dataclasses import dataclass, field
 
 DEFAULT_DATABASE_URL = "sqlite:///data/ar_sandbox.db"
 
+# The largest legitimate bodies are bulk upserts at their item limits. 500 ledger
+# entries with every field at its maximum length come to about 0.4 MB, or 5.4 MB
+# when every description has its full 10,000 characters; ``POST /sync`` at all its
+# limits (100 customers, 100 invoices, 500 entries) to about 7.2 MB, leaving aside
+# ``custom_fields``, which has no bound. 8 MiB takes every one of these in ASCII,
+# and still bounds what one request can make the server hold and parse (parsed
+# JSON takes several times its size in memory). A batch refused with 413 is split
+# by the client, like a 413 from a gateway.
+DEFAULT_MAX_BODY_BYTES = 8 * 1024 * 1024
+
 
 @dataclass(frozen=True)
 class FaultSettings:
@@ -57,6 +67,11 @@ class Settings:
     rate_limit_burst: int = 0  # 0 means one second's worth of requests
     faults: FaultSettings = field(default_factory=FaultSettings)
     pool_size: int = 10
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES  # larger request bodies get 413
+
+    def __post_init__(self) -> None:
+        if self.max_body_bytes < 1:
+            raise ValueError("the maximum request body size must be at least 1 byte")
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:
@@ -71,5 +86,7 @@ class Settings:
             values["rate_limit_burst"] = int(env["AR_SANDBOX_RATE_LIMIT_BURST"])
         if "AR_SANDBOX_FAULTS" in env:
             values["faults"] = FaultSettings.parse(env["AR_SANDBOX_FAULTS"])
+        if "AR_SANDBOX_MAX_BODY_BYTES" in env:
+            values["max_body_bytes"] = int(env["AR_SANDBOX_MAX_BODY_BYTES"])
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)  # type: ignore[arg-type]
