@@ -209,12 +209,24 @@ class Warehouse(ABC):
 
     # For the dialects -----------------------------------------------------------------
 
+    def _columns_to_add(self, found: Sequence[tuple[Any, ...]]) -> list[tuple[Table, str]]:
+        """The columns a later version declares that a table made by an earlier one lacks:
+        (table, column name). Only columns outside the key, on a table whose columns are
+        all still declared: the dialect adds them, empty, so an existing warehouse keeps
+        its rows (a table that differs otherwise is refused, see below)."""
+        columns = _columns_by_table(found)
+        additions = []
+        for table in TABLES:
+            present = columns.get((self.schema_name(table.schema), table.name), set())
+            missing = [name for name in table.column_names if name not in present]
+            if present and present <= set(table.column_names):
+                additions += [(table, name) for name in missing if name not in table.key]
+        return additions
+
     def _refuse_other_columns(self, found: Sequence[tuple[Any, ...]]) -> None:
         """``found``: (schema, table, column) of the database. A declared table whose
         columns differ is refused rather than written."""
-        columns: dict[tuple[str, str], set[str]] = {}
-        for schema, name, column in found:
-            columns.setdefault((str(schema), str(name)), set()).add(str(column))
+        columns = _columns_by_table(found)
         for table in TABLES:
             present = columns.get((self.schema_name(table.schema), table.name), set())
             if present != set(table.column_names):
@@ -281,3 +293,10 @@ def _of_practice(frame: pd.DataFrame, practice_id: str) -> pd.DataFrame:
             f"the frame holds rows of practice {given[other].iloc[0]!r}, not {practice_id!r}"
         )
     return frame.assign(**{PRACTICE_ID: practice_id})
+
+
+def _columns_by_table(found: Sequence[tuple[Any, ...]]) -> dict[tuple[str, str], set[str]]:
+    columns: dict[tuple[str, str], set[str]] = {}
+    for schema, name, column in found:
+        columns.setdefault((str(schema), str(name)), set()).add(str(column))
+    return columns

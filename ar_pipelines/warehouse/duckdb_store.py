@@ -31,6 +31,7 @@ from ar_pipelines.warehouse.location import DuckDBLocation
 from ar_pipelines.warehouse.sql_text import (
     DUCKDB_TYPES,
     Filters,
+    add_column,
     casts,
     column_list,
     create_table,
@@ -118,10 +119,15 @@ class DuckDBWarehouse(Warehouse):
                     self.relation(table), table, DUCKDB_TYPES, primary_key=False
                 )
                 connection.execute(statement)
-            found = connection.execute(
+            query = (
                 "select table_schema, table_name, column_name from information_schema.columns "
                 "where table_catalog = current_database()"
-            ).fetchall()
+            )
+            found = connection.execute(query).fetchall()
+            if additions := self._columns_to_add(found):
+                for table, name in additions:
+                    connection.execute(add_column(self.relation(table), table, name, DUCKDB_TYPES))
+                found = connection.execute(query).fetchall()
         self._refuse_other_columns(found)
 
     def _write(

@@ -31,6 +31,7 @@ from ar_pipelines.warehouse.sql_text import (
     DUCKDB_TYPES,
     POSTGRES_TYPES,
     Filters,
+    add_column,
     casts,
     column_list,
     create_table,
@@ -143,11 +144,16 @@ class PostgresWarehouse(Warehouse):
     def _check_columns(self) -> None:
         schemas = [self.schema_name(schema) for schema in SCHEMAS]
         with self.connect() as connection:
-            found = connection.execute(
+            query = (
                 "select table_schema, table_name, column_name from information_schema.columns "
-                "where table_schema = any(%s)",
-                (schemas,),
-            ).fetchall()
+                "where table_schema = any(%s)"
+            )
+            found = connection.execute(query, (schemas,)).fetchall()
+            if additions := self._columns_to_add(found):
+                for table, name in additions:
+                    statement = add_column(self.relation(table), table, name, POSTGRES_TYPES)
+                    connection.execute(statement)
+                found = connection.execute(query, (schemas,)).fetchall()
         self._refuse_other_columns(found)
 
     def _write(

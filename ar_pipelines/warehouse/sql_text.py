@@ -52,6 +52,12 @@ def create_table(
     return f"create table if not exists {relation} ({', '.join(lines)})"
 
 
+def add_column(relation: str, table: Table, name: str, types: dict[ColumnType, str]) -> str:
+    """The statement that adds the declared column ``name`` to an existing table, empty."""
+    column = next(c for c in table.columns if c.name == name)
+    return f"alter table {relation} add column if not exists {quote(name)} {types[column.type]}"
+
+
 def casts(table: Table, types: dict[ColumnType, str]) -> str:
     """The select list that casts a scanned frame (see ``frames.for_write``) to the
     table's column types, exactly: money arrives as decimal text of at most 2 places."""

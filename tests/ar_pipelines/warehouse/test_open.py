@@ -55,6 +55,21 @@ def test_a_table_with_other_columns_is_refused_rather_than_written(where: StoreA
         where.open()
 
 
+def test_a_table_an_earlier_version_made_gains_the_columns_declared_since_and_keeps_its_rows(
+    where: StoreAt,
+) -> None:
+    with where.open() as warehouse:
+        warehouse.replace(CUSTOMERS, customers(customer_row("A1")), practice_id="A")
+        warehouse.query(f"alter table {warehouse.relation(CUSTOMERS)} drop column email")
+
+    with where.open() as warehouse:
+        stored = warehouse.read(CUSTOMERS)
+
+    assert list(stored["external_id"]) == ["A1"]
+    assert "email" in stored.columns
+    assert stored["email"].isna().all()
+
+
 def test_dbt_is_pointed_at_the_same_database_and_ledger(where: StoreAt) -> None:
     with where.open() as warehouse:
         env = warehouse.dbt_env()
