@@ -3,19 +3,29 @@
 Customers are rebuilt from every patient each run; the verdicts on their emails and
 phones are kept in ``normalized.contact_book``, so a run parses only the texts it has not
 met. Ledger entries of this run's increment are upserted by ``external_id``, with
-``loaded_at`` set to now: the push sends what was loaded since its last complete push. A
-row whose ``transaction_sr_no`` the source also holds in a row loaded before the increment
-is a duplicate of that row, as it would be in a full run, so it never replaces the entry
-made from that row. Deletions the source reports (``practice_events``, a loader's deleted
-flag) arrive in the increment and become voids (amount 0). A row that vanished without a
-trace is found by comparing the pushed entries with the source's ids: every run on a
-database (a cheap scan of two columns), after a whole read on the REST API (the first
-run, or ``full_refresh``), whose nightly runs never read every transaction.
+``loaded_at`` set to now: the push sends what was loaded since its last complete push.
+
+A row read again (an edit reloads it) updates the entry it made. Rows the source holds
+under one ``transaction_sr_no`` at the same time are duplicates of each other, and the
+key scan says which rows those are (``normalize.present``): where each has a row key,
+the row whose key comes first is the record of the number, in every run, whichever of
+them an increment reads; without row keys, a row of a number the source also holds in a
+row loaded before the increment is a duplicate of that row, as it would be in a full
+run. A duplicate never replaces the record's entry. Deletions the source reports
+(``practice_events``, a loader's deleted flag) arrive in the increment and become voids
+(amount 0). A row that vanished without a trace is found by comparing the pushed entries
+with the source's ids: every run on a database (a cheap scan of its key columns), after
+a whole read on the REST API (the first run, or ``full_refresh``), whose nightly runs
+never read every transaction.
+
 The quarantine keeps, per source row, its latest verdict: a row read again replaces its
-earlier entry, and leaves the quarantine once it normalizes.
+earlier entry, and leaves the quarantine once it normalizes. A keyed row's verdict is
+its own (``transactions#row:<key>``); reading a number also replaces the verdicts of its
+other rows, unless the source holds the number in several keyed rows now, each of which
+then keeps its verdict until it is read again.
 """
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import dagster as dg
@@ -38,8 +48,11 @@ from ar_pipelines.normalize import Normalizer
 from ar_pipelines.normalize.contacts import BOOK_COLUMNS, ContactBook
 from ar_pipelines.normalize.present import (
     KEY_COLUMNS,
+    ROW_KEY,
     SourceKeys,
     earlier_external_ids,
+    key_ids,
+    row_key,
     source_keys,
 )
 from ar_pipelines.sources.base import Source
@@ -52,10 +65,14 @@ from ar_pipelines.warehouse import RAW_TRANSACTIONS as RAW_TRANSACTIONS_TABLE
 
 QUARANTINE_SHARE_CHECK = "quarantine_share_under_threshold"
 _NO_VOIDS = pd.DataFrame()
+ROW_SOURCE_KEY = "transactions#row:"  # a keyed transaction row's identity in the quarantine
 
 
-def normalized_assets(partitions: dg.PartitionsDefinition) -> list[dg.AssetsDefinition]:
+def normalized_assets(
+    partitions: dg.PartitionsDefinition, pool: str | None = None
+) -> list[dg.AssetsDefinition]:
     @dg.multi_asset(
+        pool=pool,
         specs=[
             dg.AssetSpec(
                 NORMALIZED_CUSTOMERS,
@@ -102,6 +119,7 @@ def normalized_assets(partitions: dg.PartitionsDefinition) -> list[dg.AssetsDefi
         ):
             keys = _present_keys(store, practice, source)
             earlier = set() if keys is None else _read_in_earlier_runs(store, practice, keys)
+            verdicts = _Verdicts(store, practice)
             contacts = ContactBook.of(
                 store.read(CONTACT_BOOK, practice_id=practice.id, columns=BOOK_COLUMNS)
             )
@@ -116,16 +134,17 @@ def normalized_assets(partitions: dg.PartitionsDefinition) -> list[dg.AssetsDefi
                     RAW_GUARANTORS, practice_id=practice.id, columns=GUARANTOR_COLUMNS
                 ),
                 earlier_external_ids=earlier,
+                record_keys=None if keys is None else keys.records,
                 contacts=contacts,
             )
             customers = normalizer.customers.assign(practice_id=practice.id)
             store.replace("normalized.customers", customers, practice_id=practice.id)
-            quarantined: list[pd.DataFrame] = [normalizer.patient_quarantine]
-            source_ids: list[pd.Series] = []
+            quarantined: list[pd.DataFrame] = [_with_source_keys(normalizer.patient_quarantine)]
             never_stored = 0
             for chunk in store.read_chunks(
                 "raw.transactions", practice_id=practice.id, columns=TRANSACTION_COLUMNS
             ):
+                first_row_number = normalizer.counts.rows + 1
                 result = normalizer.transactions(chunk)
                 entries, unknown = _without_voids_of_unknown_rows(
                     store, practice, chunk, result.ledger_entries
@@ -133,8 +152,10 @@ def normalized_assets(partitions: dg.PartitionsDefinition) -> list[dg.AssetsDefi
                 never_stored += unknown
                 entries = entries.assign(practice_id=practice.id, loaded_at=loaded_at)
                 store.upsert("normalized.ledger_entries", entries)
-                quarantined.append(result.quarantine)
-                source_ids.append(chunk["transaction_sr_no"])
+                quarantined.append(
+                    _transaction_verdicts(chunk, result.quarantine, first_row_number)
+                )
+                verdicts.read(chunk)
             voids = (
                 voids_for_missing(store, practice_id=practice.id, present_external_ids=keys.present)
                 if keys is not None
@@ -145,7 +166,10 @@ def normalized_assets(partitions: dg.PartitionsDefinition) -> list[dg.AssetsDefi
                     "normalized.ledger_entries",
                     voids.assign(practice_id=practice.id, loaded_at=loaded_at),
                 )
-            quarantine = _store_quarantine(store, practice, quarantined, source_ids, loaded_at)
+            held = {} if keys is None else keys.held
+            quarantine = _store_quarantine(
+                store, practice, quarantined, verdicts.replaced(held), loaded_at
+            )
             _store_contacts(store, practice, contacts)
             pending = store.get_cursor(practice.id, PENDING_CURSOR)
             if pending is not None:
@@ -224,10 +248,13 @@ def _without_voids_of_unknown_rows(
 
 
 def _read_in_earlier_runs(store: Warehouse, practice: Practice, keys: SourceKeys) -> set[str]:
-    """Ids the source holds more often than this run's increment does: their other rows
-    were loaded before the increment, so the rows read now are later occurrences. When
-    the increment holds as many rows as the source (a full read), none was read before."""
-    if not keys.repeated:
+    """Ids the source holds more often than this run's increment does, among those whose
+    rows have no row keys to tell them apart (the others are settled by key): their other
+    rows were loaded before the increment, so the rows read now are later occurrences.
+    When the increment holds as many rows as the source (a full read), none was read
+    before."""
+    repeated = keys.unkeyed_repeats
+    if not repeated:
         return set()
     mark = "?" if store.dialect == "duckdb" else "%s"
     counted = store.query(
@@ -240,7 +267,7 @@ def _read_in_earlier_runs(store: Warehouse, practice: Practice, keys: SourceKeys
     increment = store.read_chunks(
         RAW_TRANSACTIONS_TABLE, practice_id=practice.id, columns=list(KEY_COLUMNS)
     )
-    return earlier_external_ids(keys.repeated, increment)
+    return earlier_external_ids(repeated, increment)
 
 
 def _present_keys(store: Warehouse, practice: Practice, source: Source) -> SourceKeys | None:
@@ -248,14 +275,13 @@ def _present_keys(store: Warehouse, practice: Practice, source: Source) -> Sourc
     deletion event; ``None`` when this run cannot tell without reading the whole source.
 
     After a whole read the increment itself holds every live row. A database scans its
-    two key columns cheaply every night; an API is scanned only by a full refresh."""
+    key columns cheaply every night; an API is scanned only by a full refresh."""
     if was_whole_read(store, practice.id):
+        columns = [*KEY_COLUMNS, ROW_KEY]
         chunks = store.read_chunks(
-            RAW_TRANSACTIONS_TABLE, practice_id=practice.id, columns=[*KEY_COLUMNS, "is_deleted"]
+            RAW_TRANSACTIONS_TABLE, practice_id=practice.id, columns=[*columns, "is_deleted"]
         )
-        return source_keys(
-            chunk.loc[chunk["is_deleted"].isna(), list(KEY_COLUMNS)] for chunk in chunks
-        )
+        return source_keys(chunk.loc[chunk["is_deleted"].isna(), columns] for chunk in chunks)
     if not source.scans_keys_cheaply:
         return None
     scan = source.transaction_keys(practice_id=practice.sikka_practice_id)
@@ -272,17 +298,16 @@ def _store_quarantine(
     store: Warehouse,
     practice: Practice,
     quarantined: list[pd.DataFrame],
-    source_ids: list[pd.Series],
+    replaced: set[str],
     quarantined_at: Any,
 ) -> pd.DataFrame:
-    """Replace the verdicts of every row read this run; return the practice's open quarantine."""
+    """Replace the verdicts of every row read this run (``replaced`` names the earlier
+    verdicts that go, beyond those the new ones replace); return the practice's open
+    quarantine."""
     frames = [frame for frame in quarantined if len(frame)]
     new = pd.concat(frames, ignore_index=True) if frames else quarantined[0].iloc[:0]
     new = new.assign(practice_id=practice.id, quarantined_at=quarantined_at)
-    new["source_key"] = _source_keys(new["source"], new["source_id"], new["raw"])
-    read_again = set(new["source_key"])
-    for ids in source_ids:
-        read_again.update(f"transactions:{i}" for i in ids.dropna())
+    read_again = set(new["source_key"]) | replaced
     # Patients are read whole each run: their earlier verdicts all go.
     store.delete(
         "normalized.quarantine", practice_id=practice.id, column="source", values=["patients"]
@@ -308,3 +333,84 @@ def _source_keys(source: pd.Series, source_id: pd.Series, raw: pd.Series) -> lis
         f"{s}:{i}" if i is not None else f"{s}#raw:{r}"
         for s, i, r in zip(source, source_id, raw, strict=True)
     ]
+
+
+def _with_source_keys(quarantine: pd.DataFrame) -> pd.DataFrame:
+    keys = _source_keys(quarantine["source"], quarantine["source_id"], quarantine["raw"])
+    return quarantine.assign(source_key=pd.Series(keys, index=quarantine.index, dtype=object))
+
+
+def _transaction_verdicts(
+    chunk: pd.DataFrame, quarantine: pd.DataFrame, first_row_number: int
+) -> pd.DataFrame:
+    """The chunk's quarantine rows with their identity: a keyed row's is its row key."""
+    quarantine = _with_source_keys(quarantine)
+    if not len(quarantine):
+        return quarantine
+    at = quarantine["row_number"].to_numpy() - first_row_number
+    own = [row_key(k) for k in chunk[ROW_KEY].to_numpy(dtype=object)[at]]
+    keys = [
+        f"{ROW_SOURCE_KEY}{k}" if k is not None else key
+        for k, key in zip(own, quarantine["source_key"], strict=True)
+    ]
+    return quarantine.assign(source_key=pd.Series(keys, index=quarantine.index, dtype=object))
+
+
+class _Verdicts:
+    """The practice's open transaction verdicts, and which of them this run replaces.
+
+    A row read again replaces its own verdict (``transactions#row:<key>`` for a keyed row,
+    ``transactions:<sr_no>`` otherwise). Reading a number replaces the verdicts of its
+    other rows too, as a number once named one verdict, except where the source holds the
+    number in several keyed rows now: those rows keep theirs until each is read again.
+    Only the open verdicts are looked for in the rows read, so a whole read costs little.
+    """
+
+    def __init__(self, store: Warehouse, practice: Practice) -> None:
+        open_ = store.read(
+            "normalized.quarantine",
+            practice_id=practice.id,
+            columns=["source", "source_id", "source_key"],
+        )
+        open_ = open_[open_["source"] == "transactions"].reset_index(drop=True)
+        self._source_keys: list[str] = open_["source_key"].tolist()
+        self._numbers: list[str | None] = open_["source_id"].tolist()
+        self._ids: list[str | None] = key_ids(
+            pd.DataFrame(
+                {"practice_id": practice.id, "transaction_sr_no": open_["source_id"]},
+                dtype=object,
+            )
+        ).tolist()
+        self._row_keys = [
+            key.removeprefix(ROW_SOURCE_KEY) if key.startswith(ROW_SOURCE_KEY) else None
+            for key in self._source_keys
+        ]
+        numbers = sorted({n for n in self._numbers if n is not None})
+        self._wanted_numbers = pd.Index(numbers, dtype=object)
+        self._wanted_keys = pd.Index(sorted({k for k in self._row_keys if k}), dtype=object)
+        self._numbers_read: set[str] = set()
+        self._keys_read: set[str] = set()
+
+    def read(self, chunk: pd.DataFrame) -> None:
+        """Note which numbers and row keys of open verdicts ``chunk`` holds."""
+        if len(self._wanted_numbers):
+            numbers = chunk["transaction_sr_no"]
+            self._numbers_read.update(numbers[numbers.isin(self._wanted_numbers)])
+        if len(self._wanted_keys):
+            keys = chunk[ROW_KEY].dropna().str.strip()
+            self._keys_read.update(keys[keys.isin(self._wanted_keys)])
+
+    def replaced(self, held: Mapping[str, tuple[str, ...]]) -> set[str]:
+        """The verdicts the rows read replace. ``held``: the ids several keyed rows hold
+        now, with their row keys (``SourceKeys.held``)."""
+        gone = set()
+        for source_key, number, external_id, key in zip(
+            self._source_keys, self._numbers, self._ids, self._row_keys, strict=True
+        ):
+            if key is not None and key in self._keys_read:
+                gone.add(source_key)
+            elif number is not None and number in self._numbers_read:
+                kept_apart = key is not None and key in held.get(external_id or "", ())
+                if not kept_apart:
+                    gone.add(source_key)
+        return gone

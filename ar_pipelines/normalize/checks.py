@@ -16,11 +16,12 @@ import numpy.typing as npt
 from ar_pipelines.normalize import dates, money
 from ar_pipelines.normalize.chunk import Chunk, Context
 from ar_pipelines.normalize.distinct import Distinct
+from ar_pipelines.normalize.present import ROW_KEY, row_key
 from ar_pipelines.normalize.quarantine import Triage, shown
 from ar_pipelines.normalize.reasons import Reason
-from ar_pipelines.normalize.seen import SeenKeys
+from ar_pipelines.normalize.seen import Records, SeenKeys
 from ar_pipelines.normalize.settings import PAYMENT, PROCEDURE, PaymentType, PaymentTypes
-from ar_pipelines.normalize.text import BoolArray, IntArray, ObjectArray, pick
+from ar_pipelines.normalize.text import BoolArray, IntArray, ObjectArray, given, pick
 
 # Ids and numbers that must not hide characters, in the order details name them.
 VISIBLE_FIELDS = (
@@ -74,7 +75,11 @@ def check_invisible(chunk: Chunk, triage: Triage) -> dict[str, BoolArray]:
 
 
 def check_identity(
-    chunk: Chunk, triage: Triage, seen: SeenKeys, invisible: dict[str, BoolArray]
+    chunk: Chunk,
+    triage: Triage,
+    seen: SeenKeys,
+    records: Records,
+    invisible: dict[str, BoolArray],
 ) -> None:
     texts = chunk.texts
     practice_given = chunk.columns["practice_id"].present()
@@ -105,14 +110,37 @@ def check_identity(
             texts["procedure_code"],
         ),
     )
-    # Every row with a usable identity counts as seen, whatever else is wrong with it:
-    # the first occurrence of an id is the one kept (or quarantined for its own defect).
+    # Every row with a usable identity counts as seen, whatever else is wrong with it.
     identity = practice_given & number_given
     identity &= ~invisible["practice_id"] & ~invisible["transaction_sr_no"]
     rows = np.flatnonzero(identity)
     repeated = np.zeros(len(chunk), dtype=bool)
     repeated[rows] = seen.add(chunk.external_id[rows])
-    # Repeats are few: only they are looked up among the ids of rows read in earlier runs.
+    # An id several keyed rows hold is settled by row key: its record is kept (or
+    # quarantined for its own defect) in whatever order the rows come, and each other
+    # row, a deletion event's included, is a duplicate.
+    record_key = np.full(len(chunk), None, dtype=object)
+    if len(records):
+        record_key[rows] = records.keys_of(chunk.external_id[rows])
+    settled = np.flatnonzero(given(record_key)) if len(records) else rows[:0]
+    other_row = np.zeros(len(chunk), dtype=bool)
+    if len(settled):
+        own = _row_keys(chunk, settled)
+        other_row[settled] = [k != r for k, r in zip(own, record_key[settled], strict=True)]
+        repeated[settled] = False
+    triage.flag(
+        Reason.DUPLICATE_TRANSACTION,
+        other_row,
+        _say(
+            "transaction_sr_no {} of practice {} is held by another source row too"
+            " (row key {}), which is kept",
+            texts["transaction_sr_no"],
+            texts["practice_id"],
+            record_key,
+        ),
+    )
+    # Otherwise the first occurrence of an id is the one kept: repeats are few, and only
+    # they are looked up among the ids of rows read in earlier runs.
     repeats = np.flatnonzero(repeated)
     of_earlier_run = np.zeros(len(chunk), dtype=bool)
     of_earlier_run[repeats] = seen.earlier(chunk.external_id[repeats])
@@ -134,6 +162,13 @@ def check_identity(
             texts["practice_id"],
         ),
     )
+
+
+def _row_keys(chunk: Chunk, rows: Rows) -> list[str | None]:
+    """The row key of the given rows (``None`` where a row has none)."""
+    if ROW_KEY not in chunk.frame.columns:
+        return [None] * len(rows)
+    return [row_key(v) for v in chunk.frame[ROW_KEY].to_numpy(dtype=object)[rows]]
 
 
 def check_amounts(

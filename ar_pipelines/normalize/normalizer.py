@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -16,7 +16,7 @@ from ar_pipelines.normalize import schemas
 from ar_pipelines.normalize.chunk import Context
 from ar_pipelines.normalize.contacts import ContactBook
 from ar_pipelines.normalize.customers import build_customers
-from ar_pipelines.normalize.seen import SeenKeys, hashes
+from ar_pipelines.normalize.seen import Records, SeenKeys, hashes
 from ar_pipelines.normalize.settings import PaymentTypes, PracticeSettings
 from ar_pipelines.normalize.transactions import ledger_frame, normalize_chunk
 from ar_pipelines.normalize.validation import validate
@@ -50,8 +50,13 @@ class Normalizer:
     duplicate, and the first occurrence is the one kept. Row numbers in the quarantine
     count from the first row of the first chunk.
 
-    ``earlier_external_ids`` names ids whose first occurrence is a row loaded before the
-    rows to come (read in an earlier run): every row of those ids read here is a
+    ``record_keys`` settles ids that several source rows hold at once, each row with a
+    row key of its own (``present.SourceKeys.records``): the row with the given key is
+    the record of the id, whenever it is read and however often it is edited, and every
+    other row of the id is a duplicate, in whatever order the rows come.
+
+    ``earlier_external_ids`` names other ids whose first occurrence is a row loaded before
+    the rows to come (read in an earlier run): every row of those ids read here is a
     duplicate, as if that first row had come in the first chunk.
 
     ``contacts`` holds verdicts on emails and phones reached in earlier runs: only the
@@ -67,6 +72,7 @@ class Normalizer:
         guarantors: pd.DataFrame | None = None,
         today: date | None = None,
         earlier_external_ids: Iterable[str] = (),
+        record_keys: Mapping[str, str] | None = None,
         contacts: ContactBook | None = None,
     ) -> None:
         labels = settings.label_kinds()  # before any work: a bad setting fails at once
@@ -83,6 +89,7 @@ class Normalizer:
             today=today or date.today(),  # noqa: DTZ011 - dates are the practice's calendar
         )
         self._seen = SeenKeys(earlier_external_ids)
+        self._records = Records(record_keys)
         self.counts = TransactionCounts()
 
     @property
@@ -92,7 +99,9 @@ class Normalizer:
     def transactions(self, chunk: pd.DataFrame) -> NormalizedChunk:
         """One chunk of transaction rows as ledger entries and quarantine rows."""
         with collector_paused():  # many strings and decimals, no cycles
-            result = normalize_chunk(chunk, self._context, self._seen, self.counts.rows + 1)
+            result = normalize_chunk(
+                chunk, self._context, self._seen, self.counts.rows + 1, self._records
+            )
             normalized = NormalizedChunk(
                 ledger_entries=schemas.valid_ledger_entries(result.ledger_columns),
                 quarantine=validate(schemas.quarantine, result.quarantine),

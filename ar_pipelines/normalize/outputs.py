@@ -6,7 +6,7 @@ money as plain decimal text (``"123.40"``) and an empty cell for a missing value
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -57,15 +57,20 @@ def normalize(
     transactions: Iterable[pd.DataFrame] | pd.DataFrame,
     today: date | None = None,
     pushed: pd.DataFrame | None = None,
+    record_keys: Mapping[str, str] | None = None,
 ) -> Normalized:
     """Normalize a whole extract. ``pushed`` (entries pushed before) asks for voids of
-    entries whose rows have disappeared, which is only right for a full extract."""
+    entries whose rows have disappeared, which is only right for a full extract.
+    ``record_keys`` (``present.SourceKeys.records`` of the source's key scan) settles the
+    numbers several keyed rows hold by row key, as a nightly run does; without it the
+    first row of a number read is its record."""
     normalizer = Normalizer(
         settings=settings,
         payment_types=payment_types,
         patients=patients,
         guarantors=guarantors,
         today=today,
+        record_keys=record_keys,
     )
     chunks = [transactions] if isinstance(transactions, pd.DataFrame) else transactions
     entries, quarantined = [], [normalizer.patient_quarantine]

@@ -1,7 +1,9 @@
 """The transactions seen in this run, by a 64-bit hash of their ledger ``external_id``.
 
 A run may start with ids seen before it: those the source holds in rows loaded before
-this run's increment, so that the rows read now are their later occurrences.
+this run's increment, so that the rows read now are their later occurrences. Ids that
+several keyed rows hold are not judged by what was seen first but by row key
+(``Records``).
 
 Eight bytes per distinct transaction, kept in sorted numpy arrays, plus a bitmap of fixed
 size, so memory stays flat per row at millions of rows. The hash is Python's own string
@@ -12,13 +14,13 @@ ids); such a pair would be reported as a duplicate.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from ar_pipelines.normalize.text import BoolArray
+from ar_pipelines.normalize.text import BoolArray, ObjectArray
 
 Hashes = npt.NDArray[np.uint64]
 PREFIX_BITS = 25  # a bitmap of 4 MiB; at 3 million keys 9 in 10 new keys find their bit clear
@@ -90,6 +92,34 @@ class SeenKeys:
 
     def __contains__(self, external_id: object) -> bool:
         return isinstance(external_id, str) and bool(self.contains(hashes([external_id], 1))[0])
+
+
+class Records:
+    """For ids that several source rows hold at once, each row with a key of its own: the
+    row key of the row that is the record of the id (``SourceKeys.records``).
+
+    Such an id is settled by row key, not by the order rows are read in: its record is
+    kept whenever it is read, edited or not, and every other row of it is a duplicate.
+    Few ids are held twice, so rows are looked up by hash first, as ``SeenKeys`` does.
+    """
+
+    def __init__(self, records: Mapping[str, str] | None = None) -> None:
+        self._records = dict(records or {})
+        ids = np.array(list(self._records), dtype=object)
+        self._hashes = np.unique(hashes(ids, len(ids)))
+
+    def __len__(self) -> int:
+        return len(self._records)
+
+    def keys_of(self, external_ids: npt.NDArray[np.object_]) -> ObjectArray:
+        """The record's row key for each of ``external_ids`` (``None`` for ids not held
+        by several keyed rows)."""
+        found = np.full(len(external_ids), None, dtype=object)
+        if not self._records or not len(external_ids):
+            return found
+        maybe = np.flatnonzero(_in_run(self._hashes, hashes(external_ids, len(external_ids))))
+        found[maybe] = [self._records.get(i) for i in external_ids[maybe]]
+        return found
 
 
 def _prefix(keys: Hashes) -> tuple[npt.NDArray[np.uint64], npt.NDArray[np.uint8]]:

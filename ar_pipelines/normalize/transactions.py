@@ -40,7 +40,7 @@ from ar_pipelines.normalize.chunk import Chunk, Context
 from ar_pipelines.normalize.customers import external_ids
 from ar_pipelines.normalize.distinct import Distinct
 from ar_pipelines.normalize.quarantine import Triage, quarantine_frame
-from ar_pipelines.normalize.seen import SeenKeys
+from ar_pipelines.normalize.seen import Records, SeenKeys
 from ar_pipelines.normalize.settings import ADJUSTMENT, PAYMENT, PROCEDURE
 from ar_pipelines.normalize.text import BoolArray, Coded, ObjectArray, free_text, given, truthy
 
@@ -81,12 +81,16 @@ class ChunkResult:
 
 
 def normalize_chunk(
-    frame: pd.DataFrame, context: Context, seen: SeenKeys, first_row_number: int
+    frame: pd.DataFrame,
+    context: Context,
+    seen: SeenKeys,
+    first_row_number: int,
+    records: Records | None = None,
 ) -> ChunkResult:
     chunk = Chunk.of(frame)
     triage = Triage(len(chunk))
     invisible = check_invisible(chunk, triage)
-    check_identity(chunk, triage, seen, invisible)
+    check_identity(chunk, triage, seen, Records() if records is None else records, invisible)
     check_amounts(chunk, triage, context.amounts, context.labels)
     check_dates(chunk, triage, context.today)
     check_types(chunk, triage, context.payment_types)

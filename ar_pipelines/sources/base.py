@@ -18,6 +18,7 @@ from typing import Self
 import pandas as pd
 
 from ar_pipelines.sources.frames import Extract
+from ar_pipelines.sources.schema import KEY_SCAN_COLUMNS
 
 DEFAULT_LOOKBACK = timedelta(days=1)
 REFRESHING = "refresh"
@@ -64,7 +65,7 @@ class SourceStatus:
 
 
 class Source(ABC):
-    # Whether ``transaction_keys`` reads two columns (a database) rather than every row
+    # Whether ``transaction_keys`` reads a few columns (a database) rather than every row
     # (an API): a nightly run scans keys for silent deletions only when it is cheap.
     scans_keys_cheaply: bool = False
 
@@ -93,13 +94,14 @@ class Source(ABC):
         the deletions reported in that window as rows with ``is_deleted = "true"``."""
 
     def transaction_keys(self, *, practice_id: str | None = None) -> Iterator[pd.DataFrame]:
-        """``practice_id`` and ``transaction_sr_no`` of every transaction row there is now:
-        the full key scan that finds rows deleted without a trace.
+        """``practice_id``, ``transaction_sr_no`` and ``row_key`` of every transaction row
+        there is now: the full key scan that finds rows deleted without a trace, and the
+        rows that hold one number together.
 
-        Readers that can select two columns do; this default reads every row."""
+        Readers that can select those columns do; this default reads every row."""
         for chunk in self.transactions(practice_id=practice_id):
             live = chunk[chunk["is_deleted"].isna()]
-            yield live.loc[:, ["practice_id", "transaction_sr_no"]]
+            yield live.loc[:, list(KEY_SCAN_COLUMNS)]
 
     def status(self) -> SourceStatus:
         """What the source says of its own freshness; unknown by default."""

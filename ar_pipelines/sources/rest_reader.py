@@ -146,9 +146,9 @@ class SikkaRestSource(Source):
 
     def transaction_keys(self, *, practice_id: str | None = None) -> Generator[pd.DataFrame]:
         """Every transaction's key: the API has no cheaper way than reading every page, so
-        a caller runs this full key scan only on a full refresh."""
+        a caller runs this full key scan only on a full refresh. Items have no row key."""
         for chunk in self._transaction_pages(_practice(practice_id)):
-            yield chunk.loc[:, ["practice_id", "transaction_sr_no"]]
+            yield chunk.loc[:, list(schema.KEY_SCAN_COLUMNS)]
 
     def status(self) -> SourceStatus:
         """The office's ``data_sync_status``; a practice not in sync wins over the rest."""

@@ -15,9 +15,13 @@ stable order). The same tables are created on SQLite, Postgres and MySQL/MariaDB
 
 Readers hand the normalizer frames whose columns are ``*_COLUMNS`` below: Sikka's
 fields, and on transactions ``is_deleted`` (``"true"`` for a row the source deleted,
-read from ``practice_events`` or the loader's deleted flag) and ``loaded_date`` (the
+read from ``practice_events`` or the loader's deleted flag), ``loaded_date`` (the
 loader's cursor value as ``YYYY-MM-DD HH:MM:SS``; ``None`` from the REST API, whose
-items carry no load time).
+items carry no load time) and ``row_key`` (the loader's row key, ``SqlLayout.key_column``,
+as text: it tells apart rows that share a ``transaction_sr_no``, and names the same row
+when an edit loads it again. ``None`` from the REST API, whose items have no key but the
+number, from a table without a key column, and on deletion events, whose own key is the
+event's and not the row's).
 """
 
 from __future__ import annotations
@@ -115,12 +119,15 @@ DELETED_FLAG = "deleted"  # compared without case: Sikka sends Deleted and delet
 # What readers add to transaction frames.
 IS_DELETED = "is_deleted"
 LOADED_DATE = "loaded_date"
+ROW_KEY = "row_key"
 
 PRACTICE_COLUMNS = PRACTICE_FIELDS
 PAYMENT_TYPE_COLUMNS = (*PAYMENT_TYPE_FIELDS, *PAYMENT_TYPE_CLASSES)
 PATIENT_COLUMNS = PATIENT_FIELDS
 GUARANTOR_COLUMNS = GUARANTOR_FIELDS
-TRANSACTION_COLUMNS = (*TRANSACTION_FIELDS, IS_DELETED, LOADED_DATE)
+TRANSACTION_COLUMNS = (*TRANSACTION_FIELDS, IS_DELETED, LOADED_DATE, ROW_KEY)
+# What a key scan gives: the ledger id's two parts, and the row key (``None`` without one).
+KEY_SCAN_COLUMNS = ("practice_id", "transaction_sr_no", ROW_KEY)
 
 # The loader's columns in the tables below (the demo's and the tests' loader).
 OFFICE_ID = "office_id"

@@ -11,10 +11,11 @@ no rows; ``transactions``, ``patients`` and ``payment_types`` must be there.
 Transactions stream through a server-side cursor, ``chunk_size`` rows per frame, so
 memory stays bounded whatever the table's size. Rows come in one fixed order on every
 database: by the cursor column, then practice (byte by byte, not by the database's
-collation), then the loader's row key (or ``transaction_sr_no``). After the changed rows
-come the window's deletions, from ``practice_events`` (flag ``Deleted``, any case),
-windowed by the cursor column when the loader added it to that table too, else by
-Sikka's own ``loadeddate``. A whole read takes no deletion events, as the REST API's does.
+collation), then the loader's row key (or ``transaction_sr_no``). Each row carries its
+row key as ``row_key``. After the changed rows come the window's deletions, from
+``practice_events`` (flag ``Deleted``, any case), windowed by the cursor column when the
+loader added it to that table too, else by Sikka's own ``loadeddate``. A whole read
+takes no deletion events, as the REST API's does.
 """
 
 from __future__ import annotations
@@ -49,7 +50,6 @@ from ar_pipelines.sources.base import DEFAULT_LOOKBACK, Source, SourceError
 from ar_pipelines.sources.frames import Extract, frame, loaded_threshold
 
 DEFAULT_CHUNK_SIZE = 50_000
-KEY_COLUMNS = ("practice_id", "transaction_sr_no")
 TRANSACTIONS = "transactions"
 EVENTS = "practice_events"
 # Tables a source must have; the others read as no rows when the loader did not land them.
@@ -136,6 +136,11 @@ def _value(table: Table, name: str, layout: SqlLayout) -> ColumnElement[Any]:
             return null().label(name)
         deleted = _column(table, layout.deleted_column, "deleted")
         return case((truthy(deleted), _TRUE), else_=null()).label(name)
+    if name == schema.ROW_KEY:
+        # An event's own key numbers events, not transaction rows: it is no row's key.
+        if table.name != TRANSACTIONS or layout.key_column is None:
+            return null().label(name)
+        return _column(table, layout.key_column, "row key").label(name)
     if name == schema.LOADED_DATE and table.name == TRANSACTIONS:
         if layout.cursor_column is None:
             return null().label(name)
@@ -315,17 +320,20 @@ class SqlSource(Source):
         return Extract(chunks, since=since)
 
     def transaction_keys(self, *, practice_id: str | None = None) -> Generator[pd.DataFrame]:
-        """``practice_id`` and ``transaction_sr_no`` of every live transaction row, in
-        frames: what a run compares with what it pushed, to void rows that disappeared.
-        Rows the loader flagged deleted are not live."""
+        """``practice_id``, ``transaction_sr_no`` and ``row_key`` of every live transaction
+        row, in frames: what a run compares with what it pushed, to void rows that
+        disappeared, and which rows hold a number together. Rows the loader flagged
+        deleted are not live."""
         table = self._required(TRANSACTIONS)
         query = select(
-            _column(table, "practice_id", "practice"), _column(table, "transaction_sr_no", "key")
+            _column(table, "practice_id", "practice"),
+            _column(table, "transaction_sr_no", "key"),
+            _value(table, schema.ROW_KEY, self.layout),
         ).where(*_filters(table, self.layout, practice_id))
         if self.layout.deleted_column is not None:
             deleted = _column(table, self.layout.deleted_column, "deleted")
             query = query.where(or_(deleted.is_(None), ~truthy(deleted)))
-        return self._stream(query, KEY_COLUMNS)
+        return self._stream(query, schema.KEY_SCAN_COLUMNS)
 
     def _table(self, name: str) -> Table | None:
         """The table as the database has it (``None`` when absent), reflected once."""

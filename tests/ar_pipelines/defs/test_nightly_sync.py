@@ -6,11 +6,12 @@ from __future__ import annotations
 
 import json
 import os
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 import httpx
+import pandas as pd
 import pytest
 from sqlalchemy import Connection, Row, create_engine, text
 
@@ -18,7 +19,12 @@ from ar_pipelines.client import ARClient
 from ar_pipelines.defs.common import AR_KEY_TAG
 from ar_pipelines.defs.practices import Practice
 from ar_pipelines.defs.resources import ArApi
+from ar_pipelines.normalize import normalize
+from ar_pipelines.normalize.present import source_keys
+from ar_pipelines.normalize.transactions import LEDGER_COLUMNS
+from ar_pipelines.sources.frames import as_practice
 from ar_pipelines.sources.schema import transactions
+from ar_pipelines.sources.sql_reader import SqlSource
 from ar_pipelines.warehouse import open_warehouse
 from tests.ar_pipelines.defs.conftest import (
     Pipeline,
@@ -180,69 +186,121 @@ def test_changed_added_and_deleted_source_rows_push_exactly_those_changes(
     assert materialized(pipeline.run("P001"), "ar/ledger_entries")["sent"] == 0
 
 
-def test_a_duplicate_read_without_its_original_is_quarantined_and_never_replaces_it(
+def test_an_edit_of_a_row_whose_number_another_row_repeats_reaches_ar_and_the_repeat_never_does(
     pipeline: Pipeline,
 ) -> None:
     engine = create_engine(pipeline.source_url)
     with engine.begin() as connection:
-        original, template = _clean_procedures(connection)[:2]
-        external_id = f"P001-{original.transaction_sr_no}"
-        # A second row with the original's number, loaded a minute after it: another
-        # patient's procedure of another amount.
-        copy = (
-            connection.execute(
-                text("select * from transactions where _row_id = :id"), {"id": template.row_id}
-            )
-            .mappings()
-            .one()
-        )
-        duplicate = {
-            **copy,
-            "transaction_sr_no": original.transaction_sr_no,
-            "amount": "66.0000",
-            "_loaded_at": datetime.fromisoformat(str(original.loaded_date)) + timedelta(minutes=1),
-        }
-        duplicate.pop("_row_id")
-        duplicate_row = connection.execute(transactions.insert(), duplicate).inserted_primary_key[0]
+        original, template, other, other_template = _clean_procedures(connection)[:4]
+        duplicate_row = _plant_duplicate(connection, original, template)
+        other_duplicate = _plant_duplicate(connection, other, other_template)
     amount = abs(Decimal(str(original.amount)))
+    other_amount = abs(Decimal(str(other.amount)))
+    external_id, sr_no = f"P001-{original.transaction_sr_no}", original.transaction_sr_no
+    other_id, other_sr_no = f"P001-{other.transaction_sr_no}", other.transaction_sr_no
 
     first = pipeline.run("P001")
-    _assert_original_kept(
-        pipeline, external_id, amount, original.transaction_sr_no, "was already seen in this run"
-    )
+    _assert_entry_and_duplicate(pipeline, external_id, amount, sr_no, original.row_id)
+    _assert_entry_and_duplicate(pipeline, other_id, other_amount, other_sr_no, other.row_id)
     assert materialized(first, "reconciliation")["clean"] is True
 
-    # The duplicate is edited: its new amount is loaded after the cursor, without the original.
+    # One night edits the first original and the second duplicate, each read again
+    # without the other row of its number: the original's new amount updates its entry,
+    # and the duplicate stays a duplicate.
     with engine.begin() as connection:
-        _edit(connection, duplicate_row, "67.0000", _after_latest(connection))
+        later = _after_latest(connection)
+        _edit(connection, original.row_id, str(amount + Decimal("7.00")), later)
+        _edit(connection, other_duplicate, "67.0000", later)
     second = pipeline.run("P001")
-    assert materialized(second, "ar/ledger_entries")["sent"] == 0
-    _assert_original_kept(
-        pipeline,
-        external_id,
-        amount,
-        original.transaction_sr_no,
-        "repeats a row read in an earlier run",
+    assert materialized(second, "ar/ledger_entries")["sent"] == 1
+    _assert_entry_and_duplicate(
+        pipeline, external_id, amount + Decimal("7.00"), sr_no, original.row_id
     )
+    _assert_entry_and_duplicate(pipeline, other_id, other_amount, other_sr_no, other.row_id)
     normalized = materialized(second, "normalized/ledger_entries")
     assert normalized["transactions_read"] == (
         normalized["ledger_entries"] + normalized["transactions_quarantined"]
     )
+    assert _stored_ledger(pipeline) == _whole_source_ledger(pipeline)
     assert materialized(second, "reconciliation")["clean"] is True
 
-    # Once the duplicate is gone, an edit of the original, now the only copy, is pushed.
+    # Once the duplicate is gone, the original is the number's only row: its next edit
+    # is pushed, and the number leaves the quarantine.
     with engine.begin() as connection:
         connection.execute(
             text("delete from transactions where _row_id = :id"), {"id": duplicate_row}
         )
-        _edit(connection, original.row_id, str(amount + Decimal("7.00")), _after_latest(connection))
+        _edit(connection, original.row_id, str(amount + Decimal("8.00")), _after_latest(connection))
     engine.dispose()
     third = pipeline.run("P001")
     assert materialized(third, "ar/ledger_entries")["sent"] == 1
-    assert ar_entries(pipeline)[external_id] == amount + Decimal("7.00")
+    assert ar_entries(pipeline)[external_id] == amount + Decimal("8.00")
     assert ar_entries(pipeline) == local_entries(pipeline)
-    assert _quarantined(pipeline, original.transaction_sr_no) == []
+    assert _quarantined(pipeline, sr_no) == []
     assert materialized(third, "reconciliation")["clean"] is True
+
+
+def _plant_duplicate(connection: Connection, original: Row[Any], template: Row[Any]) -> int:
+    """A second row with the original's number, loaded a minute after it: the template's
+    procedure (another patient's) of another amount. Returns its row key."""
+    copy = (
+        connection.execute(
+            text("select * from transactions where _row_id = :id"), {"id": template.row_id}
+        )
+        .mappings()
+        .one()
+    )
+    duplicate = {
+        **copy,
+        "transaction_sr_no": original.transaction_sr_no,
+        "amount": "66.0000",
+        "_loaded_at": datetime.fromisoformat(str(original.loaded_date)) + timedelta(minutes=1),
+    }
+    duplicate.pop("_row_id")
+    key = connection.execute(transactions.insert(), duplicate).inserted_primary_key[0]
+    return int(key)
+
+
+def _whole_source_ledger(
+    pipeline: Pipeline, practice_id: str = "P001"
+) -> dict[str, tuple[Any, ...]]:
+    """The practice's ledger entries as one normalize of its whole source makes them,
+    the numbers several rows hold settled by the source's key scan, as a run settles them."""
+    practice = pipeline.config.get(practice_id)
+    sikka = practice.sikka_practice_id
+    with SqlSource(practice.source_url(), layout=practice.sql_layout()) as source:
+        keys = source_keys(
+            as_practice(chunk, practice.id) for chunk in source.transaction_keys(practice_id=sikka)
+        )
+        whole = normalize(
+            settings=practice.mapping,
+            payment_types=as_practice(source.payment_types(practice_id=sikka), practice.id),
+            patients=as_practice(source.patients(practice_id=sikka), practice.id),
+            guarantors=as_practice(source.guarantors(practice_id=sikka), practice.id),
+            transactions=(
+                as_practice(chunk, practice.id) for chunk in source.transactions(practice_id=sikka)
+            ),
+            record_keys=keys.records,
+        )
+    return _by_external_id(whole.ledger_entries)
+
+
+def _stored_ledger(pipeline: Pipeline, practice_id: str = "P001") -> dict[str, tuple[Any, ...]]:
+    with open_warehouse(pipeline.warehouse_url) as store:
+        stored = store.read(
+            "normalized.ledger_entries", practice_id=practice_id, columns=list(LEDGER_COLUMNS)
+        )
+    return _by_external_id(stored)
+
+
+def _by_external_id(entries: pd.DataFrame) -> dict[str, tuple[Any, ...]]:
+    """Each entry's fields by external id, as text (dates as ``YYYY-MM-DD``)."""
+    return {
+        str(row[0]): tuple(
+            None if pd.isna(v) else str(v)[:10] if isinstance(v, date) else str(v) for v in row
+        )
+        for row in entries.loc[:, list(LEDGER_COLUMNS)].itertuples(index=False, name=None)
+    }
 
 
 def _clean_procedures(connection: Connection) -> list[Row[Any]]:
@@ -282,14 +340,19 @@ def _edit(connection: Connection, row_id: int, amount: str, loaded: str) -> None
     )
 
 
-def _assert_original_kept(
-    pipeline: Pipeline, external_id: str, amount: Decimal, sr_no: str, why: str
+def _assert_entry_and_duplicate(
+    pipeline: Pipeline, external_id: str, amount: Decimal, sr_no: str, original_row: int
 ) -> None:
-    """The original's entry holds locally and in AR, and its duplicate is quarantined."""
+    """The original's entry holds ``amount`` locally and in AR, and the other row of its
+    number is quarantined as a duplicate of it."""
     assert local_entries(pipeline)[external_id] == amount
     assert ar_entries(pipeline)[external_id] == amount
     assert _quarantined(pipeline, sr_no) == [
-        ("duplicate_transaction", f"transaction_sr_no '{sr_no}' of practice 'P001' {why}")
+        (
+            "duplicate_transaction",
+            f"transaction_sr_no '{sr_no}' of practice 'P001' is held by another source row"
+            f" too (row key '{original_row}'), which is kept",
+        )
     ]
 
 

@@ -1,6 +1,7 @@
 """One generated office reads the same from SQLite, Postgres and MariaDB as through the
 Sikka API served from it: every table, and the transactions with their deletions (all
-columns but ``loaded_date``, a load time only a landed database has)."""
+columns but ``loaded_date`` and ``row_key``, a load time and a row key only a landed
+database has)."""
 
 from __future__ import annotations
 
@@ -58,7 +59,7 @@ def frames_of(source: Source) -> Frames:
         frames[f"patients of {practice_id}"] = source.patients(practice_id=practice_id)
     extract = source.transactions(since=SINCE, lookback=timedelta(0))
     transactions = sample.read_all(extract, schema.TRANSACTION_COLUMNS)
-    frames["transactions"] = transactions.drop(columns=schema.LOADED_DATE)
+    frames["transactions"] = transactions.drop(columns=[schema.LOADED_DATE, schema.ROW_KEY])
     return frames
 
 

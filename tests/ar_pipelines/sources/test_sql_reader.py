@@ -42,7 +42,10 @@ def engine(url: str) -> Iterator[Engine]:
 
 
 def read(extract: Iterable[pd.DataFrame]) -> pd.DataFrame:
-    return sample.read_all(extract, schema.TRANSACTION_COLUMNS)
+    """The extract as one frame, its ``row_key`` left empty: the expected frames do not
+    know the keys the database gave, which ``test_each_row_read_carries_...`` checks."""
+    frame = sample.read_all(extract, schema.TRANSACTION_COLUMNS)
+    return frame.assign(**{schema.ROW_KEY: None})
 
 
 def ids(frame: pd.DataFrame) -> list[str]:
@@ -73,7 +76,8 @@ def test_the_same_rows_read_as_the_same_frames_of_text_on_every_database(any_url
         ]
         sample.assert_frames_equal(read(window), sample.expected_transactions(late))
         keys = pd.concat(list(source.transaction_keys()), ignore_index=True)
-        assert sorted(map(tuple, keys.to_numpy().tolist())) == sorted(
+        pairs = keys[["practice_id", "transaction_sr_no"]].to_numpy().tolist()
+        assert sorted(map(tuple, pairs)) == sorted(
             (row["practice_id"], row["transaction_sr_no"]) for row in sample.first_round()
         )
 
@@ -106,6 +110,27 @@ def test_transactions_stream_in_chunks_of_at_most_chunk_size_each_row_once(
     assert sorted(sr for chunk in chunks for sr in ids(chunk)) == sorted(
         row["transaction_sr_no"] for row in sample.first_round()
     )
+
+
+def test_each_row_read_carries_its_loaders_row_key_and_a_deletion_event_none(
+    url: str, engine: Engine
+) -> None:
+    gone = event("alpha", "a0", T0 + timedelta(hours=1))
+    sample.fill(engine, sample.first_round(), [gone])
+    with engine.connect() as connection:
+        keyed = dict(
+            connection.execute(text("select transaction_sr_no, _row_id from transactions")).all()
+        )
+    with SqlSource(url, layout=LAYOUT) as source:
+        rows = sample.read_all(source.transactions(since=T0), schema.TRANSACTION_COLUMNS)
+        keys = pd.concat(list(source.transaction_keys()), ignore_index=True)
+    with SqlSource(url, layout=SqlLayout(cursor_column="_loaded_at")) as source:
+        unkeyed = sample.read_all(source.transactions(), schema.TRANSACTION_COLUMNS)
+    read_keys = dict(zip(rows["transaction_sr_no"], rows[schema.ROW_KEY], strict=True))
+    assert read_keys == {**{sr: str(key) for sr, key in keyed.items()}, "a0": None}
+    scanned = dict(zip(keys["transaction_sr_no"], keys[schema.ROW_KEY], strict=True))
+    assert scanned == {sr: str(key) for sr, key in keyed.items()}
+    assert unkeyed[schema.ROW_KEY].isna().all()
 
 
 def test_rows_sharing_a_load_time_come_by_practice_in_code_point_order_then_by_row_key(
@@ -308,7 +333,8 @@ def test_a_loaders_own_tables_read_with_its_deleted_flag_and_without_columns_the
     ]
     assert got["amount_paid"].isna().all()
     assert sorted(keys["transaction_sr_no"]) == ["t1", "t3"]
-    assert list(keys.columns) == ["practice_id", "transaction_sr_no"]
+    assert list(keys.columns) == list(schema.KEY_SCAN_COLUMNS)
+    assert keys[schema.ROW_KEY].isna().all()  # the layout names no key column
     assert list(patients.columns) == list(schema.PATIENT_COLUMNS)
     assert patients["homephone"].isna().all()
     assert list(patients["cell"]) == ["555", None]
