@@ -21,6 +21,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeRemainingColumn
 from rich.progress import Progress as ProgressBar
 
+from ar_pipelines.causes import cause_line
 from ar_pipelines.client import ARClient, Progress, PushIncompleteError, PushReport
 
 KINDS = ("customers", "invoices", "ledger")
@@ -112,7 +113,7 @@ def push_file(
                 code = EXIT_REFUSED if report.rejected or report.failed else EXIT_LANDED
             except PushIncompleteError as err:
                 report, code = err.report, EXIT_INCOMPLETE
-                print(f"ar-pipelines: {err}", file=sys.stderr)
+                print(f"ar-pipelines: {cause_line(err)}", file=sys.stderr)
     print(json.dumps(report.summary(), indent=2))
     if issues_path is not None:
         write_issues(report, issues_path)

@@ -74,4 +74,7 @@ def run_statements_command(args: argparse.Namespace) -> int:
 
 
 def _one_line(err: Exception) -> str:
-    return " ".join(str(err).split())
+    """What the innermost cause of ``err`` says (whatever its message's layout), on one line."""
+    from ar_pipelines.causes import cause_line
+
+    return " ".join(cause_line(err).split())
