@@ -32,10 +32,15 @@ LOCAL_INSTANCE = Path(__file__).resolve().parents[1] / "deploy" / "dagster.local
 
 @dataclass(frozen=True)
 class DemoSize:
-    """The generated source: patients per practice and months of history."""
+    """The generated source: practices, patients per practice and months of history."""
 
     patients: int = DEMO_PATIENTS
     months: int = DEMO_MONTHS
+    practices: int = len(DEMO_PRACTICES)
+
+    @property
+    def practice_ids(self) -> tuple[str, ...]:
+        return tuple(f"P{number:03d}" for number in range(1, self.practices + 1))
 
 
 @dataclass(frozen=True)
@@ -99,7 +104,7 @@ def prepare(
         print(f"generating the demo source at {paths.source} ...")
         generate_source(
             f"sqlite:///{paths.source}",
-            practices=len(DEMO_PRACTICES),
+            practices=size.practices,
             patients=size.patients,
             months=size.months,
             seed=DEMO_SEED,
@@ -107,15 +112,18 @@ def prepare(
             end=None,
             show_progress=show_progress,
         )
+    companies: dict[str, dict[str, Any]] = {}
     if paths.keys.exists() and paths.sandbox.exists():
-        companies: dict[str, dict[str, Any]] = json.loads(paths.keys.read_text())
-    else:
+        companies = json.loads(paths.keys.read_text())
+    if set(companies) != set(size.practice_ids):
         paths.sandbox.unlink(missing_ok=True)
         database = f"sqlite:///{paths.sandbox}"
-        companies = {p: bootstrap_company(database, f"Demo practice {p}") for p in DEMO_PRACTICES}
+        companies = {
+            p: bootstrap_company(database, f"Demo practice {p}") for p in size.practice_ids
+        }
         paths.keys.write_text(json.dumps(companies, indent=2) + "\n")
         paths.keys.chmod(stat.S_IRUSR | stat.S_IWUSR)  # the demo's keys: the owner's only
-    paths.practices.write_text(_practices_file(paths))
+    paths.practices.write_text(_practices_file(paths, size.practice_ids))
     return companies
 
 
@@ -137,7 +145,7 @@ def _in_sikkas_shape(source: Path) -> bool:
         engine.dispose()
 
 
-def _practices_file(paths: DemoPaths) -> str:
+def _practices_file(paths: DemoPaths, practice_ids: tuple[str, ...]) -> str:
     """The generated office's practices "1", "2", ... as P001, P002, ..., read as the
     demo's loader landed them."""
     from ar_demo.catalog import REFUND_PAYMENT_TYPE
@@ -152,7 +160,7 @@ def _practices_file(paths: DemoPaths) -> str:
         f'refund_payment_types = ["{REFUND_PAYMENT_TYPE}"]',
         "",
     ]
-    for number, practice in enumerate(DEMO_PRACTICES, start=1):
+    for number, practice in enumerate(practice_ids, start=1):
         lines += [
             "[[practices]]",
             f'id = "{practice}"',
@@ -185,10 +193,24 @@ def demo_environment(
 
 
 def instance_home(paths: DemoPaths) -> Path:
-    """The demo's Dagster home, with the local instance settings."""
+    """The demo's Dagster home, with the local instance settings, set up once here.
+
+    Opening the instance creates its storage, before ``dagster dev`` starts the web
+    server and the daemon, which would otherwise both create it at once and collide.
+    Runs a killed earlier session left in progress are marked failed, so that they hold
+    no slot of the run queue or of the warehouse pool.
+    """
+    import dagster as dg
+
+    from ar_pipelines.run_workers import fail_dead_runs
+
     home = paths.dagster_home
     home.mkdir(parents=True, exist_ok=True)
     (home / "dagster.yaml").write_text(LOCAL_INSTANCE.read_text())
+    with dg.DagsterInstance.from_config(str(home.resolve())) as instance:
+        failed = fail_dead_runs(instance)
+    if failed:
+        print(f"marked failed {len(failed)} run(s) an earlier session left in progress")
     return home
 
 
@@ -198,6 +220,7 @@ def materialize_practices(practice_ids: list[str], log: Path) -> list[PracticeOu
     import dagster as dg
 
     from ar_pipelines.defs import build_definitions
+    from ar_pipelines.run_workers import this_host_tags
 
     definitions = build_definitions()
     job = definitions.resolve_job_def("nightly_sync")
@@ -209,6 +232,8 @@ def materialize_practices(practice_ids: list[str], log: Path) -> list[PracticeOu
                 result = job.execute_in_process(
                     partition_key=practice_id,
                     instance=instance,
+                    # Which process runs it, so a later session can tell it died.
+                    tags=this_host_tags(),
                     raise_on_error=False,
                     # The steps' own log lines stay in the run's record (see them in the UI).
                     run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}},
@@ -229,15 +254,22 @@ def _outcome(practice_id: str, result: Any) -> PracticeOutcome:
     }
     error = None
     if not result.success:
-        failures = [e for e in result.all_events if e.is_step_failure]
-        error = (
-            "; ".join(
-                f"{e.step_key}: {e.event_specific_data.error.message.strip().splitlines()[0]}"
-                for e in failures
-            )
-            or "the run failed"
-        )
+        error = "\n".join(_failure_lines(practice_id, result)) or f"practice {practice_id}: failed"
     return PracticeOutcome(practice_id, result.success, metadata, checks, error)
+
+
+def _failure_lines(practice_id: str, result: Any) -> list[str]:
+    """A line per failed step, with what its innermost cause says (not Dagster's
+    "Exceeded max_retries of 3" around it)."""
+    from ar_pipelines.causes import cause_line
+
+    lines: list[str] = []
+    for event in result.all_events:
+        if event.is_step_failure:
+            error = event.event_specific_data.error
+            why = "failed" if error is None else cause_line(error)
+            lines.append(f"practice {practice_id}: step {event.step_key}: {why}")
+    return lines
 
 
 def print_summary(outcomes: list[PracticeOutcome], reports: Path) -> None:
@@ -248,7 +280,9 @@ def print_summary(outcomes: list[PracticeOutcome], reports: Path) -> None:
     )
     for o in outcomes:
         if not o.success:
-            print(f"{o.practice_id:<8}  run FAILED: {o.error}")
+            print(f"{o.practice_id:<8}  run FAILED")
+            for line in (o.error or "").splitlines():
+                print(f"          {line}")
             continue
         counts = o.metadata.get("reconciliation", {})
         verdict = (
@@ -297,7 +331,7 @@ def run_demo(
         print(f"sandbox serving {paths.sandbox} at {base_url}")
         environment = demo_environment(paths, companies, base_url, reports)
         with environment_set(environment):
-            outcomes = materialize_practices(list(DEMO_PRACTICES), paths.root / "runs.log")
+            outcomes = materialize_practices(list(size.practice_ids), paths.root / "runs.log")
     print_summary(outcomes, reports)
     print(f"warehouse: {paths.warehouse}; what the steps printed: {paths.root / 'runs.log'}")
     print(f"Dagster runs: {paths.dagster_home} (open them with make dev)")

@@ -6,7 +6,15 @@ import argparse
 import sys
 from collections.abc import Callable, Sequence
 
-from bench import client_push, extract, normalize, pipeline, sandbox_push, statements
+from bench import (
+    client_push,
+    extract,
+    normalize,
+    pipeline,
+    practices_at_once,
+    sandbox_push,
+    statements,
+)
 
 # A benchmark takes ``quick`` (a smaller run) and answers whether its checks passed.
 Benchmark = Callable[[bool], bool]
@@ -18,6 +26,7 @@ BENCHMARKS: dict[str, Benchmark] = {
     "normalize": normalize.run,
     "statements": statements.run,
     "pipeline": pipeline.run,
+    "practices_at_once": practices_at_once.run,
 }
 
 

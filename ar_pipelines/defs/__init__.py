@@ -32,14 +32,15 @@ from ar_pipelines.defs.reconciliation import reconciliation_assets
 from ar_pipelines.defs.resources import (
     DEFAULT_REPORTS_DIR,
     DEFAULT_WAREHOUSE_URL,
+    WAREHOUSE_URL_ENV,
     ArApi,
     Settings,
     Sources,
     WarehouseResource,
+    warehouse_pool,
 )
 from ar_pipelines.defs.statements_dbt import dbt_resource, dbt_statement_assets
 
-WAREHOUSE_URL_ENV = "AR_WAREHOUSE_URL"
 REPORTS_DIR_ENV = "AR_REPORTS_DIR"
 
 
@@ -67,13 +68,14 @@ def build_definitions(
     config = config or load_practices()
     partitions = practice_partitions(config)
     job = nightly_job(partitions, config)
+    pool = warehouse_pool()
     return dg.Definitions(
         assets=[
-            *extract_assets(partitions),
-            *normalized_assets(partitions),
-            *push_assets(partitions),
-            *dbt_statement_assets(partitions),
-            *reconciliation_assets(partitions),
+            *extract_assets(partitions, pool),
+            *normalized_assets(partitions, pool),
+            *push_assets(partitions, pool),
+            *dbt_statement_assets(partitions, pool),
+            *reconciliation_assets(partitions, pool),
         ],
         jobs=[job, enroll_job(partitions, config)],
         schedules=[nightly_schedule(job, config)],

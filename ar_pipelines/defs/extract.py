@@ -38,8 +38,11 @@ PENDING_CURSOR = "transactions_pending"
 WHOLE_READ = "transactions_whole_read"
 
 
-def extract_assets(partitions: dg.PartitionsDefinition) -> list[dg.AssetsDefinition]:
+def extract_assets(
+    partitions: dg.PartitionsDefinition, pool: str | None = None
+) -> list[dg.AssetsDefinition]:
     @dg.asset(
+        pool=pool,
         key=RAW_PATIENTS,
         partitions_def=partitions,
         group_name="extract",
@@ -67,6 +70,7 @@ def extract_assets(partitions: dg.PartitionsDefinition) -> list[dg.AssetsDefinit
         return dg.MaterializeResult(metadata={"rows": len(patients), "guarantors": len(guarantors)})
 
     @dg.asset(
+        pool=pool,
         key=RAW_TRANSACTIONS,
         partitions_def=partitions,
         group_name="extract",

@@ -36,8 +36,11 @@ LEDGER_COLUMNS = tuple(schemas.ledger_entries.columns)
 PUSHED_THROUGH = "ledger_entries_pushed_through"
 
 
-def push_assets(partitions: dg.PartitionsDefinition) -> list[dg.AssetsDefinition]:
+def push_assets(
+    partitions: dg.PartitionsDefinition, pool: str | None = None
+) -> list[dg.AssetsDefinition]:
     @dg.asset(
+        pool=pool,
         key=PUSHED_CUSTOMERS,
         deps=[NORMALIZED_CUSTOMERS],
         partitions_def=partitions,
@@ -73,6 +76,7 @@ def push_assets(partitions: dg.PartitionsDefinition) -> list[dg.AssetsDefinition
         yield from _outcome(PUSHED_CUSTOMERS, report)
 
     @dg.asset(
+        pool=pool,
         key=PUSHED_LEDGER,
         deps=[NORMALIZED_LEDGER, PUSHED_CUSTOMERS],
         partitions_def=partitions,

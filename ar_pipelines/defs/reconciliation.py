@@ -30,8 +30,11 @@ from ar_pipelines.warehouse import LEDGER_ENTRIES, Warehouse
 RECONCILIATION_CLEAN = "reconciliation_clean"
 
 
-def reconciliation_assets(partitions: dg.PartitionsDefinition) -> list[dg.AssetsDefinition]:
+def reconciliation_assets(
+    partitions: dg.PartitionsDefinition, pool: str | None = None
+) -> list[dg.AssetsDefinition]:
     @dg.asset(
+        pool=pool,
         key=AR_STATEMENTS,
         deps=[PUSHED_LEDGER],
         partitions_def=partitions,
@@ -59,6 +62,7 @@ def reconciliation_assets(partitions: dg.PartitionsDefinition) -> list[dg.Assets
         return dg.MaterializeResult(metadata={"statements": len(frame)})
 
     @dg.asset(
+        pool=pool,
         key=RECONCILIATION,
         deps=[AR_STATEMENTS, LOCAL_STATEMENTS],
         partitions_def=partitions,

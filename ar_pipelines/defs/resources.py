@@ -23,8 +23,20 @@ from ar_pipelines.defs.practices import load_practices as read_practices
 from ar_pipelines.sources.base import Source
 from ar_pipelines.warehouse import Warehouse, open_warehouse
 
+WAREHOUSE_URL_ENV = "AR_WAREHOUSE_URL"
 DEFAULT_WAREHOUSE_URL = "duckdb:///data/warehouse.duckdb"
 DEFAULT_REPORTS_DIR = "data/reports"
+# A DuckDB file is written by one process at a time, and every step of a run reads or
+# writes the warehouse (dbt among them). On DuckDB every step is in this Dagster pool,
+# which the instance files limit to one step at a time across all runs: practices run
+# at once, their warehouse steps take turns. Postgres takes no pool and runs in parallel.
+DUCKDB_POOL = "duckdb_warehouse"
+
+
+def warehouse_pool(url: str | None = None) -> str | None:
+    """The pool of the steps that use the warehouse at ``url`` (default: the environment's)."""
+    url = url or os.environ.get(WAREHOUSE_URL_ENV) or DEFAULT_WAREHOUSE_URL
+    return DUCKDB_POOL if url.startswith("duckdb") else None
 
 
 def _secret(name: str, practice: Practice, what: str) -> str:

@@ -22,7 +22,7 @@ from dagster_dbt import (
     dbt_assets,
 )
 
-from ar_pipelines.defs.common import practice_of
+from ar_pipelines.defs.common import practice_of, retried_when_transient
 from ar_pipelines.defs.practices import Practice
 from ar_pipelines.defs.resources import Settings, WarehouseResource
 from ar_pipelines.statements.local.dbt_args import PROJECT_DIR, dbt_environment
@@ -73,8 +73,11 @@ class Translator(DagsterDbtTranslator):
         return "statements"
 
 
-def dbt_statement_assets(partitions: dg.PartitionsDefinition) -> list[dg.AssetsDefinition]:
+def dbt_statement_assets(
+    partitions: dg.PartitionsDefinition, pool: str | None = None
+) -> list[dg.AssetsDefinition]:
     @dbt_assets(
+        pool=pool,
         manifest=manifest_path(),
         project=DBT_PROJECT,
         partitions_def=partitions,
@@ -90,7 +93,7 @@ def dbt_statement_assets(partitions: dg.PartitionsDefinition) -> list[dg.AssetsD
         settings: Settings,
     ) -> Iterator[Any]:
         practice = practice_of(context, settings)
-        with warehouse.open() as store:
+        with retried_when_transient(context), warehouse.open() as store:
             environment = store.dbt_env()
             variables = {
                 **store.dbt_vars(),
@@ -104,7 +107,8 @@ def dbt_statement_assets(partitions: dg.PartitionsDefinition) -> list[dg.AssetsD
             "--exclude-resource-type",
             "unit_test",
         ]
-        with dbt_environment(environment):
+        # A DuckDB file another process holds fails dbt at once: the step is tried again.
+        with retried_when_transient(context), dbt_environment(environment):
             yield from dbt.cli(arguments, context=context).stream()
 
     return [statement_models]

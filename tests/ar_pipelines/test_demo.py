@@ -4,9 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import dagster as dg
+import httpx
 import pytest
 
-from ar_pipelines.demo import DemoSize, run_demo
+from ar_pipelines.client import ApiConnectionError, PushIncompleteError, PushReport
+from ar_pipelines.defs.common import PUSHED_LEDGER, retried_when_transient
+from ar_pipelines.demo import DemoSize, _outcome, print_summary, run_demo
 
 
 def summary_rows(output: str) -> dict[str, list[str]]:
@@ -68,3 +72,41 @@ def test_a_demo_source_of_an_earlier_shape_is_told_from_one_in_sikkas_shape(
 
     assert not _in_sikkas_shape(earlier)
     assert _in_sikkas_shape(current)
+
+
+def test_a_failed_runs_summary_line_names_the_practice_step_and_innermost_cause(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    refused = "POST /ledgers/bulk: [Errno 111] Connection refused after 7 attempts"
+
+    # ``context`` unannotated: Dagster cannot resolve this module's string annotations.
+    @dg.asset(key=PUSHED_LEDGER)
+    def ledger_push(context) -> None:  # type: ignore[no-untyped-def]
+        """A push that AR never answers: retried, then failed with Dagster's own message."""
+        with retried_when_transient(context):
+            try:
+                raise ApiConnectionError(
+                    "[Errno 111] Connection refused after 7 attempts",
+                    method="POST",
+                    path="/ledgers/bulk",
+                    request_id=None,
+                ) from httpx.ConnectError("[Errno 111] Connection refused")
+            except ApiConnectionError as stop:
+                report = PushReport(kind="ledger_entries", total=40)
+                raise PushIncompleteError(f"40 of 40 were not sent: {stop}", report) from stop
+
+    monkeypatch.setenv("AR_RETRY_SECONDS", "0")
+    with dg.DagsterInstance.ephemeral() as instance:
+        result = dg.materialize([ledger_push], instance=instance, raise_on_error=False)
+    failure = next(e for e in result.all_events if e.is_step_failure)
+    error = failure.event_specific_data.error  # type: ignore[union-attr]
+    assert error.message.startswith("Exceeded max_retries")  # what the line used to show
+
+    outcome = _outcome("P001", result)
+    print_summary([outcome], tmp_path)
+
+    line = f"practice P001: step ar__ledger_entries: {refused}"
+    assert outcome.error == line
+    printed = capsys.readouterr().out
+    assert line in printed
+    assert "max_retries" not in printed

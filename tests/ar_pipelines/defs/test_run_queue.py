@@ -38,9 +38,12 @@ LOCAL_INSTANCE = REPOSITORY / "deploy" / "dagster.local.yaml"
 CODE_MODULE = "ar_pipelines.definitions"
 LOCATION = "ar_pipelines"
 JOB = "nightly_sync"
+WATCHED_LAUNCHER = """run_launcher:
+  module: ar_pipelines.run_workers
+  class: WatchedRunLauncher
+"""
 # Records the runs the queue hands over instead of starting a run worker.
-RECORDING_LAUNCHER = """
-run_launcher:
+RECORDING_LAUNCHER = """run_launcher:
   module: dagster._core.test_utils
   class: MockedRunLauncher
 """
@@ -70,8 +73,8 @@ def instance(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[dg.Dag
     home = tmp_path / "dagster_home"
     home.mkdir()
     local = LOCAL_INSTANCE.read_text()
-    assert "run_launcher" not in local, "the local file now sets a launcher: replace it here"
-    (home / "dagster.yaml").write_text(local + RECORDING_LAUNCHER)
+    assert WATCHED_LAUNCHER in local, "the local file sets another launcher: replace it here"
+    (home / "dagster.yaml").write_text(local.replace(WATCHED_LAUNCHER, RECORDING_LAUNCHER))
     monkeypatch.setenv("DAGSTER_HOME", str(home))
     with dg.DagsterInstance.from_config(str(home)) as instance:
         yield instance
