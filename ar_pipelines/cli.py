@@ -161,6 +161,32 @@ def _add_source_commands(commands: argparse._SubParsersAction[argparse.ArgumentP
     generate.set_defaults(run=_source_generate)
 
 
+def _practices_check(args: argparse.Namespace) -> int:
+    from ar_pipelines.preflight import run_check
+
+    return run_check(Path(args.file) if args.file else None)
+
+
+def _add_practices_command(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    practices = commands.add_parser("practices", help="work with the practices file")
+    practices_commands = practices.add_subparsers(dest="practices_command", required=True)
+    check = practices_commands.add_parser(
+        "check",
+        help="check the file, its variables, each source, AR and the warehouse before a run",
+        epilog=PRACTICES_CHECK_EPILOG,
+    )
+    check.add_argument(
+        "--file", help="the practices file (default: AR_PRACTICES_FILE, else practices.toml)"
+    )
+    check.set_defaults(run=_practices_check)
+
+
+PRACTICES_CHECK_EPILOG = """Prints a row per practice and one for the warehouse (AR_WAREHOUSE_URL):
+OK, or why not. Variable values are never printed. Exit status: 0 every row is OK;
+1 some row is not; 2 usage errors, or a file that does not validate (its line on
+standard error)."""
+
+
 PUSH_EPILOG = """The API key is read from AR_API_KEY (never from the command line); the base URL
 from --base-url or AR_BASE_URL. Exit status: 0 every record landed (or was superseded
 by a later one with the same external_id); 1 some were refused (rejected or failed);
@@ -219,26 +245,30 @@ def build_parser() -> argparse.ArgumentParser:
     _add_source_commands(commands)
     _add_normalize_command(commands)
     add_statements_command(commands)
+    _add_practices_command(commands)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    # One line per error: what its innermost cause says.
+    from ar_pipelines.causes import cause_line
+
     args = build_parser().parse_args(argv)
     try:
         return int(args.run(args))
     except SourceNotReady as err:
-        print(f"ar-pipelines: {err}", file=sys.stderr)
+        print(f"ar-pipelines: {cause_line(err)}", file=sys.stderr)
         return 3
     except RuntimeError as err:
-        print(f"ar-pipelines: {err}", file=sys.stderr)
+        print(f"ar-pipelines: {cause_line(err)}", file=sys.stderr)
         return 1
     except (ValueError, OSError, ApiError) as err:
-        print(f"ar-pipelines: {err}", file=sys.stderr)
+        print(f"ar-pipelines: {cause_line(err)}", file=sys.stderr)
         return 2
     except SQLAlchemyError as err:
-        # The driver's own words, without the statement and parameters SQLAlchemy adds.
-        reason = getattr(err, "orig", None) or err
-        print(f"ar-pipelines: the database refused: {reason}", file=sys.stderr)
+        # The driver's own words (its error is the cause), without the statement and
+        # parameters SQLAlchemy adds.
+        print(f"ar-pipelines: the database refused: {cause_line(err)}", file=sys.stderr)
         return 2
 
 

@@ -30,6 +30,8 @@ from pathlib import Path
 from typing import Any
 
 import phonenumbers
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 from ar_pipelines.normalize.settings import (
     DEFAULT_ADJUSTMENT_LABELS,
@@ -37,6 +39,7 @@ from ar_pipelines.normalize.settings import (
     DEFAULT_PROCEDURE_LABELS,
     PracticeSettings,
 )
+from ar_pipelines.sources.schema import normalize_url
 from ar_pipelines.sources.sql_reader import SqlLayout
 
 PRACTICES_FILE_ENV = "AR_PRACTICES_FILE"
@@ -48,10 +51,14 @@ SIKKA = "sikka"
 PRACTICE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
 ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 COLUMN_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_$]{0,62}$")
+# The databases a landed source may be in (SQLAlchemy backend names).
+SOURCE_BACKENDS = frozenset({"sqlite", "postgresql", "mysql"})
 
 
 class PracticeConfigError(ValueError):
-    """The practices file is missing, unreadable or names something it must not."""
+    """The practices file is missing, unreadable or names something it must not.
+
+    Its text is one line: the file, the practice and the field, then what is wrong."""
 
 
 @dataclass(frozen=True)
@@ -96,6 +103,14 @@ class Practice:
     @property
     def phone_region(self) -> str:
         return self.mapping.phone_region
+
+    def variables(self) -> tuple[str, ...]:
+        """Every environment variable the practice names, its AR key's first: what a run
+        reads from the environment for it."""
+        names = [self.ar_key_env, self.source_env, self.sa_campaign_env]
+        if self.sikka is not None:
+            names += [self.sikka.app_id_env, self.sikka.app_key_env, self.sikka.secret_key_env]
+        return tuple(dict.fromkeys(name for name in names if name))
 
     def campaign_id(self) -> str | None:
         """The SA campaign ``enroll_statements`` enrolls into, if the practice has one."""
@@ -156,7 +171,7 @@ def load_practices(path: Path | None = None) -> PracticesConfig:
             f"no practices file at {path} (set {PRACTICES_FILE_ENV} to point at one)"
         ) from None
     except tomllib.TOMLDecodeError as err:
-        raise PracticeConfigError(f"{path} is not valid TOML: {err}") from err
+        raise PracticeConfigError(f"{path}: not valid TOML: {err}") from None
     unknown = sorted(set(document) - {"defaults", "practices"})
     if unknown:
         raise PracticeConfigError(
@@ -165,15 +180,27 @@ def load_practices(path: Path | None = None) -> PracticesConfig:
     defaults = document.get("defaults", {})
     if not isinstance(defaults, dict):
         raise PracticeConfigError(f"{path}: [defaults] must be a table")
-    _check_keys(defaults, f"{path}: [defaults]", allowed=set(FIELDS) - {"id"})
+    defaults = _checked(defaults, f"{path}: [defaults]", allowed=set(FIELDS) - {"id"})
     entries = document.get("practices", [])
     if not isinstance(entries, list) or not entries:
         raise PracticeConfigError(f"{path} lists no [[practices]]")
-    practices = tuple(_practice(entry, defaults, path) for entry in entries)
+    practices = tuple(
+        _practice(entry, defaults, path, number) for number, entry in enumerate(entries, 1)
+    )
     ids = [p.id for p in practices]
     repeated = sorted({i for i in ids if ids.count(i) > 1})
     if repeated:
         raise PracticeConfigError(f"{path} lists practice {', '.join(repeated)} more than once")
+    # dbt builds each practice's statements in a schema named after its id, lower-cased.
+    by_schema: dict[str, str] = {}
+    for practice in practices:
+        other = by_schema.setdefault(practice.schema_suffix, practice.id)
+        if other != practice.id:
+            raise PracticeConfigError(
+                f"{path}: practice {practice.id}: id: gives the same schema names as "
+                f"practice {other} ({practice.schema_suffix}); make the ids differ by more "
+                "than case, '-' or '_'"
+            )
     return PracticesConfig(path=path, practices=practices)
 
 
@@ -183,9 +210,36 @@ Check = Callable[[Any], Any]
 
 
 def _text(value: Any) -> str:
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        raise ValueError(f'must be a string (quote it: "{value}")')
     if not isinstance(value, str) or not value.strip():
         raise ValueError("must be a non-empty string")
     return value.strip()
+
+
+def _source(value: Any) -> str:
+    """``"sikka"`` or the URL of a database the SQL reader reads. The URL may hold a
+    password, so no message repeats it."""
+    wanted = "must be 'sikka' or a database URL (sqlite:///path, postgresql://..., mysql://...)"
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError(wanted)
+    text = value.strip()
+    if text == SIKKA:
+        return text
+    try:
+        backend = make_url(normalize_url(text)).get_backend_name()
+    except (ArgumentError, ValueError):
+        raise ValueError(wanted) from None
+    if backend not in SOURCE_BACKENDS:
+        raise ValueError(f"{wanted}, not {backend}")
+    return text
+
+
+def _http_url(value: Any) -> str:
+    text = _text(value)
+    if not re.match(r"^https?://[^/\s]+", text) or any(c.isspace() for c in text):
+        raise ValueError("must be an http:// or https:// URL")
+    return text
 
 
 def _matching(pattern: re.Pattern[str], what: str) -> Check:
@@ -239,7 +293,7 @@ _ID = _matching(PRACTICE_ID, "a plain identifier (letters, digits, _ and -)")
 FIELDS: dict[str, Check] = {
     "id": _ID,
     "ar_key_env": _ENV,
-    "source": _text,
+    "source": _source,
     "source_env": _ENV,
     "sa_campaign_id": _text,
     "sa_campaign_env": _ENV,
@@ -252,7 +306,7 @@ FIELDS: dict[str, Check] = {
     "cursor_column": _COLUMN,
     "deleted_column": _COLUMN,
     "key_column": _COLUMN,
-    "sikka_base_url": _text,
+    "sikka_base_url": _http_url,
     "sikka_app_id_env": _ENV,
     "sikka_app_key_env": _ENV,
     "sikka_secret_key_env": _ENV,
@@ -265,6 +319,11 @@ FIELDS: dict[str, Check] = {
     "debit_adjustment_types": _texts,
 }
 SQL_ONLY = ("cursor_column", "deleted_column", "key_column", "office_column")
+SIKKA_ONLY = tuple(
+    name for name in FIELDS if name.startswith("sikka_") and name != "sikka_practice_id"
+)
+# Fields that say one thing two ways: a table gives one of each pair.
+ALTERNATIVES = (("source", "source_env"), ("sa_campaign_id", "sa_campaign_env"))
 
 
 def _suggest(name: str, known: Any) -> str:
@@ -272,28 +331,46 @@ def _suggest(name: str, known: Any) -> str:
     return f" (did you mean {close[0]!r}?)" if close else ""
 
 
-def _check_keys(entry: dict[str, Any], where: str, *, allowed: set[str]) -> None:
-    for key in entry:
+def _checked(entry: dict[str, Any], where: str, *, allowed: set[str]) -> dict[str, Any]:
+    """The table's fields, each checked: an unknown key is refused with the nearest known
+    one, a value of the wrong type or out of range with what it must be."""
+    checked: dict[str, Any] = {}
+    for key, value in entry.items():
         if key not in allowed:
             raise PracticeConfigError(f"{where}: unknown field {key!r}{_suggest(key, allowed)}")
-
-
-def _practice(entry: Any, defaults: dict[str, Any], path: Path) -> Practice:
-    if not isinstance(entry, dict):
-        raise PracticeConfigError(f"{path}: each [[practices]] entry must be a table")
-    raw_id = entry.get("id")
-    try:
-        practice_id = _ID(raw_id)
-    except ValueError as err:
-        raise PracticeConfigError(f"{path}: practice id {raw_id!r} {err}") from None
-    where = f"{path}: practice {practice_id}"
-    _check_keys(entry, where, allowed=set(FIELDS))
-    merged: dict[str, Any] = {}
-    for name, value in {**defaults, **entry}.items():
         try:
-            merged[name] = FIELDS[name](value)
+            checked[key] = FIELDS[key](value)
         except ValueError as err:
-            raise PracticeConfigError(f"{where}: {name}: {err}") from None
+            raise PracticeConfigError(f"{where}: {key}: {err}") from None
+    for pair in ALTERNATIVES:
+        if all(name in checked for name in pair):
+            raise PracticeConfigError(f"{where}: {pair[1]}: give {pair[0]} or {pair[1]}, not both")
+    return checked
+
+
+def _practice(entry: Any, defaults: dict[str, Any], path: Path, number: int) -> Practice:
+    if not isinstance(entry, dict):
+        raise PracticeConfigError(f"{path}: practice #{number}: must be a table")
+    if "id" not in entry:
+        raise PracticeConfigError(f"{path}: practice #{number}: id: is required")
+    try:
+        practice_id = _ID(entry["id"])
+    except ValueError as err:
+        raise PracticeConfigError(f"{path}: practice #{number}: id: {err}") from None
+    where = f"{path}: practice {practice_id}"
+    own = _checked(entry, where, allowed=set(FIELDS))
+    inherited = dict(defaults)
+    for pair in ALTERNATIVES:  # the practice's choice of the two replaces the defaults'
+        if any(name in own for name in pair):
+            for name in pair:
+                inherited.pop(name, None)
+    # A default of one kind of source does not reach a practice of the other kind, so
+    # that one file's defaults serve its landed databases and its Sikka offices alike.
+    is_sikka = {**inherited, **own}.get("source") == SIKKA
+    for name in list(inherited):
+        if name in (SQL_ONLY if is_sikka else SIKKA_ONLY):
+            del inherited[name]
+    merged = {**inherited, **own}
     if "ar_key_env" not in merged:
         raise PracticeConfigError(f"{where}: ar_key_env: is required")
     sikka = _sikka(merged, where)
@@ -333,9 +410,7 @@ def _practice(entry: Any, defaults: dict[str, Any], path: Path) -> Practice:
 
 
 def _sikka(merged: dict[str, Any], where: str) -> SikkaSettings | None:
-    sikka_fields = [
-        name for name in merged if name.startswith("sikka_") and name != "sikka_practice_id"
-    ]
+    sikka_fields = [name for name in merged if name in SIKKA_ONLY]
     if merged.get("source") != SIKKA:
         if sikka_fields:
             raise PracticeConfigError(

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import importlib
+import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
 import dagster as dg
 import pytest
+from dagster._core.errors import DagsterUserCodeLoadError, user_code_error_boundary
+from dagster._utils.error import serializable_error_info_from_exc_info
 
 from ar_pipelines.defs.common import AR_KEY_TAG
+from ar_pipelines.defs.practices import PracticeConfigError
 from tests.ar_pipelines.defs.conftest import Pipeline
 
 REPOSITORY = Path(__file__).resolve().parents[3]
@@ -97,3 +101,30 @@ def test_the_module_dagster_dev_loads_builds_from_the_repositorys_practices_file
     dg.Definitions.validate_loadable(module.defs)
     workspace = (REPOSITORY / "workspace.yaml").read_text()
     assert "ar_pipelines.definitions" in workspace
+
+
+def test_a_mistake_in_the_practices_file_is_the_first_line_of_the_locations_load_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "practices.toml"
+    path.write_text(
+        '[[practices]]\nid = "P001"\nar_key_env = "AR_KEY"\nsource = "sqlite:///s.db"\n'
+        'quarantine_threshold = "high"\n'
+    )
+    monkeypatch.setenv("AR_PRACTICES_FILE", str(path))
+    monkeypatch.delitem(sys.modules, "ar_pipelines.definitions", raising=False)
+    # As Dagster's code server loads a location: importing it inside the boundary that
+    # wraps an error of user code in "Error occurred during the loading of ...".
+    with (
+        pytest.raises(PracticeConfigError) as raised,
+        user_code_error_boundary(DagsterUserCodeLoadError, lambda: "loading the location"),
+    ):
+        importlib.import_module("ar_pipelines.definitions")
+
+    shown = serializable_error_info_from_exc_info((raised.type, raised.value, raised.tb))
+    line = f"{path}: practice P001: quarantine_threshold: must be a number between 0 and 1"
+    first = shown.to_string().splitlines()[0]
+    assert first == f"ar_pipelines.definitions.PracticesFileError: {line}"
+    assert str(raised.value) == line
+    assert shown.cause is None
+    assert shown.context is None
