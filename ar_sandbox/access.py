@@ -1,4 +1,4 @@
-"""API keys, scopes and workspaces (CONTRACT.md section 6).
+"""API keys, scopes and workspaces (``docs/contract.md#access``).
 
 A key is ``sk_live_<random>`` or ``sk_test_<random>``; the prefix is the mode. Keys
 are stored as their SHA-256 (they are long random strings, so a fast hash is the

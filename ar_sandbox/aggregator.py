@@ -1,5 +1,6 @@
-"""Statement aggregation and the payment waterfall (CONTRACT.md section 3), pure.
+"""Statement aggregation and the payment waterfall, pure.
 
+The rules are ``docs/contract.md#statement-aggregation`` and ``#payment-waterfall``.
 No HTTP and no database: entries in, statements and allocations out. The
 waterfall lays statements end to end on one axis and payments on another and
 intersects the intervals, so it is one merge pass, O(n log n) with the sort.

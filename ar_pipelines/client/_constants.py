@@ -23,7 +23,7 @@ RETRYABLE_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 # the request is not idempotent.
 NOT_PROCESSED_STATUSES = frozenset({429, 503})
 
-# The server's batch limits (CONTRACT.md section 7).
+# The server's batch limits (docs/contract.md#bulk-upserts-and-partial-success).
 MAX_LEDGER_ENTRIES_PER_REQUEST = 500
 MAX_CUSTOMERS_PER_REQUEST = 100
 MAX_INVOICES_PER_REQUEST = 100

@@ -31,7 +31,7 @@ PROCEDURE, PAYMENT, ADJUSTMENT = 0, 1, 2
 
 @dataclass(frozen=True)
 class PracticeSettings:
-    """One practice's mapping settings (``docs/sources.md``, "Mapping").
+    """One practice's mapping settings (``docs/sources.md#from-rows-to-ledger-entries``).
 
     ``bill_to``: ``patient`` or ``guarantor``; ``phone_region``: ISO 3166 alpha-2 region
     phones without a country code are read in. The label tuples say which PMS

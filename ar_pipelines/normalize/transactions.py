@@ -3,8 +3,8 @@
 Each column is parsed once per distinct value and lookups are made once per distinct
 (practice, code) or (practice, patient) pair (``text.Coded``); what is per row is numpy.
 
-The mapping (``docs/sources.md``, "Mapping"), by the practice's labels and the classes of
-the row's payment type:
+The mapping (``docs/sources.md#from-rows-to-ledger-entries``), by the practice's labels
+and the classes of the row's payment type:
 
 - a procedure label is a ``charge`` (+|a|);
 - a payment is an ``insurance_payment`` (-|a|) when its type is of the insurance class,

@@ -14,7 +14,8 @@ Every statement number (``external_invoice_id``) is one row, with one status:
 ``paid_mismatch`` (same amount, different payments applied), ``missing_in_ar``
 (local only) or ``unexpected_in_ar`` (AR only). An AR statement at amount = paid = 0
 with no local counterpart is ``matched`` and counted as ``zeroed_in_ar``: AR keeps an
-enrolled statement whose month stopped qualifying that way (CONTRACT.md 3.9).
+enrolled statement whose month stopped qualifying that way
+(``docs/contract.md#a-month-that-stops-qualifying``).
 
 The report, written by ``write_report`` into a directory:
 

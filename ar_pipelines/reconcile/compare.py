@@ -50,8 +50,9 @@ def _rows(joined: pd.DataFrame, has_local: BoolArray, has_ar: BoolArray) -> pd.D
     both = has_local & has_ar
     amounts_agree = np.asarray(local_amount == ar_amount, dtype=bool)
     paid_agrees = np.asarray(local_paid == ar_paid, dtype=bool)
-    # CONTRACT.md 3.9: an enrolled statement whose month stopped qualifying stays in AR
-    # at amount = paid = 0; no local statement is the books' way of saying the same.
+    # An enrolled statement whose month stopped qualifying stays in AR at amount = paid = 0
+    # (docs/contract.md#a-month-that-stops-qualifying); no local statement is the books'
+    # way of saying the same.
     zeroed = (
         has_ar
         & ~has_local

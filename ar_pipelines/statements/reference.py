@@ -1,4 +1,5 @@
-"""CONTRACT.md section 3 written as directly as it reads, for small inputs and tests.
+"""Statements as ``docs/contract.md#statement-aggregation`` and ``#payment-waterfall``
+describe them, written as directly as they read, for small inputs and tests.
 
 Deliberately literal: the allocation of payment ``j`` to statement ``i`` is
 ``max(0, min(C(i), Q(j)) - max(C(i-1), Q(j-1)))`` evaluated for every pair, which

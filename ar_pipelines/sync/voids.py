@@ -1,9 +1,10 @@
 """Voids for ledger entries whose source rows are gone.
 
 AR has no DELETE: an entry that disappeared from the source is pushed again with
-amount 0 (``spec/SOURCE.md``). The entries pushed before are those in ``push.state``;
-their customer, date and type come from ``normalized.ledger_entries``. A void that
-already landed is not made again: its payload hash is the one that landed.
+amount 0 (``docs/sources.md#from-rows-to-ledger-entries``). The entries pushed before
+are those in ``push.state``; their customer, date and type come from
+``normalized.ledger_entries``. A void that already landed is not made again: its
+payload hash is the one that landed.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Shared field types and the response envelopes of CONTRACT.md section 7."""
+"""Shared field types and the response envelopes (``docs/contract.md#api-responses``)."""
 
 from __future__ import annotations
 

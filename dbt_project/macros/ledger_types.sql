@@ -1,4 +1,4 @@
-{#- The pushable entry types of CONTRACT.md section 2, as SQL lists. -#}
+{#- The pushable entry types (docs/contract.md#ledger-entry-types-and-signs), as SQL lists. -#}
 
 {% macro billable_types() -%}
     ('charge', 'adjustment', 'other_debit', 'other_credit')

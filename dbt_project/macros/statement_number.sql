@@ -1,4 +1,4 @@
-{#- "STMT-{YYYY}-{MM}-{customer external_id}" (CONTRACT.md section 3.7). -#}
+{#- "STMT-{YYYY}-{MM}-{customer external_id}" (docs/contract.md#statement-fields). -#}
 
 {% macro statement_number(period_start, customer_external_id) -%}
     'STMT-' || {{ year_month(period_start) }} || '-' || {{ customer_external_id }}

@@ -1,9 +1,10 @@
 """Ledger pushes and statement read-back over HTTP, with money as ``Decimal`` throughout.
 
 Shared by the aggregation property tests and the concurrency tests: a thin client
-for the endpoints, a model of what a push must answer (CONTRACT.md section 4), and
-one check that everything the server shows agrees with the pure reference of
-section 3 and with the identities of section 5.
+for the endpoints, a model of what a push must answer (``docs/contract.md#push-counts``),
+and one check that everything the server shows agrees with the pure reference
+(``docs/contract.md#statement-aggregation``) and with the identities
+(``docs/contract.md#identities``).
 """
 
 from __future__ import annotations
@@ -135,7 +136,7 @@ class LedgerApi:
         return result
 
 
-# --- what a push must answer (CONTRACT.md section 4) ---------------------------------
+# --- what a push must answer (docs/contract.md#push-counts) --------------------------
 
 
 StatementKey = tuple[str, date]  # (customer key, period_start)
@@ -202,7 +203,7 @@ def assert_push_answer(answer: Mapping[str, Any], expected: ExpectedPush) -> Non
     )
 
 
-# --- what the server shows, against the reference (sections 3 and 5) -----------------
+# --- what the server shows, against the reference and the identities -----------------
 
 
 @dataclass
@@ -364,7 +365,8 @@ def _assert_details(view: ServerView) -> None:
 
 
 def _assert_identities(view: ServerView, unapplied: Mapping[tuple[str, str], Decimal]) -> None:
-    """(b) CONTRACT.md section 5, per customer, to the cent, from what the server shows."""
+    """(b) the identities (docs/contract.md#identities), per customer, to the cent, from
+    what the server shows."""
     billable: dict[str, Decimal] = defaultdict(lambda: ZERO)
     net: dict[tuple[str, date], Decimal] = defaultdict(lambda: ZERO)
     payments: dict[str, dict[str, Decimal]] = defaultdict(dict)

@@ -1,4 +1,4 @@
-"""Keys, scopes, workspaces and isolation (CONTRACT.md section 6)."""
+"""Keys, scopes, workspaces and isolation (``docs/contract.md#access``)."""
 
 from __future__ import annotations
 

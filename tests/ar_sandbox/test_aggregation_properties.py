@@ -1,4 +1,5 @@
-"""Statement aggregation over HTTP against the pure reference (CONTRACT.md sections 3-5).
+"""Statement aggregation over HTTP against the pure reference (``docs/contract.md``:
+statement aggregation, payment waterfall, push counts and identities).
 
 Random sequences of pushes and re-pushes go to ``POST /ledgers/bulk``; afterwards
 every statement, every allocation row and every ledger link the server shows must

@@ -1,9 +1,9 @@
 """Concurrent ledger pushes end exactly as the same pushes one after another.
 
-CONTRACT.md section 4: one request is one transaction, and two concurrent pushes
-for the same customer give the result of the two in sequence. Threads push
-overlapping batches at once (entries moving between customers in a cycle, new
-external_ids created by several threads at the same moment) and the final
+One request is one transaction, and two concurrent pushes for the same customer give
+the result of the two in sequence (``docs/contract.md#one-request-one-transaction``).
+Threads push overlapping batches at once (entries moving between customers in a cycle,
+new external_ids created by several threads at the same moment) and the final
 statements and allocations are compared with a sequential replay on a fresh
 company and with the pure reference. On Postgres the pushes race on row locks;
 on SQLite they must queue behind the write lock. Either way no push may fail.

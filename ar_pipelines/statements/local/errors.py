@@ -18,7 +18,8 @@ class LocalStatementsError(Exception):
 
 
 class InvalidLedgerError(LocalStatementsError, ValueError):
-    """The ledger cannot be read, or the staging tests refused it (CONTRACT.md section 2)."""
+    """The ledger cannot be read, or the staging tests refused it
+    (``docs/contract.md#ledger-entry-types-and-signs``)."""
 
 
 class WarehouseError(LocalStatementsError):

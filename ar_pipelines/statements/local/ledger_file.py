@@ -3,7 +3,7 @@
 The file has the normalized ledger's columns (``ar_pipelines.normalize.outputs``):
 money as decimal text or a decimal column, dates as ``YYYY-MM-DD`` or a date
 column, an empty cell for a missing value. Money with more than 2 fractional
-digits is refused rather than rounded, as AR refuses it (CONTRACT.md section 1).
+digits is refused rather than rounded, as AR refuses it (``docs/contract.md#money``).
 """
 
 from __future__ import annotations

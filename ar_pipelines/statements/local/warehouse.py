@@ -45,7 +45,7 @@ MART_EXPORTS: dict[str, MartExport] = {
             "transaction_date",
             "allocated_amount",
         ),
-        # The payment order of CONTRACT.md section 3.3, then the statements oldest first.
+        # The payment order (docs/contract.md#payment-order), then the statements oldest first.
         order=("customer_external_id", "transaction_date", "payment_external_id", "period_start"),
         text_order=frozenset({"customer_external_id", "payment_external_id"}),
     ),

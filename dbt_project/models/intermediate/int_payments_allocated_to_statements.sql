@@ -1,5 +1,5 @@
 {#-
-    The waterfall of CONTRACT.md section 3.4, as one merge of the two axes.
+    The waterfall (docs/contract.md#allocation), as one merge of the two axes.
 
     Every statement end C(i) and every payment end Q(j) is a point on the
     customer's axis. Between two consecutive points lies a segment inside exactly

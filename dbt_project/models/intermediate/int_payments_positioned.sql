@@ -1,5 +1,5 @@
 {#-
-    The payment axis of the waterfall (CONTRACT.md section 3.4): a customer's
+    The payment axis of the waterfall (docs/contract.md#allocation): a customer's
     payments laid end to end in (transaction_date, external_id) order, payment j
     (payment_seq) covering [Q(j-1), Q(j)) with Q(j) the running sum of values.
     External ids of one day are ordered by their bytes on every database.

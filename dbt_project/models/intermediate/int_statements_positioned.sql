@@ -1,5 +1,5 @@
 {#-
-    The statement axis of the waterfall (CONTRACT.md section 3.4): a customer's
+    The statement axis of the waterfall (docs/contract.md#allocation): a customer's
     statements laid end to end, oldest first, statement i (statement_seq)
     covering [C(i-1), C(i)) with C(i) the running sum of amounts.
 -#}

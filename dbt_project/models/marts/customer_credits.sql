@@ -1,7 +1,8 @@
 {#-
-    Where each customer's money went (CONTRACT.md sections 3.2 and 5): billable
-    amounts split into statements and months that do not qualify, payments split
-    into what the waterfall allocated and what is left unapplied. Payments are
+    Where each customer's money went (docs/contract.md#credits, and the identities
+    of docs/contract.md#identities): billable amounts split into statements and
+    months that do not qualify, payments split into what the waterfall allocated
+    and what is left unapplied. Payments are
     allocated oldest statement first until either runs out, so a customer's
     allocated amount is the smaller of the two totals.
 -#}

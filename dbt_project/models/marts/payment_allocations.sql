@@ -1,6 +1,6 @@
 {#-
-    CONTRACT.md section 3.6. Locally there is no statement UUID: the statement
-    number stands in for it in the synthetic id.
+    The allocation rows of docs/contract.md#allocation-rows. Locally there is no
+    statement UUID: the statement number stands in for it in the synthetic id.
 -#}
 
 with

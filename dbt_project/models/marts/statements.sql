@@ -1,6 +1,7 @@
 {#-
-    Statement fields of CONTRACT.md section 3.7. Payments fill the customer's axis
-    from 0 to their total, so a statement is paid where it lies under them:
+    Statement fields of docs/contract.md#statement-fields. Payments fill the
+    customer's axis from 0 to their total, so a statement is paid where it lies
+    under them:
     paid_amount = max(0, min(C(i), total paid) - C(i-1)), which is the sum of its
     allocations (a data test checks the two agree).
 -#}

@@ -1,6 +1,6 @@
 {#-
-    CONTRACT.md section 5, per payment: every allocation is positive and together
-    they are at most the payment's value (-amount in the ledger). Returns the
+    docs/contract.md#identities, per payment: every allocation is positive and
+    together they are at most the payment's value (-amount in the ledger). Returns the
     payments that give more than they have, or give nothing or a negative share,
     or that are not payments of the customer in the ledger.
 -#}

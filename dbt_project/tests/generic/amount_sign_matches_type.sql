@@ -1,6 +1,7 @@
 {#-
-    CONTRACT.md section 2: charges, adjustments and other debits are >= 0; other
-    credits and payments are <= 0. Returns the entries whose sign breaks that.
+    docs/contract.md#ledger-entry-types-and-signs: charges, adjustments and other
+    debits are >= 0; other credits and payments are <= 0. Returns the entries
+    whose sign breaks that.
 -#}
 
 {% test amount_sign_matches_type(model, type_column, amount_column) %}

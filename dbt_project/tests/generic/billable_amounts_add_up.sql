@@ -1,7 +1,7 @@
 {#-
-    CONTRACT.md section 5, first identity, per customer and to the cent: the sum
-    of billable amounts in the ledger equals the sum of statement amounts plus
-    the net of the months that do not qualify. `model` holds one row per customer
+    docs/contract.md#identities, first identity, per customer and to the cent:
+    the sum of billable amounts in the ledger equals the sum of statement amounts
+    plus the net of the months that do not qualify. `model` holds one row per customer
     with `non_qualifying_net`. Returns the customers where it does not hold.
 -#}
 

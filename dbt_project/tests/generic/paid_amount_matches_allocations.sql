@@ -1,7 +1,7 @@
 {#-
-    CONTRACT.md section 3.5: a statement's paid_amount is the sum of its
-    allocations. Returns the statements whose paid amount differs, and
-    allocations to statements that do not exist.
+    docs/contract.md#billed-paid-and-outstanding: a statement's paid_amount is
+    the sum of its allocations. Returns the statements whose paid amount differs,
+    and allocations to statements that do not exist.
 -#}
 
 {% test paid_amount_matches_allocations(model, allocations) %}

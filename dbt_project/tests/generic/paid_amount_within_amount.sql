@@ -1,5 +1,5 @@
 {#-
-    CONTRACT.md section 5, per statement: 0 <= paid_amount <= amount, with a
+    docs/contract.md#identities, per statement: 0 <= paid_amount <= amount, with a
     positive amount (a month whose net is not positive has no statement) and
     outstanding = amount - paid_amount. Returns the statements that break it.
 -#}

@@ -1,5 +1,5 @@
 {#-
-    CONTRACT.md section 5: a later statement receives money only when every
+    docs/contract.md#identities: a later statement receives money only when every
     earlier one is fully paid. Statements have positive amounts, so it is enough
     to look at each statement and the one just before it: a statement with money
     has a fully paid predecessor, which had money, so its own predecessor is

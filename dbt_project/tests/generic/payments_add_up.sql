@@ -1,7 +1,7 @@
 {#-
-    CONTRACT.md section 5, second identity, per customer and to the cent: the sum
-    of payment values (-amount) in the ledger equals the sum of allocations plus
-    the unapplied payments. `model` holds one row per customer with
+    docs/contract.md#identities, second identity, per customer and to the cent:
+    the sum of payment values (-amount) in the ledger equals the sum of
+    allocations plus the unapplied payments. `model` holds one row per customer with
     `unapplied_payments`. Returns the customers where it does not hold.
 -#}
 

@@ -1,5 +1,6 @@
 """The dbt project's own tests: its unit tests pass on DuckDB and Postgres, and each
-generic test of a CONTRACT.md section 5 identity fails on a mart broken to break it."""
+generic test of an identity (``docs/contract.md#identities``) fails on a mart broken to
+break it."""
 
 from __future__ import annotations
 

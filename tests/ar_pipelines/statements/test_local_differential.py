@@ -1,5 +1,6 @@
 """Random ledgers give the same statements, allocations and credits, to the byte, from
-dbt on DuckDB, dbt on Postgres and the plain-Python reference of CONTRACT.md section 3.
+dbt on DuckDB, dbt on Postgres and the plain-Python reference
+(``docs/contract.md#statement-aggregation``).
 
 Each example holds many independent customers, so a few examples (each a dbt build
 with every data test) cover many cases.

@@ -1,4 +1,5 @@
-"""The plain-Python reference of CONTRACT.md section 3 on the rules that are easy to get wrong."""
+"""The plain-Python reference (``docs/contract.md#statement-aggregation``) on the rules
+that are easy to get wrong."""
 
 from __future__ import annotations
 
