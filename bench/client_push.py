@@ -27,6 +27,7 @@ from typing import NotRequired, TypedDict, TypeVar
 import httpx
 
 from ar_pipelines.client import ARClient, PushIncompleteError, PushReport
+from ar_pipelines.local_sandbox import SandboxProcess, bootstrap_company, sandbox_process
 from ar_pipelines.statements.reference import LedgerEntry, compute_statements
 from bench.databases import (
     postgres_base_url,
@@ -36,7 +37,7 @@ from bench.databases import (
     sqlite_database,
 )
 from bench.machine import python_loop_ms
-from bench.sandbox_process import PeakRss, SandboxProcess, bootstrap, running_sandbox
+from bench.sandbox_process import PeakRss
 
 SEED = 20_240_615
 FIRST_DAY = date(2025, 1, 1)
@@ -369,9 +370,9 @@ def bench_run(
     expected: dict[str, Figures],
 ) -> RunResult:
     with database() as url:
-        key = str(bootstrap(url)["live_key"])
+        key = str(bootstrap_company(url)["live_key"])
         with (
-            running_sandbox(url) as server,
+            sandbox_process(url) as server,
             PeakRss(server.pid, interval_seconds=RSS_INTERVAL_SECONDS) as rss,
             ARClient(base_url=server.base_url, api_key=key) as ar,
         ):

@@ -21,9 +21,10 @@ from typing import Any
 
 import httpx
 
+from ar_pipelines.local_sandbox import free_port
 from bench.databases import postgres_base_url, postgres_schema, postgres_unreachable
 from bench.machine import python_loop_ms
-from bench.sandbox_process import PeakRss, free_port
+from bench.sandbox_process import PeakRss
 from bench.steps import run_step
 
 SEED = 20_241_121

@@ -1,120 +1,16 @@
-"""The sandbox as a separate process, so its memory can be measured apart from the client."""
+"""The peak memory of a process of its own, such as the sandbox the benchmarks start
+(``ar_pipelines.local_sandbox.sandbox_process``), measured apart from the client."""
 
 from __future__ import annotations
 
-import json
 import math
-import shutil
-import socket
-import subprocess
-import sys
-import tempfile
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager, suppress
-from dataclasses import dataclass
+from contextlib import suppress
 from pathlib import Path
 from types import TracebackType
-from typing import IO, Any
 
-import httpx
 import psutil
-
-START_TIMEOUT_SECONDS = 60.0
-STOP_TIMEOUT_SECONDS = 30.0
-
-
-def sandbox_executable() -> str:
-    """The ``ar-sandbox`` of the interpreter running us, so server and client share a venv."""
-    beside = Path(sys.executable).parent / "ar-sandbox"
-    if beside.exists():
-        return str(beside)
-    found = shutil.which("ar-sandbox")
-    if found is None:
-        raise RuntimeError("ar-sandbox is not installed (run make install)")
-    return found
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def bootstrap(database_url: str) -> dict[str, Any]:
-    """A company with keys and campaigns, made by ``ar-sandbox bootstrap`` as a user would."""
-    completed = subprocess.run(
-        [sandbox_executable(), "bootstrap", "--database", database_url, "--json"],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if completed.returncode != 0:
-        raise RuntimeError(f"ar-sandbox bootstrap failed:\n{completed.stderr}")
-    result: dict[str, Any] = json.loads(completed.stdout)
-    return result
-
-
-@dataclass(frozen=True)
-class SandboxProcess:
-    base_url: str
-    pid: int
-
-    @property
-    def api(self) -> str:
-        return f"{self.base_url}/api/v1/external"
-
-
-@contextmanager
-def running_sandbox(database_url: str) -> Iterator[SandboxProcess]:
-    """``ar-sandbox serve`` on a free loopback port, stopped (SIGTERM) on exit."""
-    port = free_port()
-    command = [
-        sandbox_executable(),
-        "serve",
-        "--database",
-        database_url,
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--log-level",
-        "warning",
-    ]
-    # A file, not a pipe: nobody reads the log while the benchmark runs, and a full
-    # pipe would block the server.
-    with tempfile.TemporaryFile() as log:
-        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
-        try:
-            base_url = f"http://127.0.0.1:{port}"
-            _wait_until_healthy(process, base_url, log)
-            yield SandboxProcess(base_url, process.pid)
-        finally:
-            _stop(process)
-
-
-def _wait_until_healthy(process: subprocess.Popen[bytes], base_url: str, log: IO[bytes]) -> None:
-    deadline = time.monotonic() + START_TIMEOUT_SECONDS
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            log.seek(0)
-            output = log.read().decode(errors="replace")
-            raise RuntimeError(f"ar-sandbox serve exited with {process.returncode}:\n{output}")
-        with suppress(httpx.TransportError):
-            if httpx.get(f"{base_url}/healthz", timeout=1.0).status_code == 200:
-                return
-        time.sleep(0.05)
-    raise RuntimeError(f"ar-sandbox serve did not answer within {START_TIMEOUT_SECONDS:.0f} s")
-
-
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    process.terminate()
-    try:
-        process.wait(timeout=STOP_TIMEOUT_SECONDS)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
 
 
 class PeakRss:

@@ -22,6 +22,7 @@ from typing import Any
 
 import httpx
 
+from ar_pipelines.local_sandbox import SandboxProcess, bootstrap_company, sandbox_process
 from bench.databases import (
     postgres_base_url,
     postgres_schema,
@@ -30,7 +31,7 @@ from bench.databases import (
     sqlite_database,
 )
 from bench.machine import python_loop_ms
-from bench.sandbox_process import PeakRss, SandboxProcess, bootstrap, running_sandbox
+from bench.sandbox_process import PeakRss
 
 SEED = 20_240_601
 FULL_SIZE = (100_000, 2_000)  # entries, customers
@@ -164,7 +165,8 @@ def _amount(rng: random.Random, kind: str, low_cents: int, high_cents: int) -> D
 
 
 def expected_statements(entries: Sequence[dict[str, Any]]) -> dict[str, list[Statement]]:
-    """CONTRACT.md section 3 from first principles, per customer external id.
+    """Statements (``docs/contract.md#statement-aggregation``) from first principles, per
+    customer external id.
 
     A statement per month with positive billable net, oldest first. The waterfall
     spends a customer's payments on all of its statements oldest-first whatever the
@@ -324,14 +326,14 @@ def bench_backend(
     label: str, database_url: str, workload: Workload, expected: dict[str, list[Statement]]
 ) -> BackendResult:
     loop_ms = python_loop_ms()
-    company = bootstrap(database_url)
+    company = bootstrap_company(database_url)
     bodies = [
         encode({"ledger_entries": workload.entries[start : start + LEDGER_BATCH]})
         for start in range(0, len(workload.entries), LEDGER_BATCH)
     ]
     customers = [customer["external_id"] for customer in workload.customers]
     with (
-        running_sandbox(database_url) as server,
+        sandbox_process(database_url) as server,
         PeakRss(server.pid) as rss,
         _client(server, company["live_key"]) as client,
     ):

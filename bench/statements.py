@@ -3,9 +3,9 @@
 A seeded ledger (200,000 customers, 36 months) is generated in DuckDB SQL straight to
 parquet. On each, the statement models run through ``compute_local_statements`` on
 embedded DuckDB, and the same computation runs as one hand-written DuckDB query (the
-CONTRACT.md section 3 waterfall by merging the statements' and payments' end points
-with window functions). On the smaller ledger, a naive pandas loop (one iteration
-per customer) does it too, and the models run on Postgres.
+waterfall of ``docs/contract.md#payment-waterfall`` by merging the statements' and
+payments' end points with window functions). On the smaller ledger, a naive pandas
+loop (one iteration per customer) does it too, and the models run on Postgres.
 
 Every step runs in a process of its own, so that each process's peak RSS is its own,
 and every wall time is file to files: the runner loads the ledger into its warehouse,
@@ -352,7 +352,7 @@ def run_totals(files: dict[str, Path]) -> Totals:
 
 def query_totals(out: Path) -> Totals:
     """Totals of the hand-written query's file (allocations are negative there, as the
-    allocation rows of CONTRACT.md section 3.6)."""
+    allocation rows of ``docs/contract.md#allocation-rows``)."""
     return table_totals(_query_part(out, "statement"), _query_part(out, "allocation"), "-amount")
 
 

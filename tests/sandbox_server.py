@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -13,16 +12,11 @@ from typing import Any
 import httpx
 import uvicorn
 
+from ar_pipelines.local_sandbox import free_port
 from ar_sandbox.admin import bootstrap
 from ar_sandbox.app import create_app
 from ar_sandbox.db import Database
 from ar_sandbox.settings import Settings
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @dataclass

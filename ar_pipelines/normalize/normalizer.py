@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
-from decimal import Decimal
 
-import numpy as np
 import pandas as pd
 
 from ar_pipelines._collector import collector_paused
@@ -16,12 +14,10 @@ from ar_pipelines.normalize import schemas
 from ar_pipelines.normalize.chunk import Context
 from ar_pipelines.normalize.contacts import ContactBook
 from ar_pipelines.normalize.customers import build_customers
-from ar_pipelines.normalize.seen import Records, SeenKeys, hashes
+from ar_pipelines.normalize.seen import Records, SeenKeys
 from ar_pipelines.normalize.settings import PaymentTypes, PracticeSettings
-from ar_pipelines.normalize.transactions import ledger_frame, normalize_chunk
+from ar_pipelines.normalize.transactions import normalize_chunk
 from ar_pipelines.normalize.validation import validate
-
-PUSHED_COLUMNS = ("external_id", "customer_external_id", "transaction_date", "transaction_type")
 
 
 @dataclass
@@ -111,45 +107,3 @@ class Normalizer:
         self.counts.deleted += result.deleted
         self.counts.quarantined.update(result.quarantined)
         return normalized
-
-    def voids(
-        self, pushed: pd.DataFrame, seen_external_ids: Collection[str] | None = None
-    ) -> pd.DataFrame:
-        """Voids (amount 0) for previously pushed entries that no source row names any more.
-
-        ``pushed`` has ``external_id``, ``customer_external_id``, ``transaction_date`` and
-        ``transaction_type`` of entries pushed before. An entry is void when its
-        ``external_id`` is not among ``seen_external_ids`` (by default: every transaction
-        row this normalizer has read, quarantined or not, and the earlier ids it was
-        given). This is only right after a full extract: after an incremental one, rows
-        not re-read have not disappeared.
-        """
-        missing_columns = [c for c in PUSHED_COLUMNS if c not in pushed.columns]
-        if missing_columns:
-            raise ValueError(f"pushed entries lack columns: {', '.join(missing_columns)}")
-        entries = pushed.loc[:, list(PUSHED_COLUMNS)].drop_duplicates("external_id", keep="last")
-        ids = entries["external_id"].to_numpy(dtype=object)
-        if seen_external_ids is None:
-            present = self._seen.contains(hashes(ids, len(ids)))
-        else:
-            present = entries["external_id"].isin(list(seen_external_ids)).to_numpy()
-        gone = entries[~present]
-        size = len(gone)
-        nothing = np.full(size, None, dtype=object)
-        columns = {name: gone[name].to_numpy(dtype=object) for name in PUSHED_COLUMNS}
-        zero = np.full(size, Decimal("0.00"), dtype=object)
-        frame = ledger_frame(
-            {
-                **columns,
-                "transaction_date": np.array(
-                    [str(d)[:10] for d in columns["transaction_date"]], dtype=object
-                ),
-                "amount": zero,
-                "amount_paid": nothing,
-                "estimated_insurance": nothing,
-                "payment_link_id": nothing,
-                "procedure_code": nothing,
-                "description": nothing,
-            }
-        )
-        return schemas.ledger_entries.validate(frame)

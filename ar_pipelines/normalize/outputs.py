@@ -31,7 +31,6 @@ class Counts:
     ledger_entries: int  # from this run's transaction rows (voids of deleted rows included)
     deleted: int  # of which voids of rows marked deleted
     transactions_quarantined: dict[str, int]
-    disappeared: int  # voids of pushed entries no source row names any more
 
     @property
     def conserved(self) -> bool:
@@ -43,7 +42,7 @@ class Counts:
 @dataclass(frozen=True)
 class Normalized:
     customers: pd.DataFrame
-    ledger_entries: pd.DataFrame  # transaction entries, then voids of disappeared ones
+    ledger_entries: pd.DataFrame
     quarantine: pd.DataFrame  # patients, then transactions
     counts: Counts
 
@@ -56,14 +55,13 @@ def normalize(
     guarantors: pd.DataFrame | None = None,
     transactions: Iterable[pd.DataFrame] | pd.DataFrame,
     today: date | None = None,
-    pushed: pd.DataFrame | None = None,
     record_keys: Mapping[str, str] | None = None,
 ) -> Normalized:
-    """Normalize a whole extract. ``pushed`` (entries pushed before) asks for voids of
-    entries whose rows have disappeared, which is only right for a full extract.
-    ``record_keys`` (``present.SourceKeys.records`` of the source's key scan) settles the
-    numbers several keyed rows hold by row key, as a nightly run does; without it the
-    first row of a number read is its record."""
+    """Normalize a whole extract. ``record_keys`` (``present.SourceKeys.records`` of the
+    source's key scan) settles the numbers several keyed rows hold by row key, as a
+    nightly run does; without it the first row of a number read is its record. Voids of
+    entries whose rows disappeared are not made here: ``sync.voids_for_missing`` makes
+    them against what was pushed."""
     normalizer = Normalizer(
         settings=settings,
         payment_types=payment_types,
@@ -78,9 +76,6 @@ def normalize(
         result = normalizer.transactions(chunk)
         entries.append(result.ledger_entries)
         quarantined.append(result.quarantine)
-    voids = normalizer.voids(pushed) if pushed is not None else None
-    if voids is not None:
-        entries.append(voids)
     counts = Counts(
         patients=normalizer.patients_in,
         customers=len(normalizer.customers),
@@ -89,7 +84,6 @@ def normalize(
         ledger_entries=normalizer.counts.ledger_entries,
         deleted=normalizer.counts.deleted,
         transactions_quarantined=dict(sorted(normalizer.counts.quarantined.items())),
-        disappeared=0 if voids is None else len(voids),
     )
     return Normalized(
         customers=normalizer.customers,

@@ -126,11 +126,6 @@ def _held(ids: ObjectArray, keys: ObjectArray) -> dict[str, tuple[str, ...]]:
     return held
 
 
-def present_external_ids(keys: Iterable[pd.DataFrame]) -> set[str]:
-    """The ids of ``source_keys``, without counting repeats."""
-    return source_keys(keys).present
-
-
 def earlier_external_ids(
     repeated: Mapping[str, int], increment: Iterable[pd.DataFrame]
 ) -> set[str]:

@@ -17,13 +17,14 @@ import numpy as np
 import pandas as pd
 
 from ar_pipelines.normalize import schemas
-from ar_pipelines.normalize.normalizer import PUSHED_COLUMNS
 from ar_pipelines.normalize.transactions import ledger_frame
 from ar_pipelines.sync.payloads import KINDS, payload_hashes
 from ar_pipelines.sync.state import LANDED, looked_up
 from ar_pipelines.warehouse import LEDGER_ENTRIES, PUSH_STATE, Warehouse
 
 VOID_AMOUNT = Decimal("0.00")
+# What a void says of the entry it voids, read from ``normalized.ledger_entries``.
+PUSHED_COLUMNS = ("external_id", "customer_external_id", "transaction_date", "transaction_type")
 
 
 def voids_for_missing(

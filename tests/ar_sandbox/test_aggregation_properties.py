@@ -9,14 +9,12 @@ identities must hold to the cent. Example-based tests name the tricky rules.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import date
 from decimal import Decimal
 from typing import Any
 
 import httpx
 from hypothesis import given, settings
-from hypothesis import strategies as st
 
 from ar_pipelines.statements.reference import LedgerEntry
 from tests.ar_sandbox.helpers import statement_counts, upsert_counts
@@ -29,69 +27,8 @@ from tests.ar_sandbox.ledger_api import (
     money,
     read_view,
 )
+from tests.ledger_strategies import CUSTOMERS, crowded_sequences, push_sequences
 from tests.sandbox_server import RunningSandbox
-
-CUSTOMERS = ("PT-A", "PT-B", "PT-C")
-SIGN = {
-    "charge": 1,
-    "adjustment": 1,
-    "other_debit": 1,
-    "other_credit": -1,
-    "patient_payment": -1,
-    "insurance_payment": -1,
-}
-
-# Cents that split unevenly across statements, and now and then a void (amount 0).
-cents = st.one_of(
-    st.integers(min_value=1, max_value=40_000),
-    st.sampled_from([0, 1, 33, 10_001, 33_333]),
-)
-# A few fixed days (month edges) make same-day payments and shared months common.
-FEW_DAYS = (date(2026, 1, 1), date(2026, 1, 31), date(2026, 2, 1), date(2026, 2, 28))
-days = st.one_of(
-    st.sampled_from(FEW_DAYS),
-    st.dates(min_value=date(2026, 1, 1), max_value=date(2026, 4, 30)),
-)
-
-
-@st.composite
-def ledger_entries(
-    draw: st.DrawFn,
-    external_ids: Sequence[str],
-    customers: Sequence[str],
-    on: st.SearchStrategy[date],
-) -> LedgerEntry:
-    kind = draw(st.sampled_from(sorted(SIGN)))
-    return LedgerEntry(
-        external_id=draw(st.sampled_from(external_ids)),
-        customer=draw(st.sampled_from(customers)),
-        transaction_date=draw(on),
-        transaction_type=kind,
-        amount=(Decimal(SIGN[kind] * draw(cents)) / 100).quantize(Decimal("0.01")),
-    )
-
-
-# A small id pool makes re-pushes (amount changes, moves between customers, type
-# changes, voids) and duplicates within one request common.
-push_sequences = st.lists(
-    st.lists(
-        ledger_entries([f"TX-{n}" for n in range(1, 11)], CUSTOMERS, days),
-        min_size=1,
-        max_size=10,
-    ),
-    min_size=1,
-    max_size=5,
-)
-# Many entries of two customers on four days: same-day payments, splits across months.
-crowded_sequences = st.lists(
-    st.lists(
-        ledger_entries([f"TX-{n}" for n in range(1, 17)], CUSTOMERS[:2], st.sampled_from(FEW_DAYS)),
-        min_size=4,
-        max_size=16,
-    ),
-    min_size=1,
-    max_size=3,
-)
 
 
 def replay_and_check(sandbox: RunningSandbox, pushes: list[list[LedgerEntry]]) -> None:

@@ -12,14 +12,14 @@ from typing import Any
 import httpx
 import pytest
 
+from ar_pipelines.local_sandbox import bootstrap_company, sandbox_process
 from ar_sandbox.cli import main
 from ar_sandbox.schemas.accounts import MAX_INVOICES
 from ar_sandbox.schemas.customers import MAX_CUSTOMERS, MAX_EXTERNAL_ID
 from ar_sandbox.schemas.ledgers import MAX_LEDGER_ENTRIES
 from ar_sandbox.schemas.sync import SyncRequest
 from ar_sandbox.settings import DEFAULT_MAX_BODY_BYTES, Settings
-from bench.sandbox_process import PeakRss, bootstrap
-from bench.sandbox_process import running_sandbox as sandbox_process
+from bench.sandbox_process import PeakRss
 from tests.ar_sandbox.helpers import customer, entry, upsert_counts
 from tests.conftest import data, error
 from tests.sandbox_server import RunningSandbox, running_sandbox
@@ -188,7 +188,7 @@ def test_a_20_mb_body_is_refused_while_the_server_grows_by_less_than_50_mb(
     body = _ledger_push_of(20 * 1000 * 1000)
     assert len(body) > DEFAULT_MAX_BODY_BYTES
     database = f"sqlite:///{tmp_path}/rss.db"
-    key = bootstrap(database)["live_key"]
+    key = bootstrap_company(database)["live_key"]
     with (
         sandbox_process(database) as server,  # the default limit, in a process of its own
         httpx.Client(base_url=server.api, headers={"X-Api-Key": key}, timeout=60) as client,

@@ -5,31 +5,18 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import time
 from pathlib import Path
-from typing import Any
 
 import httpx
 
-from tests.sandbox_server import free_port
+from ar_pipelines.local_sandbox import bootstrap_company, sandbox_process
 
 CLI = [sys.executable, "-m", "ar_sandbox.cli"]
 
 
-def _bootstrap(database: str) -> dict[str, Any]:
-    result = subprocess.run(
-        [*CLI, "bootstrap", "--database", database, "--json"],
-        check=True,
-        capture_output=True,
-        text=True,
-    )
-    printed: dict[str, Any] = json.loads(result.stdout)
-    return printed
-
-
 def test_bootstrap_prints_a_company_with_keys_and_campaigns(tmp_path: Path) -> None:
     database = f"sqlite:///{tmp_path}/boot.db"
-    printed = _bootstrap(database)
+    printed = bootstrap_company(database)
     assert set(printed) == {"company_id", "live_key", "test_key", "sa_campaign_id", "campaigns"}
     assert printed["live_key"].startswith("sk_live_")
     assert printed["test_key"].startswith("sk_test_")
@@ -45,34 +32,16 @@ def test_bootstrap_prints_a_company_with_keys_and_campaigns(tmp_path: Path) -> N
 
 def test_serve_answers_with_the_bootstrapped_keys(tmp_path: Path) -> None:
     database = f"sqlite:///{tmp_path}/serve.db"
-    keys = _bootstrap(database)
-    port = free_port()
-    server = subprocess.Popen(
-        [*CLI, "serve", "--database", database, "--host", "127.0.0.1", "--port", str(port)]
-    )
-    try:
-        base = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                httpx.get(f"{base}/healthz", timeout=1)
-                break
-            except httpx.TransportError:
-                assert time.monotonic() < deadline, "the server did not come up"
-                time.sleep(0.1)
-        response = httpx.get(
-            f"{base}/api/v1/external/campaigns", headers={"X-Api-Key": keys["live_key"]}
-        )
-        assert response.status_code == 200
-        assert response.json()["data"]["total"] == 3
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
+    keys = bootstrap_company(database)
+    with sandbox_process(database) as server:  # ar-sandbox serve --database ... --port ...
+        response = httpx.get(f"{server.api}/campaigns", headers={"X-Api-Key": keys["live_key"]})
+    assert response.status_code == 200
+    assert response.json()["data"]["total"] == 3
 
 
 def test_create_key_makes_a_scoped_key(tmp_path: Path) -> None:
     database = f"sqlite:///{tmp_path}/keys.db"
-    boot = _bootstrap(database)
+    boot = bootstrap_company(database)
     made = subprocess.run(
         [
             *CLI,

@@ -27,6 +27,7 @@ from ar_pipelines.client import (
     UnprocessableEntityError,
 )
 from ar_pipelines.client._retry import parse_retry_after
+from ar_pipelines.local_sandbox import free_port
 from tests.ar_pipelines.client.faults import (
     AnswerAfter,
     FailAfter,
@@ -35,7 +36,7 @@ from tests.ar_pipelines.client.faults import (
     ScriptedTransport,
     Step,
 )
-from tests.sandbox_server import RunningSandbox, free_port
+from tests.sandbox_server import RunningSandbox
 
 
 class Scripted:

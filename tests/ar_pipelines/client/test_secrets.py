@@ -10,9 +10,10 @@ import httpx
 import pytest
 
 from ar_pipelines.client import ApiError, ARClient, RetryPolicy
+from ar_pipelines.local_sandbox import free_port
 from tests.ar_pipelines.client import practice
 from tests.ar_pipelines.client.faults import FailAfter, FailBefore, Refuse, ScriptedTransport
-from tests.sandbox_server import RunningSandbox, free_port
+from tests.sandbox_server import RunningSandbox
 
 
 def every_text_of(error: BaseException) -> str:

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from ar_pipelines.cli import main
+from ar_pipelines.local_sandbox import free_port
 from ar_pipelines.warehouse import open_warehouse
 from tests.ar_pipelines.defs.conftest import Pipeline
 from tests.ar_pipelines.sources.sikka_server import (
@@ -18,7 +19,6 @@ from tests.ar_pipelines.sources.sikka_server import (
     create_sikka_app,
     running_sikka,
 )
-from tests.sandbox_server import free_port
 
 CREDENTIALS = Credentials()
 

@@ -1,16 +1,12 @@
-"""Whole runs: voids of disappeared entries, counts that conserve, and the CSV files."""
+"""Whole runs: counts that conserve, and the CSV files."""
 
 from __future__ import annotations
 
 import csv
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
-import pytest
-
-from ar_pipelines.normalize import Normalizer, normalize, write_outputs
+from ar_pipelines.normalize import normalize, write_outputs
 from ar_pipelines.normalize.reasons import Reason
 from tests.ar_pipelines.normalize.rows import (
     TODAY,
@@ -21,62 +17,6 @@ from tests.ar_pipelines.normalize.rows import (
     transaction,
     transactions,
 )
-
-
-def pushed(*external_ids: str) -> pd.DataFrame:
-    return pd.DataFrame(
-        {
-            "external_id": list(external_ids),
-            "customer_external_id": ["P1-100"] * len(external_ids),
-            "transaction_date": ["2026-01-05"] * len(external_ids),
-            "transaction_type": ["patient_payment"] * len(external_ids),
-            "amount": [Decimal("-5.00")] * len(external_ids),
-        },
-        dtype=object,
-    )
-
-
-def test_pushed_entries_no_row_names_any_more_are_voided() -> None:
-    result = run(
-        transaction("1"),
-        transaction("2", amount="oops"),
-        pushed=pushed("P1-1", "P1-2", "P1-3"),
-    )
-
-    voids = result.ledger_entries[result.ledger_entries["external_id"] == "P1-3"]
-    assert voids.to_dict("records") == [
-        {
-            "external_id": "P1-3",
-            "customer_external_id": "P1-100",
-            "transaction_date": "2026-01-05",
-            "transaction_type": "patient_payment",
-            "amount": Decimal("0.00"),
-            "amount_paid": None,
-            "estimated_insurance": None,
-            "payment_link_id": None,
-            "procedure_code": None,
-            "description": None,
-        }
-    ]
-    # P1-2 is still in the source (quarantined for its amount): it has not disappeared.
-    assert result.ledger_entries["external_id"].tolist() == ["P1-1", "P1-3"]
-    assert result.counts.disappeared == 1
-
-
-def test_voids_can_be_asked_against_a_given_set_of_ids() -> None:
-    normalizer = Normalizer(payment_types=payment_types(), patients=patients(), today=TODAY)
-
-    voids = normalizer.voids(pushed("P1-1", "P1-2"), seen_external_ids={"P1-2"})
-
-    assert voids["external_id"].tolist() == ["P1-1"]
-    assert voids["amount"].tolist() == [Decimal("0.00")]
-
-
-def test_pushed_entries_must_say_what_they_were() -> None:
-    normalizer = Normalizer(payment_types=payment_types(), patients=patients(), today=TODAY)
-
-    with pytest.raises(ValueError, match="transaction_type"):
-        normalizer.voids(pushed("P1-1").drop(columns=["transaction_type"]))
 
 
 def test_counts_say_where_every_row_went() -> None:

@@ -14,6 +14,7 @@ from ar_pipelines.client import ARClient
 from ar_pipelines.reconcile import Status, reconcile
 from ar_pipelines.statements.reference import LedgerEntry, compute_statements
 from ar_sandbox.models import Invoice
+from tests.ar_pipelines.statements.ledgers import push_ledger
 from tests.sandbox_server import RunningSandbox
 
 
@@ -31,23 +32,6 @@ LEDGER = [
     entry("PR-1-T7", "PR-1-P2", "2026-03-09", "insurance_payment", "-155.05"),
     entry("PR-1-T8", "PR-1-P3", "2026-02-28", "charge", "75.00"),
 ]
-
-
-def push(ar: ARClient, entries: list[LedgerEntry]) -> None:
-    customers = sorted({e.customer for e in entries})
-    records = [{"external_id": c, "email": f"{c.lower()}@example.com"} for c in customers]
-    assert ar.customers.bulk_upsert(records).complete
-    pushed = ar.ledgers.bulk_upsert(
-        {
-            "external_id": e.external_id,
-            "customer_external_id": e.customer,
-            "transaction_date": e.transaction_date,
-            "transaction_type": e.transaction_type,
-            "amount": e.amount,
-        }
-        for e in entries
-    )
-    assert pushed.complete
 
 
 def local_statements(entries: list[LedgerEntry]) -> pd.DataFrame:
@@ -71,7 +55,7 @@ def local_statements(entries: list[LedgerEntry]) -> pd.DataFrame:
 def test_statements_pushed_to_the_sandbox_reconcile_clean_until_one_is_changed_in_its_database(
     ar: ARClient, sandbox: RunningSandbox
 ) -> None:
-    push(ar, LEDGER)
+    push_ledger(ar, LEDGER)
     local = local_statements(LEDGER)
 
     before = reconcile("PR-1", local, ar.statements.list())
@@ -109,12 +93,12 @@ def test_statements_pushed_to_the_sandbox_reconcile_clean_until_one_is_changed_i
 def test_an_enrolled_statement_whose_month_stopped_qualifying_reconciles_as_zeroed(
     ar: ARClient, company: dict[str, Any]
 ) -> None:
-    push(ar, LEDGER)
+    push_ledger(ar, LEDGER)
     march = next(s for s in ar.statements.list() if s.external_invoice_id == "STMT-2026-03-PR-1-P2")
     assert ar.statements.enroll([march.id], campaign_id=company["sa_campaign_id"]).enrolled
     voided = [*LEDGER[:5], entry("PR-1-T6", "PR-1-P2", "2026-03-01", "adjustment", "0.00")]
     voided += LEDGER[6:]
-    push(ar, voided)
+    push_ledger(ar, voided)
 
     result = reconcile("PR-1", local_statements(voided), ar.statements.list())
 

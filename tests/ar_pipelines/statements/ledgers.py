@@ -1,10 +1,5 @@
-"""Random ledgers for the statement tests, and the files the reference says they give.
-
-A ledger is many independent customers, so one example exercises many cases: months
-whose net is zero or negative, payments before any statement, overpayments,
-payments of zero, several payments on one day whose external ids differ only in
-case (byte order puts "B" before "a"), amounts in odd cents.
-"""
+"""Ledgers for the statement tests: pushed to AR, written as CSV files, and the files
+the reference says they give. Random ledgers come from ``tests.ledger_strategies``."""
 
 from __future__ import annotations
 
@@ -12,12 +7,10 @@ import csv
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
-from hypothesis import strategies as st
-
+from ar_pipelines.client import ARClient
 from ar_pipelines.normalize.transactions import LEDGER_COLUMNS
 from ar_pipelines.statements.reference import (
     BILLABLE,
@@ -28,38 +21,24 @@ from ar_pipelines.statements.reference import (
 )
 
 LEDGER_HEADER = LEDGER_COLUMNS  # the normalized ledger's columns, as normalize writes them
-DEBITS = ("charge", "adjustment", "other_debit")
-CREDITS = ("other_credit", "patient_payment", "insurance_payment")
-# Few days over a few months, so that entries share days and months.
-DAYS = [date(2025, 11, 30), date(2025, 12, 1), date(2026, 1, 15), date(2026, 1, 31)]
-DAYS += [date(2026, 2, 28), date(2026, 3, 1), date(2026, 3, 2)]
-ID_PREFIXES = st.text(alphabet="aAbB9_-", min_size=1, max_size=2)
 
 
-def ledger_entries() -> st.SearchStrategy[list[LedgerEntry]]:
-    return st.integers(min_value=8, max_value=30).flatmap(_customers)
-
-
-def _customers(count: int) -> st.SearchStrategy[list[LedgerEntry]]:
-    names = [f"PT-{n:03}" if n % 3 else f"pt{n}" for n in range(count)]
-    return st.tuples(*(_customer_entries(name) for name in names)).map(
-        lambda groups: [entry for group in groups for entry in group]
+def push_ledger(ar: ARClient, entries: list[LedgerEntry]) -> None:
+    """The ledger's customers, then its entries, pushed to AR; both accepted whole."""
+    customers = sorted({e.customer for e in entries})
+    records = [{"external_id": c, "email": f"{c.lower()}@example.com"} for c in customers]
+    assert ar.customers.bulk_upsert(records).complete
+    pushed = ar.ledgers.bulk_upsert(
+        {
+            "external_id": e.external_id,
+            "customer_external_id": e.customer,
+            "transaction_date": e.transaction_date,
+            "transaction_type": e.transaction_type,
+            "amount": e.amount,
+        }
+        for e in entries
     )
-
-
-@st.composite
-def _customer_entries(draw: st.DrawFn, customer: str) -> list[LedgerEntry]:
-    size = draw(st.integers(min_value=1, max_value=12))
-    entries = []
-    for index in range(size):
-        kind = draw(st.sampled_from(DEBITS + CREDITS))
-        cents = draw(st.one_of(st.just(0), st.integers(min_value=1, max_value=40_000)))
-        amount = Decimal(cents if kind in DEBITS else -cents) / 100
-        # The prefix decides the order of same-day payments; the rest keeps ids unique.
-        external_id = f"{draw(ID_PREFIXES)}~{customer}~{index}"
-        day = draw(st.sampled_from(DAYS))
-        entries.append(LedgerEntry(external_id, customer, day, kind, amount))
-    return entries
+    assert pushed.complete
 
 
 def write_ledger_csv(entries: Iterable[LedgerEntry], path: Path) -> Path:

@@ -13,12 +13,8 @@ from hypothesis import HealthCheck, Phase, given, settings
 
 from ar_pipelines.statements.local import compute_local_statements
 from ar_pipelines.statements.reference import LedgerEntry
-from tests.ar_pipelines.statements.ledgers import (
-    expected_files,
-    ledger_entries,
-    read_files,
-    write_ledger_csv,
-)
+from tests.ar_pipelines.statements.ledgers import expected_files, read_files, write_ledger_csv
+from tests.ledger_strategies import ledger_entries
 
 FEW_EXAMPLES = settings(
     max_examples=6,

@@ -14,7 +14,8 @@ from hypothesis import HealthCheck, Phase, given, settings
 from ar_pipelines.client import ARClient
 from ar_pipelines.statements.local import compute_local_statements
 from ar_pipelines.statements.reference import LedgerEntry
-from tests.ar_pipelines.statements.ledgers import ledger_entries, write_ledger_csv
+from tests.ar_pipelines.statements.ledgers import push_ledger, write_ledger_csv
+from tests.ledger_strategies import ledger_entries
 from tests.sandbox_server import RunningSandbox
 
 StatementRow = tuple[date, date, date, date, Decimal, Decimal, Decimal]
@@ -27,20 +28,7 @@ def pushed_to_sandbox(
     """Push the ledger to a new company; its statements by number and its allocations."""
     company = sandbox.bootstrap()
     with ARClient(base_url=sandbox.base_url, api_key=company["live_key"]) as ar:
-        customers = sorted({e.customer for e in entries})
-        records = [{"external_id": c, "email": f"{c.lower()}@example.com"} for c in customers]
-        assert ar.customers.bulk_upsert(records).complete
-        pushed = ar.ledgers.bulk_upsert(
-            {
-                "external_id": e.external_id,
-                "customer_external_id": e.customer,
-                "transaction_date": e.transaction_date,
-                "transaction_type": e.transaction_type,
-                "amount": e.amount,
-            }
-            for e in entries
-        )
-        assert pushed.complete
+        push_ledger(ar, entries)
         listed = list(ar.statements.list())
         rows = list(ar.ledgers.list(transaction_type="payment_allocation"))
     statements = {

@@ -6,10 +6,13 @@ from datetime import date
 from decimal import Decimal
 
 import pandas as pd
+import pytest
 
 from ar_pipelines.client import ARClient
+from ar_pipelines.normalize.present import KEY_COLUMNS, source_keys
 from ar_pipelines.sync import push_changes, voids_for_missing
 from ar_pipelines.warehouse import LEDGER_ENTRIES, Warehouse
+from tests.ar_pipelines.normalize.rows import run, transaction, transactions
 from tests.ar_pipelines.sync.helpers import ar_amounts
 from tests.ar_pipelines.warehouse.frames import customer_row, customers, ledger, ledger_row
 
@@ -22,13 +25,14 @@ SOURCE = ledger(
 
 
 def pushed_and_stored(ar: ARClient, warehouse: Warehouse, records: pd.DataFrame) -> None:
-    """As a run does: normalized entries stored, then pushed."""
+    """As a run does: normalized entries stored, then pushed (their customers first)."""
+    named = sorted(set(records["customer_external_id"]))
     push_changes(
         ar,
         warehouse,
         practice_id="P1",
         kind="customers",
-        records=customers(customer_row("P1-C1"), customer_row("P1-C2")),
+        records=customers(*(customer_row(c) for c in named)),
     )
     warehouse.upsert(LEDGER_ENTRIES, records.assign(practice_id="P1"))
     push_changes(ar, warehouse, practice_id="P1", kind="ledger_entries", records=records)
@@ -95,3 +99,67 @@ def test_nothing_is_voided_while_every_entry_is_present(ar: ARClient, warehouse:
 
     assert voids.empty
     assert list(voids.columns) == list(SOURCE.columns)
+
+
+def pushed_before(*external_ids: str) -> pd.DataFrame:
+    """Entries an earlier run pushed: payments of P1-100 on 2026-01-05."""
+    return ledger(
+        *(
+            ledger_row(
+                external_id,
+                "-5.00",
+                customer_external_id="P1-100",
+                transaction_date="2026-01-05",
+                transaction_type="patient_payment",
+            )
+            for external_id in external_ids
+        )
+    )
+
+
+def test_pushed_entries_no_source_row_names_any_more_are_voided(
+    ar: ARClient, warehouse: Warehouse
+) -> None:
+    """As a run does: this run's rows normalized, the source's ids from its key scan."""
+    pushed_and_stored(ar, warehouse, pushed_before("P1-1", "P1-2", "P1-3"))
+    rows = (transaction("1"), transaction("2", amount="oops"))
+    result = run(*rows)
+    keys = source_keys([transactions(*rows).loc[:, list(KEY_COLUMNS)]])
+
+    voids = voids_for_missing(warehouse, practice_id="P1", present_external_ids=keys.present)
+
+    assert voids[voids["external_id"] == "P1-3"].to_dict("records") == [
+        {
+            "external_id": "P1-3",
+            "customer_external_id": "P1-100",
+            "transaction_date": "2026-01-05",
+            "transaction_type": "patient_payment",
+            "amount": Decimal("0.00"),
+            "amount_paid": None,
+            "estimated_insurance": None,
+            "payment_link_id": None,
+            "procedure_code": None,
+            "description": None,
+        }
+    ]
+    # P1-2 is still in the source (quarantined for its amount): it has not disappeared.
+    assert [*result.ledger_entries["external_id"], *voids["external_id"]] == ["P1-1", "P1-3"]
+    assert len(voids) == 1
+
+
+def test_voids_can_be_asked_against_a_given_set_of_ids(ar: ARClient, warehouse: Warehouse) -> None:
+    pushed_and_stored(ar, warehouse, pushed_before("P1-1", "P1-2"))
+
+    voids = voids_for_missing(warehouse, practice_id="P1", present_external_ids={"P1-2"})
+
+    assert voids["external_id"].tolist() == ["P1-1"]
+    assert voids["amount"].tolist() == [Decimal("0.00")]
+
+
+def test_stored_entries_must_say_what_they_were(warehouse: Warehouse) -> None:
+    """A void repeats the customer, date and type of the stored entry it voids, so the
+    store refuses an entry that does not say them."""
+    untyped = pushed_before("P1-1").drop(columns=["transaction_type"]).assign(practice_id="P1")
+
+    with pytest.raises(ValueError, match="transaction_type"):
+        warehouse.upsert(LEDGER_ENTRIES, untyped)
