@@ -171,7 +171,8 @@ def test_two_queued_runs_of_one_ar_key_launch_one_and_leave_the_other_queued(
     second: str,
 ) -> None:
     instance = workspace.instance
-    # The local file names no run coordinator: Dagster's default queues submitted runs.
+    # The local file names the queued run coordinator (with retries of a launch that
+    # cannot reach its code server): submitted runs wait in the queue.
     assert isinstance(instance.run_coordinator, QueuedRunCoordinator)
     running = submit(workspace, first)
     waiting = submit(workspace, second)

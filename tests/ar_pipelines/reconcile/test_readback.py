@@ -7,7 +7,8 @@ from datetime import date
 
 from ar_pipelines.client import ARClient
 from ar_pipelines.reconcile.readback import Window, month_windows, read_statements
-from tests.ar_pipelines.reconcile.test_against_sandbox import LEDGER, push
+from tests.ar_pipelines.reconcile.test_against_sandbox import LEDGER
+from tests.ar_pipelines.statements.ledgers import push_ledger
 
 
 def test_windows_cover_each_month_the_gaps_between_and_everything_before_and_after() -> None:
@@ -26,7 +27,7 @@ def test_no_month_is_one_window_for_everything() -> None:
 
 
 def test_reading_by_month_gives_every_statement_one_listing_gives(ar: ARClient) -> None:
-    push(ar, LEDGER)
+    push_ledger(ar, LEDGER)
     everything = {s.id: s.amount for s in ar.statements.list()}
     assert len(everything) >= 4
     # Only February is expected: January and March come through the open windows.
