@@ -9,7 +9,6 @@ import numpy as np
 import pandas as pd
 
 from ar_pipelines.normalize.customers import Directory, external_ids
-from ar_pipelines.normalize.distinct import Distinct
 from ar_pipelines.normalize.money import Amounts, Decimals
 from ar_pipelines.normalize.settings import PaymentTypes, PracticeSettings
 from ar_pipelines.normalize.text import BoolArray, Coded, IntArray, ObjectArray
@@ -54,8 +53,22 @@ def _empty_bools() -> BoolArray:
     return np.zeros(0, dtype=bool)
 
 
-def _no_dates() -> Distinct:
-    return Distinct(codes=np.zeros(0, dtype=np.intp), values=np.zeros(0, dtype=object))
+def _no_dates() -> Coded:
+    return Coded(codes=np.zeros(0, dtype=np.intp), values=np.zeros(0, dtype=object))
+
+
+@dataclass(frozen=True)
+class PaymentClasses:
+    """The classes of each row's payment type (all false where it has none)."""
+
+    insurance: BoolArray
+    credit_adjustment: BoolArray
+    debit_adjustment: BoolArray
+    refund: BoolArray
+
+
+def _no_classes() -> PaymentClasses:
+    return PaymentClasses(*(_empty_bools() for _ in range(4)))
 
 
 class RowTexts(dict[str, ObjectArray]):
@@ -73,37 +86,38 @@ class RowTexts(dict[str, ObjectArray]):
 
 @dataclass
 class Chunk:
-    """A chunk's columns (coded, and as cleaned text per row), filled in by the checks."""
+    """A chunk's columns (coded as cleaned text, and as text per row), and what the checks
+    found of its rows, which ``transactions.normalize_chunk`` fills in from their results."""
 
     frame: pd.DataFrame
     columns: dict[str, Coded]
     texts: dict[str, ObjectArray]
+    source_id: Coded  # transaction_sr_no as given
     external_id: ObjectArray
     cents: dict[str, IntArray] = field(default_factory=dict)
-    dates: Distinct = field(default_factory=_no_dates)  # "YYYY-MM-DD" per row, None if bad
+    dates: Coded = field(default_factory=_no_dates)  # "YYYY-MM-DD" per row, None if bad
     source_type: IntArray = field(default_factory=_empty_ints)
-    insurance: BoolArray = field(default_factory=_empty_bools)
-    credit_adjustment: BoolArray = field(default_factory=_empty_bools)
-    debit_adjustment: BoolArray = field(default_factory=_empty_bools)
-    refund: BoolArray = field(default_factory=_empty_bools)
+    classes: PaymentClasses = field(default_factory=_no_classes)
     customer: IntArray = field(default_factory=_empty_ints)
 
     @classmethod
     def of(cls, frame: pd.DataFrame) -> Chunk:
         frame = frame.reset_index(drop=True)
-        columns = {
-            name: Coded.of(
+        as_given = {
+            name: Coded.as_given(
                 frame[name]
                 if name in frame.columns
                 else pd.Series([None] * len(frame), dtype=object)
             )
             for name in USED_COLUMNS
         }
+        columns = {name: column.cleaned() for name, column in as_given.items()}
         texts = RowTexts(columns)
         return cls(
             frame=frame,
             columns=columns,
             texts=texts,
+            source_id=as_given["transaction_sr_no"],
             external_id=external_ids(texts["practice_id"], texts["transaction_sr_no"]),
         )
 

@@ -196,7 +196,7 @@ def _people(
             if source in taken.columns
             else np.full(len(taken), None, dtype=object)
         )
-        return np.concatenate([_coded(patients, name).raw_rows(), from_guarantors])
+        return np.concatenate([_as_given(patients, name).rows(), from_guarantors])
 
     return _object_frame({name: column(name) for name in PERSON_COLUMNS})
 
@@ -240,12 +240,13 @@ class _PatientIds:
 
     @classmethod
     def of(cls, patients: pd.DataFrame, is_patient: BoolArray) -> _PatientIds:
-        practice, patient = _coded(patients, "practice_id"), _coded(patients, "patient_id")
+        given_patient = _as_given(patients, "patient_id")
+        practice, patient = _coded(patients, "practice_id"), given_patient.cleaned()
         practice_id, patient_id = practice.rows(), patient.rows()
         return cls(
             practice_id=practice_id,
             patient_id=patient_id,
-            given_patient_id=patient.raw_rows(),
+            given_patient_id=given_patient.rows(),
             guarantor_id=_coded(patients, "guarantor_id").rows(),
             external_id=external_ids(practice_id, patient_id),
             invisible=practice.invisible() | patient.invisible(),
@@ -370,7 +371,13 @@ def _contacts(
     return emails, phones
 
 
-def _coded(frame: pd.DataFrame, name: str) -> Coded:
+def _as_given(frame: pd.DataFrame, name: str) -> Coded:
+    """Column ``name`` of ``frame`` as given (all missing when the frame has none)."""
     if name in frame.columns:
-        return Coded.of(frame[name])
-    return Coded.of(pd.Series([None] * len(frame), dtype=object))
+        return Coded.as_given(frame[name])
+    return Coded.as_given(pd.Series([None] * len(frame), dtype=object))
+
+
+def _coded(frame: pd.DataFrame, name: str) -> Coded:
+    """Column ``name`` of ``frame`` as cleaned text."""
+    return _as_given(frame, name).cleaned()

@@ -17,8 +17,7 @@ from enum import IntEnum
 import numpy as np
 import pandas as pd
 
-from ar_pipelines.normalize.distinct import Distinct
-from ar_pipelines.normalize.text import BoolArray, IntArray, ObjectArray
+from ar_pipelines.normalize.text import BoolArray, Coded, IntArray, ObjectArray
 
 MAX_WHOLE_DIGITS = 10  # |amount| < 10^10
 NUMBER = re.compile(r"([+-]?)([0-9]*)(?:\.([0-9]*))?")
@@ -99,7 +98,7 @@ class Decimals:
         self._known: dict[int, Decimal] = {}
         self._limit = limit
 
-    def __call__(self, cents: IntArray, present: BoolArray) -> Distinct:
+    def __call__(self, cents: IntArray, present: BoolArray) -> Coded:
         """``cents`` as decimals, ``None`` where not ``present``: one per distinct amount."""
         codes = np.full(len(cents), -1, dtype=np.intp)
         inverse, distinct = pd.factorize(cents[present])
@@ -111,7 +110,7 @@ class Decimals:
                 values[at] = self._new(amounts[at])
         # fromiter, as np.array would ask every Decimal whether it is a sequence
         decimals = np.fromiter(values, dtype=object, count=len(values))
-        return Distinct(codes=codes, values=decimals)
+        return Coded(codes=codes, values=decimals)
 
     def _new(self, cents: int) -> Decimal:
         value = Decimal(cents).scaleb(-2)

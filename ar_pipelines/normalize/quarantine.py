@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from json.encoder import encode_basestring_ascii as _quote
 
 import numpy as np
@@ -34,6 +35,16 @@ Rows = npt.NDArray[np.intp]
 Describe = Callable[[Rows], Iterable[str]]
 
 
+@dataclass(frozen=True)
+class Verdict:
+    """What a check says of a frame's rows: the ``failing`` ones fail it for ``reason``,
+    and ``describe`` says why for the rows it is given."""
+
+    reason: Reason
+    failing: BoolArray
+    describe: Describe
+
+
 class Triage:
     """Reasons for the rows of one frame, first failing check wins."""
 
@@ -52,6 +63,11 @@ class Triage:
         if len(rows):
             self.reason[rows] = REASON_CODES.index(reason)
             self.detail[rows] = list(describe(rows))
+
+    def apply(self, verdicts: Iterable[Verdict]) -> None:
+        """``flag`` each verdict, in order."""
+        for verdict in verdicts:
+            self.flag(verdict.reason, verdict.failing, verdict.describe)
 
     def part(self, rows: Rows) -> Triage:
         """The triage of the given rows only, in their order."""

@@ -21,10 +21,9 @@ import pandera.pandas as pa
 
 from ar_pipelines.normalize.checks import MAX_EXTERNAL_ID, MAX_LINK, MAX_PROCEDURE_CODE
 from ar_pipelines.normalize.customers import MAX_CUSTOMER_ID, MAX_NAME
-from ar_pipelines.normalize.distinct import Distinct
 from ar_pipelines.normalize.quarantine import QUARANTINE_COLUMNS
 from ar_pipelines.normalize.reasons import Reason
-from ar_pipelines.normalize.text import ObjectArray
+from ar_pipelines.normalize.text import Coded, ObjectArray, by_identity
 from ar_pipelines.normalize.transactions import (
     CREDIT_TYPES,
     LEDGER_TYPES,
@@ -61,10 +60,7 @@ def _distinct(series: pd.Series) -> tuple[npt.NDArray[np.intp], ObjectArray]:
     object is alive in ``series`` while its id is read, so ids cannot collide.
     """
     values = series.to_numpy(dtype=object)
-    ids = np.fromiter(map(id, values), dtype=np.int64, count=len(values))
-    codes, _ = pd.factorize(ids)
-    # Codes number objects in order of first appearance: a new one raises the running max.
-    first = np.flatnonzero(np.diff(np.maximum.accumulate(codes), prepend=-1) > 0)
+    codes, first = by_identity(values)
     return codes.astype(np.intp), values[first]
 
 
@@ -224,9 +220,9 @@ assert tuple(quarantine.columns) == QUARANTINE_COLUMNS
 LEDGER_ROW_CHECKS = {SIGN_CHECK: ("transaction_type", "amount")}
 
 
-def valid_ledger_entries(columns: Mapping[str, ObjectArray | Distinct]) -> pd.DataFrame:
+def valid_ledger_entries(columns: Mapping[str, ObjectArray | Coded]) -> pd.DataFrame:
     """The ledger entries frame of ``columns``, validated against ``ledger_entries``;
-    ``Distinct`` columns are judged once per distinct value (``validation.validate``)."""
+    ``Coded`` columns are judged once per distinct value (``validation.validate``)."""
     frame = ledger_frame(columns)
-    distinct = {name: c for name, c in columns.items() if isinstance(c, Distinct)}
+    distinct = {name: c for name, c in columns.items() if isinstance(c, Coded)}
     return validate(ledger_entries, frame, distinct=distinct, row_checks=LEDGER_ROW_CHECKS)

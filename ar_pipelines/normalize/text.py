@@ -37,6 +37,7 @@ TRUE_FLAGS = frozenset({"1", "true", "yes"})
 ObjectArray = npt.NDArray[np.object_]
 BoolArray = npt.NDArray[np.bool_]
 IntArray = npt.NDArray[np.int64]
+Codes = npt.NDArray[np.intp]
 
 
 def has_invisible(text: str) -> bool:
@@ -69,6 +70,19 @@ def addresses(values: ObjectArray) -> npt.NDArray[np.intp]:
     return found.copy()  # the copy outlives ``values``
 
 
+def first_appearances(codes: npt.NDArray[np.intp]) -> npt.NDArray[np.intp]:
+    """Where each code first appears, for codes numbered in order of first appearance (as
+    ``pd.factorize`` numbers them): a new code raises the running maximum of the codes."""
+    return np.flatnonzero(np.diff(np.maximum.accumulate(codes), prepend=-1) > 0)
+
+
+def by_identity(values: ObjectArray) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.intp]]:
+    """Codes numbering the objects of ``values``, told apart by identity, in order of first
+    appearance, and the rows where each object first appears."""
+    codes, _ = pd.factorize(addresses(values))
+    return codes, first_appearances(codes)
+
+
 def factorize(values: ObjectArray) -> tuple[npt.NDArray[np.intp], ObjectArray]:
     """``pd.factorize(values, use_na_sentinel=True)``, for less when rows share objects.
 
@@ -77,67 +91,94 @@ def factorize(values: ObjectArray) -> tuple[npt.NDArray[np.intp], ObjectArray]:
     distinct objects by value. Objects are numbered in order of first appearance, and so
     then are their values: the codes and uniques are exactly pandas'.
     """
-    by_object, _ = pd.factorize(addresses(values))
-    # A new object raises the running maximum of the codes: there it appears first.
-    first = np.flatnonzero(np.diff(np.maximum.accumulate(by_object), prepend=-1) > 0)
+    by_object, first = by_identity(values)
     codes, uniques = pd.factorize(values[first], use_na_sentinel=True)
     return codes[by_object].astype(np.intp, copy=False), np.asarray(uniques, dtype=object)
 
 
 @dataclass(frozen=True)
 class Coded:
-    """A column as codes into its distinct values (``-1`` for missing).
+    """A column as codes into its values: row ``i`` holds ``values[codes[i]]``, or nothing
+    where ``codes[i]`` is ``-1``.
 
-    ``raw`` holds the distinct values as given, ``text`` the same values trimmed and in
-    NFC (``None`` when nothing is left).
+    Kept in this form, a column is cleaned, parsed, looked up and judged once per value
+    rather than once per row, and spread over the rows with one ``take``. ``values`` may
+    hold values no row uses (they are judged all the same, which can only make a check
+    stricter) and, in a column joined from two (``transactions``), a value twice.
     """
 
-    codes: npt.NDArray[np.intp]
-    raw: ObjectArray
-    text: ObjectArray
+    codes: Codes
+    values: ObjectArray
 
     @classmethod
-    def of(cls, column: pd.Series) -> Coded:
+    def as_given(cls, column: pd.Series) -> Coded:
+        """The column's distinct values as given, as text."""
         codes, uniques = factorize(column.to_numpy(dtype=object))
         raw = np.asarray(uniques, dtype=object)
         if pd.api.types.infer_dtype(raw, skipna=True) not in ("string", "empty"):
             raw = np.array([_as_text(v) for v in raw], dtype=object)
+        return cls(codes=codes.astype(np.intp, copy=False), values=raw)
+
+    @classmethod
+    def of(cls, column: pd.Series) -> Coded:
+        """The column's distinct values as cleaned text (``cleaned``)."""
+        return cls.as_given(column).cleaned()
+
+    def cleaned(self) -> Coded:
+        """The same column, its text values (as ``as_given`` makes them) trimmed and in NFC,
+        ``None`` where nothing is left."""
         # One pass per distinct value: NFC (which leaves ASCII as it is), then Python's
         # strip(), which knows every Unicode space, NBSP included. Source text is mostly
         # ASCII, which one look at all the values together tells.
-        values = raw.tolist()
+        values = self.values.tolist()
         if "".join(values).isascii():
             cleaned = [v.strip() or None for v in values]
         else:
             cleaned = [(v if v.isascii() else _nfc("NFC", v)).strip() or None for v in values]
-        text = np.fromiter(cleaned, dtype=object, count=len(cleaned))
-        return cls(codes=codes.astype(np.intp, copy=False), raw=raw, text=text)
+        return self.with_values(np.fromiter(cleaned, dtype=object, count=len(cleaned)))
+
+    def with_values(self, values: ObjectArray) -> Coded:
+        """The same rows over other ``values``, one for each of these (parsed, say)."""
+        return Coded(codes=self.codes, values=values)
 
     def take(self, per_value: npt.ArrayLike, missing: Any) -> npt.NDArray[Any]:
-        """``per_value`` (one item per distinct value) spread over the rows."""
+        """``per_value`` (one item per value) spread over the rows, ``missing`` where a
+        row has no value."""
         values = np.asarray(per_value)
         padded = np.append(values, np.array([missing], dtype=values.dtype))
         taken: npt.NDArray[Any] = padded[self.codes]  # code -1 picks the appended item
         return taken
 
     def rows(self) -> ObjectArray:
-        """The cleaned text of every row, ``None`` where missing or blank."""
-        return self.take(self.text, None)
+        """The column, one item per row (``None`` where a row has no value)."""
+        return self.take(self.values, None)
 
-    def text_at(self, rows: npt.NDArray[np.intp]) -> ObjectArray:
-        """The cleaned text of the given rows."""
-        padded = np.append(self.text, np.array([None], dtype=object))
-        return padded[self.codes[rows]]
+    def candidates(self) -> ObjectArray:
+        """Every value a row may hold: ``values``, and ``None`` when a row is missing."""
+        if len(self.codes) and int(self.codes.min()) < 0:
+            return np.append(self.values, np.array([None], dtype=object))
+        return self.values
 
-    def raw_rows(self) -> ObjectArray:
-        return self.take(self.raw, None)
+    def at(self, rows: BoolArray | npt.NDArray[np.intp]) -> Coded:
+        """The same column over the selected ``rows``."""
+        return Coded(codes=self.codes[rows], values=self.values)
+
+    def compact(self) -> Coded:
+        """Only the values some row uses, numbered in order of first use: for a column
+        drawn from a large table (every customer) of which a chunk uses a few."""
+        used = self.codes >= 0
+        codes, positions = pd.factorize(self.codes[used])
+        compacted = np.full(len(self.codes), -1, dtype=np.intp)
+        compacted[used] = codes
+        return Coded(codes=compacted, values=self.values[positions])
 
     def present(self) -> BoolArray:
-        return self.take(given(self.text), False).astype(bool, copy=False)
+        """Rows that hold a value other than ``None``."""
+        return self.take(given(self.values), False).astype(bool, copy=False)
 
     def invisible(self) -> BoolArray:
-        """Rows whose cleaned text holds a character of ``INVISIBLE``."""
-        values = self.text.tolist()
+        """Rows whose text holds a character of ``INVISIBLE``."""
+        values = self.values.tolist()
         together = "".join(filter(None, values))
         if not together.isascii():
             found = [v is not None and has_invisible(v) for v in values]
@@ -148,8 +189,8 @@ class Coded:
         return self.take(np.array(found, dtype=bool), False).astype(bool, copy=False)
 
     def lengths(self) -> IntArray:
-        """Characters in each row's cleaned text (0 when missing)."""
-        per_value = np.array([0 if v is None else len(v) for v in self.text], dtype=np.int64)
+        """Characters in each row's text (0 when missing)."""
+        per_value = np.array([0 if v is None else len(v) for v in self.values], dtype=np.int64)
         return self.take(per_value, 0).astype(np.int64, copy=False)
 
     def map_text(
@@ -159,11 +200,11 @@ class Coded:
         dtype: Any = object,
         key: Callable[[str], str] | None = None,
     ) -> npt.NDArray[Any]:
-        """Each row's cleaned text looked up in ``lookup`` (after ``key``), else ``missing``."""
+        """Each row's text looked up in ``lookup`` (after ``key``), else ``missing``."""
         per_value = np.array(
             [
                 missing if v is None else lookup.get(key(v) if key else v, missing)
-                for v in self.text
+                for v in self.values
             ],
             dtype=dtype,
         )
@@ -173,15 +214,13 @@ class Coded:
         self, other: Coded, lookup: Callable[[ObjectArray, ObjectArray], npt.NDArray[Any]]
     ) -> npt.NDArray[Any]:
         """``lookup`` of (this column, ``other``) per row, called once per distinct pair."""
-        key = (self.codes.astype(np.int64, copy=False) + 1) * (len(other.text) + 1) + (
+        key = (self.codes.astype(np.int64, copy=False) + 1) * (len(other.values) + 1) + (
             other.codes + 1
         )
         inverse, _ = pd.factorize(key)
-        # Pairs are numbered in order of first appearance: each new one raises the running max.
-        first = np.flatnonzero(np.diff(np.maximum.accumulate(inverse), prepend=-1) > 0)
-        left = self.text_at(first)
-        right = other.text_at(first)
-        found: npt.NDArray[Any] = np.asarray(lookup(left, right))[inverse]
+        first = first_appearances(inverse)
+        per_pair = np.asarray(lookup(self.at(first).rows(), other.at(first).rows()))
+        found: npt.NDArray[Any] = per_pair[inverse]
         return found
 
 

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from enum import IntEnum
 
 import numpy as np
 import pandas as pd
@@ -35,14 +36,14 @@ from ar_pipelines.normalize.checks import (
     check_invisible,
     check_parties,
     check_types,
+    source_types,
 )
 from ar_pipelines.normalize.chunk import Chunk, Context
 from ar_pipelines.normalize.customers import external_ids
-from ar_pipelines.normalize.distinct import Distinct
 from ar_pipelines.normalize.quarantine import Triage, quarantine_frame
 from ar_pipelines.normalize.seen import Records, SeenKeys
 from ar_pipelines.normalize.settings import ADJUSTMENT, PAYMENT, PROCEDURE
-from ar_pipelines.normalize.text import BoolArray, Coded, ObjectArray, free_text, given, truthy
+from ar_pipelines.normalize.text import BoolArray, Coded, ObjectArray, free_text, truthy
 
 LEDGER_COLUMNS = (
     "external_id",
@@ -69,7 +70,19 @@ CREDIT_TYPES = ("insurance_payment", "patient_payment", "other_credit")
 MAX_DESCRIPTION = 10_000
 
 
-LedgerColumns = dict[str, ObjectArray | Distinct]
+class LedgerType(IntEnum):
+    """A ledger entry's type as its code into ``LEDGER_TYPES``, found there by name: the
+    codes follow the tuple's order, whatever it is."""
+
+    CHARGE = LEDGER_TYPES.index("charge")
+    OTHER_DEBIT = LEDGER_TYPES.index("other_debit")
+    INSURANCE_PAYMENT = LEDGER_TYPES.index("insurance_payment")
+    PATIENT_PAYMENT = LEDGER_TYPES.index("patient_payment")
+    ADJUSTMENT = LEDGER_TYPES.index("adjustment")
+    OTHER_CREDIT = LEDGER_TYPES.index("other_credit")
+
+
+LedgerColumns = dict[str, ObjectArray | Coded]
 
 
 @dataclass(frozen=True)
@@ -89,25 +102,38 @@ def normalize_chunk(
 ) -> ChunkResult:
     chunk = Chunk.of(frame)
     triage = Triage(len(chunk))
-    invisible = check_invisible(chunk, triage)
-    check_identity(chunk, triage, seen, Records() if records is None else records, invisible)
-    check_amounts(chunk, triage, context.amounts, context.labels)
-    check_dates(chunk, triage, context.today)
-    check_types(chunk, triage, context.payment_types)
-    check_parties(chunk, triage, context)
+    # The checks in quarantine order: each one's verdicts go to the triage, and what it
+    # found to the chunk, before the next runs.
+    invisible = check_invisible(chunk)
+    triage.apply(invisible.verdicts)
+    records = Records() if records is None else records
+    triage.apply(check_identity(chunk, seen, records, invisible.found))
+    chunk.source_type = source_types(chunk, context.labels)
+    cents = check_amounts(chunk, context.amounts)
+    triage.apply(cents.verdicts)
+    chunk.cents = cents.found
+    dates = check_dates(chunk, context.today)
+    triage.apply(dates.verdicts)
+    chunk.dates = dates.found
+    classes = check_types(chunk, context.payment_types)
+    triage.apply(classes.verdicts)
+    chunk.classes = classes.found
+    customers = check_parties(chunk, context)
+    triage.apply(customers.verdicts)
+    chunk.customer = customers.found
     ledger, deleted = ledger_columns(chunk, triage.clean, context)
     quarantine = quarantine_frame(
         source="transactions",
         frame=chunk.frame,
         triage=triage,
         practice_id=chunk.texts["practice_id"],
-        source_id=chunk.columns["transaction_sr_no"].raw_rows(),
+        source_id=chunk.source_id.rows(),
         first_row_number=first_row_number,
     )
     return ChunkResult(ledger, quarantine, deleted, triage.counts())
 
 
-def ledger_frame(columns: Mapping[str, ObjectArray | Distinct]) -> pd.DataFrame:
+def ledger_frame(columns: Mapping[str, ObjectArray | Coded]) -> pd.DataFrame:
     """The ledger entries frame of ``columns`` (a missing column is an empty one).
 
     The frame holds the columns' own arrays, each its own block: copying them into one
@@ -122,51 +148,43 @@ def ledger_frame(columns: Mapping[str, ObjectArray | Distinct]) -> pd.DataFrame:
     )
 
 
-def _rows(column: ObjectArray | Distinct | None) -> ObjectArray | list[object]:
+def _rows(column: ObjectArray | Coded | None) -> ObjectArray | list[object]:
     if column is None:
         return []
-    return column.rows() if isinstance(column, Distinct) else column
+    return column.rows() if isinstance(column, Coded) else column
 
 
 def ledger_columns(chunk: Chunk, clean: BoolArray, context: Context) -> tuple[LedgerColumns, int]:
     """The clean rows of ``chunk`` as ledger entry columns, and how many are voids.
 
-    Columns made of a few distinct values stay ``Distinct``, so that the checks of the
+    Columns made of a few distinct values stay ``Coded``, so that the checks of the
     output judge each value once.
     """
     kind = chunk.source_type[clean]
     cents = chunk.cents["amount"][clean]
     payment, adjustment = kind == PAYMENT, kind == ADJUSTMENT
-    debit, credit_class = chunk.debit_adjustment[clean], chunk.credit_adjustment[clean]
-    # Codes into LEDGER_TYPES (found by name), so that the sign is read off an integer array.
+    classes = chunk.classes
+    debit, credit_class = classes.debit_adjustment[clean], classes.credit_adjustment[clean]
+    # Codes into LEDGER_TYPES, so that the sign is read off an integer array. The first
+    # rule that holds gives the type.
+    rules = (
+        (kind == PROCEDURE, LedgerType.CHARGE),
+        ((payment | adjustment) & classes.refund[clean], LedgerType.OTHER_DEBIT),
+        (payment & classes.insurance[clean], LedgerType.INSURANCE_PAYMENT),
+        (payment, LedgerType.PATIENT_PAYMENT),
+        (adjustment & debit & ~credit_class, LedgerType.ADJUSTMENT),
+        (adjustment & credit_class & ~debit, LedgerType.OTHER_CREDIT),
+        (adjustment & (cents >= 0), LedgerType.ADJUSTMENT),
+    )
     type_code = np.select(
-        [
-            kind == PROCEDURE,
-            (payment | adjustment) & chunk.refund[clean],
-            payment & chunk.insurance[clean],
-            payment,
-            adjustment & debit & ~credit_class,
-            adjustment & credit_class & ~debit,
-            adjustment & (cents >= 0),
-        ],
-        [
-            LEDGER_TYPES.index(name)
-            for name in (
-                "charge",
-                "other_debit",
-                "insurance_payment",
-                "patient_payment",
-                "adjustment",
-                "other_credit",
-                "adjustment",
-            )
-        ],
-        default=LEDGER_TYPES.index("other_credit"),
+        [holds for holds, _ in rules],
+        [code for _, code in rules],
+        default=LedgerType.OTHER_CREDIT,
     )
     credit = np.array([t in CREDIT_TYPES for t in LEDGER_TYPES], dtype=bool)[type_code]
     amount = np.where(credit, -np.abs(cents), np.abs(cents))
     is_deleted = chunk.columns["is_deleted"]
-    deleted = is_deleted.take(truthy(is_deleted.text), False).astype(bool)[clean]
+    deleted = is_deleted.take(truthy(is_deleted.values), False).astype(bool)[clean]
     amount[deleted] = 0
 
     columns, decimals = chunk.columns, context.decimals
@@ -175,9 +193,9 @@ def ledger_columns(chunk: Chunk, clean: BoolArray, context: Context) -> tuple[Le
     customer = chunk.customer[clean].astype(np.intp)
     ledger: LedgerColumns = {
         "external_id": chunk.external_id[clean],
-        "customer_external_id": Distinct(customer, context.directory.external_id).compact(),
+        "customer_external_id": Coded(customer, context.directory.external_id).compact(),
         "transaction_date": chunk.dates.at(clean).compact(),  # bad dates are None
-        "transaction_type": Distinct(type_code.astype(np.intp), np.array(LEDGER_TYPES, object)),
+        "transaction_type": Coded(type_code.astype(np.intp), np.array(LEDGER_TYPES, object)),
         "amount": decimals(amount, np.ones(len(amount), dtype=bool)),
         "amount_paid": decimals(chunk.cents["amount_paid"][clean], paid_given),
         "estimated_insurance": decimals(
@@ -204,15 +222,15 @@ def _links(chunk: Chunk, clean: BoolArray) -> ObjectArray:
     return links
 
 
-def _free(coded: Coded, limit: int) -> Distinct:
-    return Distinct(codes=coded.codes, values=free_text(coded.text, limit))
+def _free(coded: Coded, limit: int) -> Coded:
+    return coded.with_values(free_text(coded.values, limit))
 
 
-def _either(first: Distinct, second: Distinct) -> Distinct:
+def _either(first: Coded, second: Coded) -> Coded:
     """Each row's value of ``first``, or of ``second`` where ``first`` has none."""
-    has_first = np.append(given(first.values), False)[first.codes]
+    has_first = first.present()
     shifted = np.where(second.codes < 0, -1, second.codes + len(first.values))
-    return Distinct(
+    return Coded(
         codes=np.where(has_first, first.codes, shifted).astype(np.intp),
         values=np.concatenate([first.values, second.values]),
     )

@@ -6,7 +6,7 @@ stricter than the schema, returns the frame). So its verdict is always the schem
 a frame ``passes`` accepts is one the schema accepts: ``passes`` runs the schema's own
 checks (the same ``Check`` objects), only on less.
 
-What makes it cheaper: columns given as ``Distinct`` are judged once per distinct value
+What makes it cheaper: columns given as ``Coded`` are judged once per distinct value
 rather than once per row, and so are the distinct combinations of the columns a
 frame-wide check reads row by row; pandera's own machinery (a copy of the frame, failure
 case bookkeeping, a dtype lookup per column) is skipped. This relies on each column check
@@ -27,9 +27,9 @@ import pandera.pandas as pa
 from pandera.api.base.checks import CheckResult
 from pandera.engines.pandas_engine import Engine
 
-from ar_pipelines.normalize.distinct import Distinct
+from ar_pipelines.normalize.text import Coded
 
-NO_DISTINCT: Mapping[str, Distinct] = {}
+NO_DISTINCT: Mapping[str, Coded] = {}
 NO_ROW_CHECKS: Mapping[str, tuple[str, ...]] = {}
 # Combined codes of a row-wise check's columns stay below this, so int64 cannot overflow.
 _KEY_LIMIT = 2**62
@@ -39,7 +39,7 @@ def validate(
     schema: pa.DataFrameSchema,
     frame: pd.DataFrame,
     *,
-    distinct: Mapping[str, Distinct] = NO_DISTINCT,
+    distinct: Mapping[str, Coded] = NO_DISTINCT,
     row_checks: Mapping[str, tuple[str, ...]] = NO_ROW_CHECKS,
 ) -> pd.DataFrame:
     """``schema.validate(frame)``, with the same verdict, for less work.
@@ -58,7 +58,7 @@ def passes(
     schema: pa.DataFrameSchema,
     frame: pd.DataFrame,
     *,
-    distinct: Mapping[str, Distinct] = NO_DISTINCT,
+    distinct: Mapping[str, Coded] = NO_DISTINCT,
     row_checks: Mapping[str, tuple[str, ...]] = NO_ROW_CHECKS,
 ) -> bool:
     """Whether ``schema`` surely accepts ``frame``; ``False`` leaves the verdict to it."""
@@ -126,7 +126,7 @@ def _passed(check: pa.Check, judged: pd.Series | pd.DataFrame) -> bool:
         return False
 
 
-def _values(column: Distinct) -> pd.Series:
+def _values(column: Coded) -> pd.Series:
     return pd.Series(column.candidates(), dtype=object)
 
 
@@ -139,7 +139,7 @@ def _unique_subsets(schema: pa.DataFrameSchema) -> list[list[str]]:
     return [list(group) for group in groups]
 
 
-def _distinct_rows(columns: dict[str, Distinct]) -> pd.DataFrame | None:
+def _distinct_rows(columns: dict[str, Coded]) -> pd.DataFrame | None:
     """One row per distinct combination of the columns' values, or ``None`` when there
     are too many possible combinations to number."""
     sizes = [len(column.values) + 1 for column in columns.values()]
@@ -154,5 +154,5 @@ def _distinct_rows(columns: dict[str, Distinct]) -> pd.DataFrame | None:
     for size, (name, column) in reversed(list(zip(sizes, columns.items(), strict=True))):
         codes = combinations % size - 1
         combinations = combinations // size
-        rows[name] = pd.Series(Distinct(codes=codes, values=column.values).rows(), dtype=object)
+        rows[name] = pd.Series(Coded(codes=codes, values=column.values).rows(), dtype=object)
     return pd.DataFrame({name: rows[name] for name in columns})

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from ar_pipelines.normalize.distinct import Distinct
+from ar_pipelines.normalize.text import Coded
 
 
-def _column(codes: list[int], values: list[object]) -> Distinct:
-    return Distinct(
+def _column(codes: list[int], values: list[object]) -> Coded:
+    return Coded(
         codes=np.array(codes, dtype=np.intp),
         values=np.fromiter(values, dtype=object, count=len(values)),
     )

@@ -11,6 +11,7 @@ import pytest
 
 from ar_pipelines.normalize import Normalizer, PracticeSettings
 from ar_pipelines.normalize.reasons import Reason
+from ar_pipelines.normalize.transactions import LEDGER_TYPES, LedgerType
 from tests.ar_pipelines.normalize.rows import (
     SETTINGS,
     guarantor,
@@ -82,6 +83,13 @@ def test_every_row_of_the_mapping_table_gives_its_ledger_type_and_sign(
 
     assert (mapped["transaction_type"], mapped["amount"]) == (kind, Decimal(signed))
     assert str(mapped["amount"]) == signed
+
+
+def test_each_ledger_type_code_stands_for_the_type_of_its_name() -> None:
+    assert [LEDGER_TYPES[code] for code in LedgerType] == [code.name.lower() for code in LedgerType]
+    assert sorted(LedgerType) == list(range(len(LEDGER_TYPES)))
+    # and the mapping table above reaches every one of them
+    assert {kind for *_, kind, _ in TABLE} == set(LEDGER_TYPES)
 
 
 @pytest.mark.parametrize(

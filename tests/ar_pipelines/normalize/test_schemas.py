@@ -12,8 +12,7 @@ import pandera.errors as pa_errors
 import pytest
 
 from ar_pipelines.normalize import schemas, validation
-from ar_pipelines.normalize.distinct import Distinct
-from ar_pipelines.normalize.text import ObjectArray
+from ar_pipelines.normalize.text import Coded, ObjectArray
 from ar_pipelines.normalize.transactions import LEDGER_COLUMNS
 
 
@@ -34,7 +33,7 @@ def _entries(**changes: list[Any]) -> pd.DataFrame:
     return pd.DataFrame({name: pd.Series(columns[name], dtype=object) for name in LEDGER_COLUMNS})
 
 
-def as_distinct(column: pd.Series) -> Distinct:
+def as_distinct(column: pd.Series) -> Coded:
     """The column as codes into its distinct objects (``None`` as code -1), as the
     normalizer builds its columns: ``rows()`` gives back the very same objects."""
     positions: dict[int, int] = {}
@@ -49,10 +48,10 @@ def as_distinct(column: pd.Series) -> Distinct:
             values.append(value)
         codes.append(positions[id(value)])
     objects = np.fromiter(values, dtype=object, count=len(values))
-    return Distinct(codes=np.array(codes, dtype=np.intp), values=objects)
+    return Coded(codes=np.array(codes, dtype=np.intp), values=objects)
 
 
-def ledger_columns(frame: pd.DataFrame) -> dict[str, Distinct | ObjectArray]:
+def ledger_columns(frame: pd.DataFrame) -> dict[str, Coded | ObjectArray]:
     """``frame``'s columns as the normalizer hands them over: ids per row, the rest
     distinct."""
     return {
@@ -65,7 +64,7 @@ def ledger_columns(frame: pd.DataFrame) -> dict[str, Distinct | ObjectArray]:
 
 def passes_fast(frame: pd.DataFrame) -> bool:
     columns = ledger_columns(frame)
-    distinct = {name: c for name, c in columns.items() if isinstance(c, Distinct)}
+    distinct = {name: c for name, c in columns.items() if isinstance(c, Coded)}
     return validation.passes(
         schemas.ledger_entries, frame, distinct=distinct, row_checks=schemas.LEDGER_ROW_CHECKS
     )

@@ -13,8 +13,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ar_pipelines.normalize import schemas, validation
-from ar_pipelines.normalize.distinct import Distinct
 from ar_pipelines.normalize.quarantine import QUARANTINE_COLUMNS
+from ar_pipelines.normalize.text import Coded
 from ar_pipelines.normalize.transactions import LEDGER_COLUMNS
 from tests.ar_pipelines.normalize.test_schemas import ledger_columns, passes_fast
 
@@ -81,7 +81,7 @@ def test_the_fast_path_accepts_a_ledger_frame_exactly_when_the_schema_does(
 
 
 def test_an_unused_bad_value_leaves_the_verdict_to_the_schema() -> None:
-    amounts = Distinct(
+    amounts = Coded(
         codes=np.array([0, 0], dtype=np.intp),
         values=np.array([Decimal("5.00"), Decimal("0.001")], dtype=object),
     )
