@@ -8,7 +8,6 @@ import sqlite3
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from enum import Enum
 
 import dagster as dg
@@ -265,11 +264,6 @@ def practice_of(
     context: dg.AssetExecutionContext | dg.OpExecutionContext, settings: Settings
 ) -> Practice:
     return settings.practice(context.partition_key)
-
-
-def utc_now() -> datetime:
-    """Timestamps stored in the warehouse: naive UTC, the same on DuckDB and Postgres."""
-    return datetime.now(UTC).replace(tzinfo=None)
 
 
 def verdict(error: BaseException) -> Verdict:

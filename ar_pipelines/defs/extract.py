@@ -21,21 +21,13 @@ from ar_pipelines.defs.common import (
     ExtractConfig,
     practice_of,
     retried_when_transient,
-    utc_now,
 )
 from ar_pipelines.defs.resources import Settings, Sources, WarehouseResource
 from ar_pipelines.sources.base import SourceStatus
 from ar_pipelines.sources.frames import Extract, as_practice
 from ar_pipelines.sources.schema import TRANSACTION_COLUMNS
-from ar_pipelines.warehouse import CURSORS, RAW_GUARANTORS, Warehouse
-from ar_pipelines.warehouse import RAW_PATIENTS as RAW_PATIENTS_TABLE
-from ar_pipelines.warehouse import RAW_TRANSACTIONS as RAW_TRANSACTIONS_TABLE
-
-CURSOR = "transactions"
-PENDING_CURSOR = "transactions_pending"
-# Set when the increment is every row the source holds (a first run or a full refresh),
-# so normalization knows the increment itself says which rows still exist.
-WHOLE_READ = "transactions_whole_read"
+from ar_pipelines.sync.normalized import CURSOR, PENDING_CURSOR, WHOLE_READ
+from ar_pipelines.warehouse import Warehouse, tables, utc_now
 
 
 def extract_assets(
@@ -65,8 +57,8 @@ def extract_assets(
         patients = as_practice(patients, practice.id).assign(extracted_at=extracted_at)
         guarantors = as_practice(guarantors, practice.id).assign(extracted_at=extracted_at)
         with retried_when_transient(context), warehouse.open() as store:
-            store.replace(RAW_PATIENTS_TABLE, patients, practice_id=practice.id)
-            store.replace(RAW_GUARANTORS, guarantors, practice_id=practice.id)
+            store.replace(tables.RAW_PATIENTS, patients, practice_id=practice.id)
+            store.replace(tables.RAW_GUARANTORS, guarantors, practice_id=practice.id)
         return dg.MaterializeResult(metadata={"rows": len(patients), "guarantors": len(guarantors)})
 
     @dg.asset(
@@ -126,10 +118,10 @@ def _store_increment(store: Warehouse, practice_id: str, extract: Extract, at: d
             rows = as_practice(chunk, practice_id).assign(extracted_at=at)
             deletions += int(rows["is_deleted"].notna().sum())
             if empty:
-                store.replace(RAW_TRANSACTIONS_TABLE, rows, practice_id=practice_id)
+                store.replace(tables.RAW_TRANSACTIONS, rows, practice_id=practice_id)
                 empty = False
             else:
-                store.append(RAW_TRANSACTIONS_TABLE, rows)
+                store.append(tables.RAW_TRANSACTIONS, rows)
     except BaseException:
         if not empty:
             _clear_increment(store, practice_id)
@@ -141,19 +133,14 @@ def _store_increment(store: Warehouse, practice_id: str, extract: Extract, at: d
 
 def _clear_increment(store: Warehouse, practice_id: str) -> None:
     nothing = pd.DataFrame(columns=list(TRANSACTION_COLUMNS))
-    store.replace(RAW_TRANSACTIONS_TABLE, nothing, practice_id=practice_id)
+    store.replace(tables.RAW_TRANSACTIONS, nothing, practice_id=practice_id)
 
 
 def _mark_whole_read(store: Warehouse, practice_id: str, *, whole: bool, at: datetime) -> None:
     if whole:
         store.set_cursor(practice_id, WHOLE_READ, at)
     else:
-        store.delete(CURSORS, practice_id=practice_id, column="name", values=[WHOLE_READ])
-
-
-def was_whole_read(store: Warehouse, practice_id: str) -> bool:
-    """Whether the practice's stored increment is every row its source held."""
-    return store.get_cursor(practice_id, WHOLE_READ) is not None
+        store.delete(tables.CURSORS, practice_id=practice_id, column="name", values=[WHOLE_READ])
 
 
 def _status_metadata(status: SourceStatus) -> dict[str, Any]:

@@ -10,11 +10,9 @@ server's messages in its metadata.
 """
 
 from collections.abc import Iterator
-from datetime import datetime
 from typing import Any
 
 import dagster as dg
-import pandas as pd
 
 from ar_pipelines.defs.common import (
     NORMALIZED_CUSTOMERS,
@@ -28,7 +26,7 @@ from ar_pipelines.defs.common import (
 from ar_pipelines.defs.resources import ArApi, Settings, WarehouseResource
 from ar_pipelines.normalize import schemas
 from ar_pipelines.sync import SyncReport, push_changes
-from ar_pipelines.warehouse import LEDGER_ENTRIES, Warehouse
+from ar_pipelines.warehouse import CUSTOMERS, LEDGER_ENTRIES
 
 NO_FAILED_PUSHES = "no_failed_or_rejected_pushes"
 CUSTOMER_COLUMNS = tuple(schemas.customers.columns)
@@ -62,9 +60,7 @@ def push_assets(
             warehouse.open() as store,
             ar.client(practice) as client,
         ):
-            records = store.read(
-                "normalized.customers", practice_id=practice.id, columns=CUSTOMER_COLUMNS
-            )
+            records = store.read(CUSTOMERS, practice_id=practice.id, columns=CUSTOMER_COLUMNS)
             report = push_changes(
                 client,
                 store,
@@ -102,7 +98,13 @@ def push_assets(
             ar.client(practice) as client,
         ):
             since = None if config.full_repush else store.get_cursor(practice.id, PUSHED_THROUGH)
-            records = _loaded_since(store, practice.id, since)
+            records = store.read_after(
+                LEDGER_ENTRIES,
+                practice_id=practice.id,
+                column="loaded_at",
+                after=since,
+                columns=("loaded_at", *LEDGER_COLUMNS),
+            )
             report = push_changes(
                 client,
                 store,
@@ -116,19 +118,6 @@ def push_assets(
         yield from _outcome(PUSHED_LEDGER, report)
 
     return [ar_customers, ar_ledger_entries]
-
-
-def _loaded_since(store: Warehouse, practice_id: str, since: datetime | None) -> pd.DataFrame:
-    """The practice's ledger entries loaded after ``since`` (all without it)."""
-    columns = ", ".join(("loaded_at", *LEDGER_COLUMNS))
-    table = store.relation(LEDGER_ENTRIES)
-    mark = "?" if store.dialect == "duckdb" else "%s"
-    sql = f"select {columns} from {table} where practice_id = {mark}"  # noqa: S608 - our names
-    params: list[object] = [practice_id]
-    if since is not None:
-        sql += f" and loaded_at > {mark}"
-        params.append(since)
-    return store.query(sql, params)
 
 
 def _check_spec(key: dg.AssetKey) -> dg.AssetCheckSpec:

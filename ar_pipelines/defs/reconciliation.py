@@ -18,14 +18,12 @@ from ar_pipelines.defs.common import (
     RECONCILIATION,
     practice_of,
     retried_when_transient,
-    utc_now,
 )
 from ar_pipelines.defs.resources import ArApi, Settings, WarehouseResource
 from ar_pipelines.defs.statements_dbt import practice_schema
 from ar_pipelines.reconcile import reconcile, write_report
 from ar_pipelines.reconcile.readback import read_statements
-from ar_pipelines.warehouse import AR_STATEMENTS as AR_STATEMENTS_TABLE
-from ar_pipelines.warehouse import LEDGER_ENTRIES, Warehouse
+from ar_pipelines.warehouse import Warehouse, tables, utc_now
 
 RECONCILIATION_CLEAN = "reconciliation_clean"
 
@@ -58,7 +56,7 @@ def reconciliation_assets(
             frame = read_statements(client, months, concurrency=ar.concurrency)
         frame = frame.assign(practice_id=practice.id, read_at=utc_now())
         with retried_when_transient(context), warehouse.open() as store:
-            store.replace(AR_STATEMENTS_TABLE, frame, practice_id=practice.id)
+            store.replace(tables.AR_STATEMENTS, frame, practice_id=practice.id)
         return dg.MaterializeResult(metadata={"statements": len(frame)})
 
     @dg.asset(
@@ -85,8 +83,8 @@ def reconciliation_assets(
         practice = practice_of(context, settings)
         with warehouse.open() as store:
             schema = practice_schema(practice, store.schema_prefix)
-            local = store.query(f"select * from {schema}.statements")  # noqa: S608 - our own name
-            ar = store.read("ar.statements", practice_id=practice.id)
+            local = store.read_model(schema, "statements")
+            ar = store.read(tables.AR_STATEMENTS, practice_id=practice.id)
         result = reconcile(practice.id, local, ar)
         files = write_report(result, settings.reports_path)
         summary = result.summary()
@@ -116,11 +114,5 @@ def reconciliation_assets(
 
 def _ledger_months(store: Warehouse, practice_id: str) -> list[date]:
     """The first and last month of the practice's ledger: where its statements are."""
-    mark = "?" if store.dialect == "duckdb" else "%s"
-    table = store.relation(LEDGER_ENTRIES)
-    bounds = store.query(
-        f"select min(transaction_date) as first, max(transaction_date) as last"  # noqa: S608
-        f" from {table} where practice_id = {mark}",
-        [practice_id],
-    )
-    return [d for d in bounds.iloc[0].tolist() if isinstance(d, date)]
+    bounds = store.bounds(tables.LEDGER_ENTRIES, practice_id=practice_id, column="transaction_date")
+    return [d for d in bounds if isinstance(d, date)]

@@ -38,8 +38,7 @@ from ar_pipelines.sync.state import (
     read_state,
     record_outcome,
 )
-from ar_pipelines.warehouse import Warehouse
-from ar_pipelines.warehouse.base import utc_now
+from ar_pipelines.warehouse import Warehouse, utc_now
 
 DEFAULT_SLICE_SIZE = 50_000
 ProgressCallback = Callable[[Progress], None]

@@ -3,19 +3,20 @@ database, DuckDB (embedded) or Postgres (production).
 
 ::
 
-    from ar_pipelines.warehouse import LEDGER_ENTRIES, open_warehouse
+    from ar_pipelines.warehouse import LEDGER_ENTRIES, RAW_TRANSACTIONS, open_warehouse
 
     with open_warehouse("duckdb:///data/warehouse.duckdb") as warehouse:
-        warehouse.replace("raw.transactions", rows, practice_id="P1")
+        warehouse.replace(RAW_TRANSACTIONS, rows, practice_id="P1")
         warehouse.upsert(LEDGER_ENTRIES, entries.assign(practice_id="P1"))
         entries = warehouse.read(LEDGER_ENTRIES, practice_id="P1")
         env = warehouse.dbt_env()        # for dbt's process: the same database
 
 Tables are declared in ``tables.py``; values keep their types both ways (money as
-``Decimal``, exactly). No Dagster here.
+``Decimal``, exactly); an aware timestamp is stored in UTC without its zone (``utc_now``
+gives the time of a write). No Dagster here.
 """
 
-from ar_pipelines.warehouse.base import Dialect, Warehouse
+from ar_pipelines.warehouse.base import Dialect, Warehouse, utc_now
 from ar_pipelines.warehouse.duckdb_store import DuckDBWarehouse
 from ar_pipelines.warehouse.errors import WarehouseError, WarehouseSchemaError
 from ar_pipelines.warehouse.location import DuckDBLocation, parse_location
@@ -75,4 +76,5 @@ __all__ = [
     "WarehouseError",
     "WarehouseSchemaError",
     "open_warehouse",
+    "utc_now",
 ]

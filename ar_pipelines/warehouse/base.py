@@ -19,7 +19,7 @@ import pandas as pd
 from ar_pipelines.warehouse.errors import WarehouseSchemaError
 from ar_pipelines.warehouse.frames import for_write
 from ar_pipelines.warehouse.location import Location
-from ar_pipelines.warehouse.sql_text import Filters, quote
+from ar_pipelines.warehouse.sql_text import Filters, column_list, quote
 from ar_pipelines.warehouse.tables import (
     CURSORS,
     LEDGER_ENTRIES,
@@ -35,6 +35,8 @@ DEFAULT_CHUNK_ROWS = 100_000
 
 
 def utc_now() -> datetime:
+    """Now, aware, in UTC: the time of a write. The warehouse stores it in UTC without
+    its zone (``frames.for_write``), the same on DuckDB and Postgres."""
     return datetime.now(UTC)
 
 
@@ -47,6 +49,8 @@ class Warehouse(ABC):
     """
 
     dialect: ClassVar[Dialect]
+    # How a parameter is marked in this dialect's SQL, for ``query``.
+    placeholder: ClassVar[str]
 
     def __init__(self, location: Location, *, schema_prefix: str = "") -> None:
         if schema_prefix and not PREFIX.fullmatch(schema_prefix):
@@ -170,9 +174,78 @@ class Warehouse(ABC):
 
     @abstractmethod
     def query(self, sql: str, params: Sequence[Any] | None = None) -> pd.DataFrame:
-        """Rows of any query in this dialect (``?`` parameters on DuckDB, ``%s`` on
-        Postgres); DECIMAL/NUMERIC as ``Decimal``, text ``str``/``None``, dates ``date``,
-        timestamps naive (UTC when the column had a zone)."""
+        """Rows of any query in this dialect (parameters marked ``placeholder``: ``?`` on
+        DuckDB, ``%s`` on Postgres); DECIMAL/NUMERIC as ``Decimal``, text ``str``/``None``,
+        dates ``date``, timestamps naive (UTC when the column had a zone)."""
+
+    # Queries -------------------------------------------------------------------------
+
+    def count(self, table: Table | str, *, practice_id: str) -> int:
+        """How many rows of the practice ``table`` holds."""
+        counted = self.query(
+            f"select count(*) as n from {self.relation(table)}"  # noqa: S608 - declared names
+            f" where {quote(PRACTICE_ID)} = {self.placeholder}",
+            [practice_id],
+        )
+        return int(counted["n"].iloc[0])
+
+    def existing(
+        self, table: Table | str, *, practice_id: str, column: str, values: Sequence[object]
+    ) -> set[Any]:
+        """Those of ``values`` that some row of the practice holds in ``column``."""
+        table_named(table).column(column)
+        if not values:
+            return set()
+        mark = self.placeholder
+        marks = ", ".join([mark] * len(values))
+        found = self.query(
+            f"select {quote(column)} from {self.relation(table)}"  # noqa: S608 - declared names
+            f" where {quote(PRACTICE_ID)} = {mark} and {quote(column)} in ({marks})",
+            [practice_id, *values],
+        )
+        return set(found[column])
+
+    def read_after(
+        self,
+        table: Table | str,
+        *,
+        practice_id: str,
+        column: str,
+        after: datetime | None,
+        columns: Sequence[str] | None = None,
+    ) -> pd.DataFrame:
+        """The practice's rows whose ``column`` is later than ``after`` (every row of the
+        practice when it is ``None``), in no particular order."""
+        declared = table_named(table)
+        declared.column(column)
+        mark = self.placeholder
+        sql = (
+            f"select {column_list(self._columns(declared, columns))}"  # noqa: S608 - declared
+            f" from {self.relation(declared)} where {quote(PRACTICE_ID)} = {mark}"
+        )
+        params: list[object] = [practice_id]
+        if after is not None:
+            sql += f" and {quote(column)} > {mark}"
+            params.append(after)
+        return self.query(sql, params)
+
+    def bounds(self, table: Table | str, *, practice_id: str, column: str) -> tuple[Any, Any]:
+        """The least and the greatest ``column`` among the practice's rows (missing
+        values when it has none)."""
+        table_named(table).column(column)
+        name = quote(column)
+        found = self.query(
+            f"select min({name}) as first, max({name}) as last"  # noqa: S608 - declared names
+            f" from {self.relation(table)} where {quote(PRACTICE_ID)} = {self.placeholder}",
+            [practice_id],
+        )
+        first, last = found.iloc[0].tolist()
+        return first, last
+
+    def read_model(self, schema: str, name: str) -> pd.DataFrame:
+        """Every row of a relation dbt built (``name`` in ``schema``), outside the tables
+        declared here."""
+        return self.query(f"select * from {quote(schema)}.{quote(name)}")  # noqa: S608
 
     # Cursors --------------------------------------------------------------------------
 

@@ -54,6 +54,7 @@ def _parameter(name: str, value: object) -> str:
 
 class DuckDBWarehouse(Warehouse):
     dialect: ClassVar[Dialect] = "duckdb"
+    placeholder: ClassVar[str] = "?"
 
     def __init__(
         self, location: DuckDBLocation, *, schema_prefix: str = "", lock_timeout: float = 60.0

@@ -77,6 +77,7 @@ def _placeholder(name: str, value: object) -> str:
 
 class PostgresWarehouse(Warehouse):
     dialect: ClassVar[Dialect] = "postgres"
+    placeholder: ClassVar[str] = "%s"
 
     def __init__(self, location: PostgresLocation, *, schema_prefix: str = "") -> None:
         super().__init__(location, schema_prefix=schema_prefix)
