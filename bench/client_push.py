@@ -14,18 +14,18 @@ server materialized are read back and compared, one by one, with those computed 
 from __future__ import annotations
 
 import json
-import random
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date
 from decimal import Decimal
-from typing import NotRequired, TypedDict, TypeVar
+from typing import TypeVar
 
 import httpx
 
+from ar_demo.entries import CustomerRow, EntryRow, Period, customer_rows, draw_ledger, entry_rows
 from ar_pipelines.client import ARClient, PushIncompleteError, PushReport
 from ar_pipelines.local_sandbox import SandboxProcess, bootstrap_company, sandbox_process
 from ar_pipelines.statements.reference import LedgerEntry, compute_statements
@@ -40,8 +40,9 @@ from bench.machine import python_loop_ms
 from bench.sandbox_process import PeakRss
 
 SEED = 20_240_615
-FIRST_DAY = date(2025, 1, 1)
-DAYS = (date(2026, 1, 1) - FIRST_DAY).days  # twelve statement months
+PERIOD = Period(date(2025, 1, 1), 12)  # twelve statement months
+ENTRY_IDS = "CLIENT-TX-{:07d}"
+CUSTOMER_IDS = "CLIENT-PT-{:05d}"
 NAIVE = "naive"
 NAIVE_BATCH = 500  # the documented maximum per push
 CPU_PER_ENTRIES = 10_000  # client CPU is shown per this many entries
@@ -54,7 +55,8 @@ RSS_INTERVAL_SECONDS = 0.5
 NAIVE_TIMEOUT = httpx.Timeout(300.0, connect=5.0)
 SHOWN_EXAMPLES = 3
 
-# (type, weight, lowest cents, highest cents); the sign comes from NON_POSITIVE_TYPES.
+# (type, weight, lowest cents, highest cents), each entry on its own; the sign is the
+# type's (ar_demo.entries.SIGN).
 TRANSACTION_MIX = (
     ("charge", 64, 2_000, 150_000),
     ("adjustment", 3, 0, 20_000),
@@ -62,14 +64,6 @@ TRANSACTION_MIX = (
     ("other_credit", 3, 0, 30_000),
     ("patient_payment", 17, 500, 40_000),
     ("insurance_payment", 11, 2_000, 120_000),
-)
-NON_POSITIVE_TYPES = frozenset({"other_credit", "patient_payment", "insurance_payment"})
-PROCEDURES = (
-    ("D0120", "Periodic oral evaluation"),
-    ("D1110", "Prophylaxis - adult"),
-    ("D0274", "Bitewings - four radiographic images"),
-    ("D2391", "Resin-based composite - one surface, posterior"),
-    ("D2740", "Crown - porcelain/ceramic"),
 )
 
 T = TypeVar("T")
@@ -84,23 +78,6 @@ class Size:
 
 FULL_SIZE = Size(entries=100_000, customers=2_000, concurrencies=(1, 4, 8))
 QUICK_SIZE = Size(entries=2_000, customers=100, concurrencies=(1, 4))
-
-
-class CustomerRow(TypedDict):
-    external_id: str
-    email: str
-    first_name: str
-    last_name: str
-
-
-class EntryRow(TypedDict):
-    external_id: str
-    customer_external_id: str
-    transaction_date: date
-    transaction_type: str
-    amount: Decimal
-    procedure_code: NotRequired[str]
-    description: NotRequired[str]
 
 
 @dataclass(frozen=True)
@@ -167,42 +144,12 @@ Pusher = Callable[[SandboxProcess, str, Sequence[EntryRow]], PushFigures]
 
 def generate_workload(size: Size, seed: int = SEED) -> Workload:
     """The same customers and entries for the same arguments, on every run and machine."""
-    rng = random.Random(seed)
-    customers = [_customer(number) for number in range(size.customers)]
-    entries = [
-        _entry(rng, number, customers[rng.randrange(size.customers)]["external_id"])
-        for number in range(size.entries)
-    ]
-    rng.shuffle(entries)  # as an extract in no particular order would come
-    return Workload(customers, entries)
-
-
-def _customer(number: int) -> CustomerRow:
-    external_id = f"CLIENT-PT-{number:05d}"
-    return {
-        "external_id": external_id,
-        "email": f"{external_id.lower()}@example.com",
-        "first_name": "Patient",
-        "last_name": f"{number:05d}",
-    }
-
-
-def _entry(rng: random.Random, number: int, customer: str) -> EntryRow:
-    kinds = [kind for kind, *_ in TRANSACTION_MIX]
-    weights = [weight for _, weight, *_ in TRANSACTION_MIX]
-    index = rng.choices(range(len(kinds)), weights)[0]
-    kind, _, low_cents, high_cents = TRANSACTION_MIX[index]
-    amount = Decimal(rng.randint(low_cents, high_cents)).scaleb(-2)
-    entry: EntryRow = {
-        "external_id": f"CLIENT-TX-{number:07d}",
-        "customer_external_id": customer,
-        "transaction_date": FIRST_DAY + timedelta(days=rng.randrange(DAYS)),
-        "transaction_type": kind,
-        "amount": -amount if kind in NON_POSITIVE_TYPES else amount,
-    }
-    if kind == "charge":
-        entry["procedure_code"], entry["description"] = rng.choice(PROCEDURES)
-    return entry
+    customers = customer_rows(size.customers, seed=seed, customer_ids=CUSTOMER_IDS)
+    # Shuffled, as an extract in no particular order would come.
+    ledger = draw_ledger(
+        size.entries, size.customers, seed=seed, period=PERIOD, mix=(TRANSACTION_MIX,), shuffle=True
+    )
+    return Workload(customers, entry_rows(ledger, entry_ids=ENTRY_IDS, customer_ids=CUSTOMER_IDS))
 
 
 def expected_statements(entries: Sequence[EntryRow]) -> dict[str, Figures]:
@@ -447,10 +394,9 @@ def print_header(size: Size, expected: dict[str, Figures], loop_ms: float) -> No
     concurrencies = ", ".join(str(c) for c in size.concurrencies)
     print(
         f"client_push: {size.entries:,} ledger entries for {size.customers:,} customers over "
-        f"the 12 months of {FIRST_DAY.year} (seed {SEED}), in shuffled order; ARClient at "
-        f"concurrency "
-        f"{concurrencies}, then a naive loop (one request at a time, {NAIVE_BATCH} entries "
-        "in input order, a new connection per request, no retries)"
+        f"the {PERIOD.months} months of {PERIOD.first.year} (seed {SEED}), in shuffled order; "
+        f"ARClient at concurrency {concurrencies}, then a naive loop (one request at a time, "
+        f"{NAIVE_BATCH} entries in input order, a new connection per request, no retries)"
     )
     amount = sum((f.amount for f in expected.values()), Decimal())
     paid = sum((f.paid for f in expected.values()), Decimal())

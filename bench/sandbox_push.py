@@ -11,17 +11,17 @@ from __future__ import annotations
 
 import json
 import math
-import random
 import time
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
 import httpx
 
+from ar_demo.entries import CustomerRow, EntryRow, Period, customer_rows, draw_ledger, entry_rows
 from ar_pipelines.local_sandbox import SandboxProcess, bootstrap_company, sandbox_process
 from bench.databases import (
     postgres_base_url,
@@ -40,13 +40,15 @@ LEDGER_BATCH = 500  # the documented maximum per push
 CUSTOMER_BATCH = 100  # the documented maximum per bulk customer request
 STATEMENT_PAGE = 100  # the documented maximum per_page of GET /statements
 SAMPLE_EVERY = 20  # every 20th customer's statements are compared one by one
-FIRST_DAY = date(2023, 1, 1)
-DAYS = (date(2026, 1, 1) - FIRST_DAY).days  # 36 statement months
+PERIOD = Period(date(2023, 1, 1), 36)  # 36 statement months
+ENTRY_IDS = "BENCH-TX-{:07d}"
+CUSTOMER_IDS = "BENCH-PT-{:05d}"
 
 POSTGRES_MIN_ENTRIES_PER_SECOND = 5_000
 POSTGRES_MAX_P95_MS = 500.0
 
-# (type, weight, lowest cents, highest cents); the sign comes from NON_POSITIVE_TYPES.
+# (type, weight, lowest cents, highest cents), each entry on its own; the sign is the
+# type's (ar_demo.entries.SIGN).
 TRANSACTION_MIX = (
     ("charge", 50, 2_000, 150_000),
     ("adjustment", 8, 0, 20_000),
@@ -54,22 +56,14 @@ TRANSACTION_MIX = (
     ("patient_payment", 20, 500, 40_000),
     ("insurance_payment", 15, 2_000, 120_000),
 )
-NON_POSITIVE_TYPES = frozenset({"other_credit", "patient_payment", "insurance_payment"})
 BILLABLE_TYPES = frozenset({"charge", "adjustment", "other_debit", "other_credit"})
 PAYMENT_TYPES = frozenset({"patient_payment", "insurance_payment"})
-PROCEDURES = (
-    ("D0120", "Periodic oral evaluation"),
-    ("D1110", "Prophylaxis - adult"),
-    ("D0274", "Bitewings - four radiographic images"),
-    ("D2391", "Resin-based composite - one surface, posterior"),
-    ("D2740", "Crown - porcelain/ceramic"),
-)
 
 
 @dataclass(frozen=True)
 class Workload:
-    customers: list[dict[str, Any]]
-    entries: list[dict[str, Any]]  # sorted by customer; amounts are Decimal
+    customers: list[CustomerRow]
+    entries: list[EntryRow]  # sorted by customer; amounts are Decimal
 
 
 @dataclass(frozen=True)
@@ -130,41 +124,17 @@ class BackendResult:
 
 def generate_workload(entry_count: int, customer_count: int, seed: int = SEED) -> Workload:
     """The same entries for the same arguments, on every run and every machine."""
-    rng = random.Random(seed)
-    customers = [_customer(number) for number in range(customer_count)]
-    types = [kind for kind, *_ in TRANSACTION_MIX]
-    weights = [weight for _, weight, *_ in TRANSACTION_MIX]
-    cents_range = {kind: (low, high) for kind, _, low, high in TRANSACTION_MIX}
-    entries = []
-    for number in range(entry_count):
-        kind = rng.choices(types, weights)[0]
-        customer = rng.randrange(customer_count)
-        entry = {
-            "external_id": f"BENCH-TX-{number:07d}",
-            "customer_external_id": customers[customer]["external_id"],
-            "transaction_date": (FIRST_DAY + timedelta(days=rng.randrange(DAYS))).isoformat(),
-            "transaction_type": kind,
-            "amount": _amount(rng, kind, *cents_range[kind]),
-        }
-        if kind == "charge":
-            entry["procedure_code"], entry["description"] = rng.choice(PROCEDURES)
-        entries.append(entry)
+    customers = customer_rows(customer_count, seed=seed, customer_ids=CUSTOMER_IDS)
+    ledger = draw_ledger(
+        entry_count, customer_count, seed=seed, period=PERIOD, mix=(TRANSACTION_MIX,)
+    )
+    entries = entry_rows(ledger, entry_ids=ENTRY_IDS, customer_ids=CUSTOMER_IDS)
     # Sorted by customer, as an integration pushing one practice's ledger would.
     entries.sort(key=lambda e: e["customer_external_id"])
     return Workload(customers, entries)
 
 
-def _customer(number: int) -> dict[str, Any]:
-    external_id = f"BENCH-PT-{number:05d}"
-    return {"external_id": external_id, "email": f"{external_id.lower()}@example.com"}
-
-
-def _amount(rng: random.Random, kind: str, low_cents: int, high_cents: int) -> Decimal:
-    amount = Decimal(rng.randint(low_cents, high_cents)).scaleb(-2)
-    return -amount if kind in NON_POSITIVE_TYPES else amount
-
-
-def expected_statements(entries: Sequence[dict[str, Any]]) -> dict[str, list[Statement]]:
+def expected_statements(entries: Sequence[EntryRow]) -> dict[str, list[Statement]]:
     """Statements (``docs/contract.md#statement-aggregation``) from first principles, per
     customer external id.
 
@@ -178,7 +148,7 @@ def expected_statements(entries: Sequence[dict[str, Any]]) -> dict[str, list[Sta
     for entry in entries:
         customer, kind = entry["customer_external_id"], entry["transaction_type"]
         if kind in BILLABLE_TYPES:
-            net[customer][entry["transaction_date"][:7] + "-01"] += entry["amount"]
+            net[customer][entry["transaction_date"].replace(day=1).isoformat()] += entry["amount"]
         elif kind in PAYMENT_TYPES:
             paid_in[customer] -= entry["amount"]
     expected = {}
@@ -204,14 +174,17 @@ def totals(statements: dict[str, list[Statement]]) -> StatementTotals:
 
 
 def encode(body: Any) -> bytes:
-    """JSON with Decimal as a number: a 2-decimal amount below 1e10 is exact as a float."""
+    """JSON with Decimal as a number (a 2-decimal amount below 1e10 is exact as a float)
+    and a date as ISO text."""
 
-    def number(value: object) -> float:
+    def plain(value: object) -> float | str:
         if isinstance(value, Decimal):
             return float(value)
+        if isinstance(value, date):
+            return value.isoformat()
         raise TypeError(f"{type(value).__name__} is not JSON serializable")
 
-    return json.dumps(body, default=number, separators=(",", ":")).encode()
+    return json.dumps(body, default=plain, separators=(",", ":")).encode()
 
 
 def decode(response: httpx.Response) -> Any:
@@ -227,7 +200,7 @@ def decode(response: httpx.Response) -> Any:
 # --- the benchmark against one running server ----------------------------------------------
 
 
-def create_customers(client: httpx.Client, customers: Sequence[dict[str, Any]]) -> None:
+def create_customers(client: httpx.Client, customers: Sequence[CustomerRow]) -> None:
     for start in range(0, len(customers), CUSTOMER_BATCH):
         batch = customers[start : start + CUSTOMER_BATCH]
         result = decode(client.post("/customers/bulk", content=encode({"customers": batch})))

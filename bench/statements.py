@@ -1,11 +1,12 @@
 """Monthly statements computed locally, at 1,000,000 and 10,000,000 ledger entries.
 
-A seeded ledger (200,000 customers, 36 months) is generated in DuckDB SQL straight to
-parquet. On each, the statement models run through ``compute_local_statements`` on
-embedded DuckDB, and the same computation runs as one hand-written DuckDB query (the
-waterfall of ``docs/contract.md#payment-waterfall`` by merging the statements' and
-payments' end points with window functions). On the smaller ledger, a naive pandas
-loop (one iteration per customer) does it too, and the models run on Postgres.
+A seeded ledger (200,000 customers, 36 months) is drawn by ``ar_demo.entries`` and
+written to parquet by DuckDB. On each, the statement models run through
+``compute_local_statements`` on embedded DuckDB, and the same computation runs as one
+hand-written DuckDB query (the waterfall of ``docs/contract.md#payment-waterfall`` by
+merging the statements' and payments' end points with window functions). On the
+smaller ledger, a naive pandas loop (one iteration per customer) does it too, and the
+models run on Postgres.
 
 Every step runs in a process of its own, so that each process's peak RSS is its own,
 and every wall time is file to files: the runner loads the ledger into its warehouse,
@@ -25,7 +26,7 @@ import tempfile
 import time
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -36,7 +37,7 @@ from bench.steps import run_step
 
 SEED = 20_250_105
 FIRST_DAY = date(2023, 1, 1)
-DAYS = (date(2026, 1, 1) - FIRST_DAY).days  # 36 months of visits
+MONTHS = 36  # of visits
 REFERENCE_SIZE = (4_000, 300)  # entries, customers: the statement-by-statement check
 REFERENCE_LEDGER = "reference_ledger.parquet"
 
@@ -63,103 +64,90 @@ QUICK = (Size("20k", 20_000, 2_000),)
 
 # --- the ledger ---------------------------------------------------------------------------
 
-# Four rows per visit: the charge; an insurance payment weeks later (or an adjustment,
-# a write-off credit, an other debit); the patient's payment (sometimes paid ahead,
-# sometimes overpaid, sometimes a second charge); a second procedure or another
-# payment or credit. Every value comes from hash(row or visit, salt, seed), so the
-# same arguments give the same file on every run, whatever DuckDB's thread count.
-_GENERATE = """
+# The ledger is ar_demo's (``ar_demo.entries``), imported where it is drawn so that the
+# other steps' processes, whose peak RSS is measured, do not load it.
+_WRITE = """
 COPY (
-WITH rows AS (
-    SELECT i, i // 4 AS visit, i % 4 AS slot,
-        hash(i, 'pick', $seed) % 100 AS pick,
-        (hash(i, 'share', $seed) % 1000) / 1000.0 AS share,
-        CAST(hash(i, 'lag', $seed) % 1000 AS INTEGER) AS lag
-    FROM range($entries) AS r(i)
-), visits AS (
-    SELECT *,
-        hash(visit, 'customer', $seed) % $customers AS customer_number,
-        DATE '{first_day}' + CAST(hash(visit, 'day', $seed) % {days} AS INTEGER) AS visit_date,
-        1500 + CAST(pow((hash(visit, 'fee', $seed) % 1000000) / 1e6, 2) * 148500 AS BIGINT)
-            AS fee
-    FROM rows
-), kinds AS (
-    SELECT *,
-        CASE slot
-            WHEN 0 THEN 'charge'
-            WHEN 1 THEN CASE
-                WHEN pick < 70 THEN 'insurance_payment'
-                WHEN pick < 80 THEN 'adjustment'
-                WHEN pick < 92 THEN 'other_credit'
-                ELSE 'other_debit' END
-            WHEN 2 THEN CASE
-                WHEN pick < 10 THEN 'charge'
-                WHEN pick < 20 THEN 'prepayment'
-                WHEN pick < 30 THEN 'overpayment'
-                ELSE 'patient_payment' END
-            ELSE CASE
-                WHEN pick < 50 THEN 'charge'
-                WHEN pick < 70 THEN 'insurance_payment'
-                WHEN pick < 80 THEN 'other_credit'
-                ELSE 'patient_payment' END
-        END AS kind
-    FROM visits
-), valued AS (
-    SELECT *,
-        CASE
-            WHEN kind = 'charge' AND slot = 0 THEN fee
-            WHEN kind = 'charge' THEN 1500 + CAST(share * 30000 AS BIGINT)
-            WHEN kind = 'insurance_payment' THEN -round(fee * (0.4 + 0.5 * share))
-            WHEN kind = 'adjustment' THEN round(fee * (0.05 + 0.2 * share))
-            WHEN kind = 'other_credit' THEN -round(fee * (0.1 + share))
-            WHEN kind = 'other_debit' THEN 500 + CAST(share * 4500 AS BIGINT)
-            WHEN kind = 'prepayment' THEN -round(fee * (0.2 + 0.3 * share))
-            WHEN kind = 'overpayment' THEN -round(fee * (1.0 + 0.3 * share))
-            ELSE -round(fee * (0.05 + 0.45 * share))
-        END AS cents,
-        visit_date + CASE
-            WHEN kind = 'charge' OR kind = 'adjustment' THEN 0
-            WHEN kind = 'insurance_payment' THEN 21 + lag % 42
-            WHEN kind = 'other_credit' THEN 30 + lag % 120
-            WHEN kind = 'other_debit' THEN lag % 30
-            WHEN kind = 'prepayment' THEN -1 - lag % 14
-            WHEN kind = 'overpayment' THEN 30 + lag % 60
-            ELSE 14 + lag % 90
-        END AS transaction_date
-    FROM kinds
-)
 SELECT
-    'LE' || lpad(CAST(i AS VARCHAR), 9, '0') AS external_id,
-    'PT-' || lpad(CAST(customer_number AS VARCHAR), 6, '0') AS customer_external_id,
-    transaction_date,
-    CASE WHEN kind IN ('prepayment', 'overpayment') THEN 'patient_payment' ELSE kind END
-        AS transaction_type,
+    'LE' || lpad(CAST(number AS VARCHAR), 9, '0') AS external_id,
+    'PT-' || lpad(CAST(customer AS VARCHAR), 6, '0') AS customer_external_id,
+    DATE '1970-01-01' + CAST(day AS INTEGER) AS transaction_date,
+    {types}[type + 1] AS transaction_type,
     CAST(cents / 100.0 AS DECIMAL(18, 2)) AS amount,
-    CASE WHEN kind = 'charge' THEN CAST(0 AS DECIMAL(18, 2)) END AS amount_paid,
-    CASE WHEN kind = 'charge' THEN CAST(round(cents * 0.6) / 100.0 AS DECIMAL(18, 2)) END
+    CASE WHEN type = {charge} THEN CAST(0 AS DECIMAL(18, 2)) END AS amount_paid,
+    CASE WHEN type = {charge} THEN CAST(round(cents * 0.6) / 100.0 AS DECIMAL(18, 2)) END
         AS estimated_insurance,
-    CASE WHEN kind NOT IN ('charge', 'adjustment', 'other_debit')
-        THEN 'LE' || lpad(CAST(visit * 4 AS VARCHAR), 9, '0') END AS payment_link_id,
-    CASE WHEN kind = 'charge' THEN ['D0120', 'D1110', 'D0274', 'D2391', 'D2740'][
-        CAST(1 + hash(i, 'code', $seed) % 5 AS INTEGER)
-    ] END AS procedure_code,
-    CASE WHEN kind = 'charge' THEN 'Procedure ' || slot END AS description
-FROM valued
+    CASE WHEN type IN {credits}
+        THEN 'LE' || lpad(CAST(number - number % {per_visit} AS VARCHAR), 9, '0') END
+        AS payment_link_id,
+    CASE WHEN procedure >= 0 THEN {codes}[procedure + 1] END AS procedure_code,
+    CASE WHEN procedure >= 0 THEN {descriptions}[procedure + 1] END AS description
+FROM drawn
 ) TO '{path}' (FORMAT parquet, COMPRESSION zstd)
 """
+
+
+# Four entries per visit, one per slot; a slot's rows are (type, weight, lowest cents,
+# highest cents, first and last day after the visit): the charge; an insurance payment
+# weeks later (or an adjustment, a write-off credit, an other debit); the patient's
+# payment (sometimes paid ahead, sometimes overpaid, sometimes a second charge); a
+# second procedure or another payment or credit. Credits link to the visit's charge.
+VISIT_MIX = (
+    (("charge", 1, 1_500, 100_000, 0, 0),),
+    (
+        ("insurance_payment", 70, 10_000, 56_000, 21, 62),
+        ("adjustment", 10, 1_000, 14_000, 0, 0),
+        ("other_credit", 12, 2_000, 60_000, 30, 149),
+        ("other_debit", 8, 500, 5_000, 0, 29),
+    ),
+    (
+        ("charge", 10, 1_500, 31_500, 0, 0),
+        ("patient_payment", 10, 5_000, 30_000, -14, -1),  # paid ahead
+        ("patient_payment", 10, 40_000, 80_000, 30, 89),  # overpaid
+        ("patient_payment", 70, 1_000, 27_000, 14, 103),
+    ),
+    (
+        ("charge", 50, 1_500, 31_500, 0, 0),
+        ("insurance_payment", 20, 10_000, 56_000, 21, 62),
+        ("other_credit", 10, 2_000, 60_000, 30, 149),
+        ("patient_payment", 20, 1_000, 27_000, 14, 103),
+    ),
+)
 
 
 def _quoted(path: Path) -> str:
     return str(path).replace("'", "''")
 
 
-def generate_ledger(path: Path, entries: int, customers: int, seed: int = SEED) -> None:
-    """A ledger of ``entries`` rows for ``customers`` customers as one parquet file."""
-    import duckdb
+def _sql_list(values: Sequence[str]) -> str:
+    return "[" + ", ".join("'" + value.replace("'", "''") + "'" for value in values) + "]"
 
-    sql = _GENERATE.format(first_day=FIRST_DAY.isoformat(), days=DAYS, path=_quoted(path))
+
+def generate_ledger(path: Path, entries: int, customers: int, seed: int = SEED) -> None:
+    """A ledger of ``entries`` rows for ``customers`` customers as one parquet file: the
+    same arguments give the same file on every run."""
+    import duckdb
+    import pandas as pd
+
+    from ar_demo.catalog import PROCEDURES
+    from ar_demo.entries import CREDITS, Period, draw_ledger
+    from ar_pipelines.normalize.transactions import LEDGER_TYPES
+
+    period = Period(FIRST_DAY, MONTHS)
+    ledger = draw_ledger(entries, customers, seed=seed, period=period, mix=VISIT_MIX)
+    drawn = pd.DataFrame({f.name: getattr(ledger, f.name) for f in fields(ledger)}, copy=False)
+    sql = _WRITE.format(
+        types=_sql_list(LEDGER_TYPES),
+        charge=LEDGER_TYPES.index("charge"),
+        credits=tuple(LEDGER_TYPES.index(kind) for kind in CREDITS),
+        per_visit=len(VISIT_MIX),
+        codes=_sql_list([p.code for p in PROCEDURES]),
+        descriptions=_sql_list([p.description for p in PROCEDURES]),
+        path=_quoted(path),
+    )
     with duckdb.connect() as connection:
-        connection.execute(sql, {"entries": entries, "customers": customers, "seed": seed})
+        connection.register("drawn", drawn)
+        connection.execute(sql)
 
 
 # --- the hand-written query ---------------------------------------------------------------
@@ -705,7 +693,7 @@ def run(quick: bool) -> bool:
     sizes = QUICK if quick else FULL
     print(
         f"statements: ledgers of {' and '.join(f'{s.entries:,}' for s in sizes)} entries "
-        f"({sizes[0].customers:,} customers, visits over 36 months from {FIRST_DAY}, seed "
+        f"({sizes[0].customers:,} customers, visits over {MONTHS} months from {FIRST_DAY}, seed "
         f"{SEED}) as parquet; the statement models by compute_local_statements (dbt, tests "
         "not run, embedded DuckDB), the same as one hand-written DuckDB query, a naive pandas "
         f"loop per customer and the models on Postgres at {sizes[0].name}"

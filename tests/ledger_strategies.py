@@ -19,11 +19,8 @@ from decimal import Decimal
 
 from hypothesis import strategies as st
 
+from ar_demo.entries import CREDITS, DEBITS, SIGN, Period
 from ar_pipelines.statements.reference import LedgerEntry
-
-DEBITS = ("charge", "adjustment", "other_debit")
-CREDITS = ("other_credit", "patient_payment", "insurance_payment")
-SIGN = {**dict.fromkeys(DEBITS, 1), **dict.fromkeys(CREDITS, -1)}
 
 # --- whole ledgers ---------------------------------------------------------------------
 
@@ -51,7 +48,7 @@ def _customer_entries(draw: st.DrawFn, customer: str) -> list[LedgerEntry]:
     for index in range(size):
         kind = draw(st.sampled_from(DEBITS + CREDITS))
         cents = draw(st.one_of(st.just(0), st.integers(min_value=1, max_value=40_000)))
-        amount = Decimal(cents if kind in DEBITS else -cents) / 100
+        amount = Decimal(SIGN[kind] * cents) / 100
         # The prefix decides the order of same-day payments; the rest keeps ids unique.
         external_id = f"{draw(ID_PREFIXES)}~{customer}~{index}"
         day = draw(st.sampled_from(DAYS))
@@ -68,10 +65,11 @@ cents = st.one_of(
     st.sampled_from([0, 1, 33, 10_001, 33_333]),
 )
 # A few fixed days (month edges) make same-day payments and shared months common.
-FEW_DAYS = (date(2026, 1, 1), date(2026, 1, 31), date(2026, 2, 1), date(2026, 2, 28))
+PUSHED = Period(date(2026, 1, 1), 4)
+FEW_DAYS = Period(PUSHED.first, 2).month_edges()
 days = st.one_of(
     st.sampled_from(FEW_DAYS),
-    st.dates(min_value=date(2026, 1, 1), max_value=date(2026, 4, 30)),
+    st.dates(min_value=PUSHED.first, max_value=PUSHED.last),
 )
 
 

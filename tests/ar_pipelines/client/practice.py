@@ -2,52 +2,31 @@
 
 from __future__ import annotations
 
-import random
 from datetime import date
 from decimal import Decimal
 from typing import Any
 
+from ar_demo.entries import Period, customer_rows, draw_ledger, entry_rows
 from ar_pipelines.client import ARClient
 from ar_pipelines.statements.reference import LedgerEntry, compute_statements
 
 StatementKey = tuple[str, date, Decimal, Decimal]
 
-CHARGE_TYPES = ("charge", "charge", "charge", "charge", "adjustment", "other_debit")
+YEAR = Period(date(2025, 1, 1), 12)
 
 
 def customers(count: int) -> list[dict[str, Any]]:
-    return [
-        {"external_id": f"PT-{n:05}", "email": f"pt{n}@example.com", "firstName": f"P{n}"}
-        for n in range(count)
-    ]
+    return [dict(row) for row in customer_rows(count, seed=7)]
 
 
 def entries(customer_count: int, per_customer: int, *, seed: int = 7) -> list[dict[str, Any]]:
     """Charges over a year with some credits and payments, in a shuffled order."""
-    rng = random.Random(seed)
-    rows: list[dict[str, Any]] = []
-    for n in range(customer_count):
-        for k in range(per_customer):
-            day = date(2025, rng.randint(1, 12), rng.randint(1, 28))
-            roll = rng.random()
-            if roll < 0.2:
-                kind = rng.choice(("patient_payment", "insurance_payment"))
-                amount = -Decimal(rng.randint(100, 20_000)) / 100
-            elif roll < 0.25:
-                kind, amount = "other_credit", -Decimal(rng.randint(100, 5_000)) / 100
-            else:
-                kind, amount = rng.choice(CHARGE_TYPES), Decimal(rng.randint(0, 40_000)) / 100
-            rows.append(
-                {
-                    "external_id": f"TX-{n:05}-{k:03}",
-                    "customer_external_id": f"PT-{n:05}",
-                    "transaction_date": day.isoformat(),
-                    "transaction_type": kind,
-                    "amount": amount,
-                }
-            )
-    rng.shuffle(rows)
-    return rows
+    count = customer_count * per_customer
+    ledger = draw_ledger(count, customer_count, seed=seed, period=YEAR, even=True, shuffle=True)
+    return [
+        {**row, "transaction_date": row["transaction_date"].isoformat()}
+        for row in entry_rows(ledger, procedures=False)
+    ]
 
 
 def expected_statements(rows: list[dict[str, Any]]) -> set[StatementKey]:
