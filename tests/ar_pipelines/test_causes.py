@@ -16,20 +16,9 @@ from ar_pipelines.client import ApiConnectionError, PushIncompleteError, PushRep
 from ar_pipelines.sources.base import SourceUnavailable
 from ar_pipelines.sync.report import SyncIncompleteError, SyncReport
 from ar_pipelines.warehouse import WarehouseError
+from tests.errors import chained
 
 REFUSED = "POST /ledgers/bulk: [Errno 111] Connection refused after 7 attempts"
-
-
-def chained(*errors: Exception) -> Exception:
-    """``errors[0]`` raised from ``errors[1]``, raised from ``errors[2]``, ..."""
-    caught: Exception | None = None
-    for error in reversed(errors):
-        try:
-            raise error from caught
-        except Exception as err:
-            caught = err
-    assert caught is not None
-    return caught
 
 
 def push_that_stopped() -> Exception:

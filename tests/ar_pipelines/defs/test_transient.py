@@ -57,6 +57,7 @@ from ar_pipelines.warehouse import DuckDBWarehouse, WarehouseError, open_warehou
 from ar_pipelines.warehouse.location import DuckDBLocation
 from tests.ar_pipelines.defs.conftest import Pipeline, write_practices
 from tests.conftest import MYSQL_ENV, POSTGRES_ENV
+from tests.errors import chained
 
 RETRY, FAIL, NEXT_RUN = Verdict.RETRY, Verdict.FAIL, Verdict.NEXT_RUN
 # Nothing listens on port 1 of the loopback: connecting is refused at once.
@@ -116,18 +117,6 @@ def raised(action: Callable[[], object]) -> Exception:
     except Exception as err:
         return err
     raise AssertionError("no error was raised")
-
-
-def chained(*errors: Exception) -> Exception:
-    """``errors[0]`` raised from ``errors[1]``, raised from ``errors[2]``, ..."""
-    caught: Exception | None = None
-    for error in reversed(errors):
-        try:
-            raise error from caught
-        except Exception as err:
-            caught = err
-    assert caught is not None
-    return caught
 
 
 def read_source(url: str) -> None:
