@@ -21,7 +21,7 @@ import os
 
 import dagster as dg
 
-from ar_pipelines.defs.automation import nightly_job, nightly_schedule, reconciliation_failures
+from ar_pipelines.defs.automation import nightly_sync, reconciliation_failures
 from ar_pipelines.defs.common import practice_partitions
 from ar_pipelines.defs.enroll import enroll_job
 from ar_pipelines.defs.extract import extract_assets
@@ -67,9 +67,8 @@ def build_definitions(
 ) -> dg.Definitions:
     config = config or load_practices()
     partitions = practice_partitions(config)
-    job = nightly_job(partitions, config)
     pool = warehouse_pool()
-    return dg.Definitions(
+    everything_else = dg.Definitions(
         assets=[
             *extract_assets(partitions, pool),
             *normalized_assets(partitions, pool),
@@ -77,8 +76,8 @@ def build_definitions(
             *dbt_statement_assets(partitions, pool),
             *reconciliation_assets(partitions, pool),
         ],
-        jobs=[job, enroll_job(partitions, config)],
-        schedules=[nightly_schedule(job, config)],
+        jobs=[enroll_job(partitions, config)],
         sensors=[reconciliation_failures],
         resources={**default_resources(config), **(resources or {})},
     )
+    return dg.Definitions.merge(nightly_sync(partitions, config), everything_else)

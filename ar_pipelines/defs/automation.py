@@ -6,33 +6,25 @@ import os
 from collections.abc import Iterator
 
 import dagster as dg
-from dagster._core.definitions.unresolved_asset_job_definition import (
-    UnresolvedAssetJobDefinition,
-)
 
 from ar_pipelines.defs.common import AR_KEY_TAG, RECONCILIATION, tagged_by_ar_key
 from ar_pipelines.defs.practices import PracticesConfig
 from ar_pipelines.defs.resources import Settings
 
 TIMEZONE_ENV = "AR_SCHEDULE_TIMEZONE"
+NIGHTLY_JOB = "nightly_sync"
 NIGHTLY_CRON = "0 2 * * *"
 ALERTS_FILE = "alerts.jsonl"
 
 
-def nightly_job(
-    partitions: dg.PartitionsDefinition, config: PracticesConfig
-) -> UnresolvedAssetJobDefinition:
-    return dg.define_asset_job(
-        "nightly_sync",
+def nightly_sync(partitions: dg.PartitionsDefinition, config: PracticesConfig) -> dg.Definitions:
+    """The nightly job, a practice's whole sync, and the schedule that starts it."""
+    job = dg.define_asset_job(
+        NIGHTLY_JOB,
         selection=dg.AssetSelection.all(),
         description="A practice's whole sync: extract, normalize, push, statements, reconcile.",
         config=tagged_by_ar_key(partitions, config),
     )
-
-
-def nightly_schedule(
-    job: UnresolvedAssetJobDefinition, config: PracticesConfig
-) -> dg.ScheduleDefinition:
     keys = {practice.id: practice.ar_key_env for practice in config.practices}
 
     @dg.schedule(
@@ -52,7 +44,7 @@ def nightly_schedule(
                 tags={AR_KEY_TAG: key_env},
             )
 
-    return nightly_sync_schedule
+    return dg.Definitions(jobs=[job], schedules=[nightly_sync_schedule])
 
 
 # Reconciliations read per tick: a backlog (many practices at once, or a sensor started on
