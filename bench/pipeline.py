@@ -445,7 +445,7 @@ def _check_agreement(agreement: dict[str, Any]) -> bool:
 
 def run(quick: bool) -> bool:
     from ar_pipelines._environment import environment_set
-    from ar_pipelines.demo import DemoPaths, demo_environment, instance_home
+    from ar_pipelines.cli.demo import DemoPaths, demo_environment, instance_home
     from ar_pipelines.local_sandbox import bootstrap_company, serving
 
     scale = QUICK if quick else FULL

@@ -17,7 +17,7 @@ from typing import Any
 
 import dagster as dg
 
-from ar_pipelines.demo import DemoSize
+from ar_pipelines.cli.demo import DemoSize
 from bench.machine import python_loop_ms
 
 TRIALS = 5

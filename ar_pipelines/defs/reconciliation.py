@@ -20,9 +20,9 @@ from ar_pipelines.defs.common import (
     retried_when_transient,
 )
 from ar_pipelines.defs.resources import ArApi, Settings, WarehouseResource
-from ar_pipelines.defs.statements_dbt import practice_schema
 from ar_pipelines.reconcile import reconcile, write_report
 from ar_pipelines.reconcile.readback import read_statements
+from ar_pipelines.statements.dbt import practice_schema
 from ar_pipelines.warehouse import Warehouse, tables, utc_now
 
 RECONCILIATION_CLEAN = "reconciliation_clean"

@@ -2,7 +2,9 @@
 
 The public operations check and convert frames by the declarations in ``tables.py``
 and then hand the dialect a frame that has exactly the table's columns; the dialects
-(``duckdb_store``, ``postgres_store``) only move rows.
+(``duckdb_store``, ``postgres_store``) only move rows. A warehouse opened for a ledger
+file (the statements command) holds no declared table: only the ledger file's entries
+(``load_ledger_file``) and the models dbt builds from them (``export_marts``).
 """
 
 from __future__ import annotations
@@ -10,7 +12,9 @@ from __future__ import annotations
 import re
 from abc import ABC, abstractmethod
 from collections.abc import Collection, Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from datetime import UTC, datetime
+from pathlib import Path
 from types import TracebackType
 from typing import Any, ClassVar, Literal, Self
 
@@ -19,6 +23,7 @@ import pandas as pd
 from ar_pipelines.warehouse.errors import WarehouseSchemaError
 from ar_pipelines.warehouse.frames import for_write
 from ar_pipelines.warehouse.location import Location
+from ar_pipelines.warehouse.marts import MART_EXPORTS, ExportedFile, export_query
 from ar_pipelines.warehouse.sql_text import Filters, column_list, quote
 from ar_pipelines.warehouse.tables import (
     CURSORS,
@@ -45,18 +50,24 @@ class Warehouse(ABC):
 
     A context manager; schemas and tables are made (idempotently) when it opens.
     ``schema_prefix`` puts every schema under a prefix (``t1_raw``, ``t1_normalized``,
-    ``t1_push``), so that tests or tenants can share one database.
+    ``t1_push``), so that tests or tenants can share one database. ``for_ledger_file``
+    makes none of them: the warehouse holds a ledger file's entries and dbt's models.
     """
 
     dialect: ClassVar[Dialect]
     # How a parameter is marked in this dialect's SQL, for ``query``.
     placeholder: ClassVar[str]
+    # Makes a text column, ``{}``, compare by its bytes in an ``order by``.
+    bytewise: ClassVar[str]
 
-    def __init__(self, location: Location, *, schema_prefix: str = "") -> None:
+    def __init__(
+        self, location: Location, *, schema_prefix: str = "", for_ledger_file: bool = False
+    ) -> None:
         if schema_prefix and not PREFIX.fullmatch(schema_prefix):
             raise ValueError("schema_prefix must be lowercase letters, digits and underscores")
         self.location = location
         self.schema_prefix = schema_prefix
+        self.for_ledger_file = for_ledger_file
 
     # Names ----------------------------------------------------------------------------
 
@@ -66,19 +77,25 @@ class Warehouse(ABC):
     def relation(self, table: Table | str) -> str:
         """The quoted, qualified name of a table, for SQL handed to ``query``."""
         declared = table_named(table)
-        return f"{quote(self.schema_name(declared.schema))}.{quote(declared.name)}"
+        return self.qualified(self.schema_name(declared.schema), declared.name)
+
+    def qualified(self, *names: str) -> str:
+        """A schema, or a relation in one (``schema, name``), quoted and qualified."""
+        return ".".join(quote(name) for name in names)
 
     @property
     @abstractmethod
     def dbt_schema(self) -> str:
         """The schema dbt builds its models in (the marts ``query`` may read)."""
 
+    @property
+    def ledger_schema(self) -> str:
+        """The schema of the ledger table, dbt's source: ``normalized``."""
+        return self.schema_name(LEDGER_ENTRIES.schema)
+
     def dbt_vars(self) -> dict[str, str]:
-        """dbt's project variables that point its source at ``normalized.ledger_entries``."""
-        return {
-            "ledger_schema": self.schema_name(LEDGER_ENTRIES.schema),
-            "ledger_table": LEDGER_ENTRIES.name,
-        }
+        """dbt's project variables that point its source at the ledger table."""
+        return {"ledger_schema": self.ledger_schema, "ledger_table": LEDGER_ENTRIES.name}
 
     @abstractmethod
     def dbt_env(self) -> dict[str, str]:
@@ -245,7 +262,36 @@ class Warehouse(ABC):
     def read_model(self, schema: str, name: str) -> pd.DataFrame:
         """Every row of a relation dbt built (``name`` in ``schema``), outside the tables
         declared here."""
-        return self.query(f"select * from {quote(schema)}.{quote(name)}")  # noqa: S608
+        return self.query(f"select * from {self.qualified(schema, name)}")  # noqa: S608
+
+    # A ledger file and the marts ------------------------------------------------------
+
+    def load_ledger_file(self, path: Path) -> int:
+        """Replace the ledger table with the entries of a ledger file (.csv or .parquet,
+        typed and checked by ``ledger_file``); returns how many. A file the load cannot
+        take raises ``LedgerFileError``. Only in a warehouse opened for a ledger file:
+        the pipelines' ledger table holds every practice's entries."""
+        if not self.for_ledger_file:
+            raise ValueError("load a ledger file into a warehouse opened for_ledger_file")
+        return self._load_ledger_file(path)
+
+    def export_marts(self, out_dir: Path) -> dict[str, ExportedFile]:
+        """Write each mart dbt built in ``dbt_schema`` to ``out_dir/<mart>.csv``, its
+        rows in the order of ``marts.MART_EXPORTS``."""
+        out_dir.mkdir(parents=True, exist_ok=True)
+        files = {}
+        for mart in MART_EXPORTS:
+            path = out_dir / f"{mart}.csv"
+            query = export_query(
+                mart, self.qualified(self.dbt_schema, mart), bytewise=self.bytewise
+            )
+            files[mart] = ExportedFile(path, self._write_csv(query, path))
+        return files
+
+    def session(self) -> AbstractContextManager[None]:
+        """Open while dbt, invoked in this process, works on what the warehouse holds: a
+        DuckDB file is held open for it (see ``duckdb_store``); Postgres needs nothing."""
+        return nullcontext()
 
     # Cursors --------------------------------------------------------------------------
 
@@ -307,6 +353,14 @@ class Warehouse(ABC):
                     f"{self.relation(table)} has columns {sorted(present)}, "
                     f"not the declared {list(table.column_names)}"
                 )
+
+    @abstractmethod
+    def _load_ledger_file(self, path: Path) -> int:
+        """Replace the ledger table with the file's entries; how many."""
+
+    @abstractmethod
+    def _write_csv(self, query: str, path: Path) -> int:
+        """Write the rows of ``query`` to ``path`` as CSV with a header; how many."""
 
     @abstractmethod
     def _write(

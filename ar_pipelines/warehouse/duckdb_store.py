@@ -7,6 +7,14 @@ is under way. When another process holds the file, an operation waits for it (up
 ``lock_timeout`` seconds) rather than failing at once. An in-memory database lives in
 one connection held until ``close()``; it cannot be shared with dbt.
 
+dbt invoked in this process shares the file instead: DuckDB hands every connection to
+one file in a process the same database instance, and ``session()`` keeps the file
+open, every operation using it, until dbt is done. Embedded (``embedded``), a warehouse
+for a ledger file keeps the ledger and the models in an in-memory catalog attached to
+the file, where dbt works too: compressing every table and writing it to disk is more
+than half of the work at ten million entries, and a temporary warehouse needs neither.
+Every connection is made by ``duckdb_connection``.
+
 Frames go in by registering them with DuckDB and ``insert ... select`` with casts, and
 come out through DuckDB's own frames, converted by ``frames.converted``. Tables have no
 primary key here: DuckDB would keep an index on every replace of a million rows for
@@ -15,10 +23,12 @@ nothing, since ``upsert`` and ``replace`` keep the keys themselves.
 
 from __future__ import annotations
 
+import os
 import time
 import uuid
 from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager, suppress
+from pathlib import Path
 from typing import Any, ClassVar
 
 import duckdb
@@ -27,6 +37,12 @@ import pandas as pd
 from ar_pipelines.warehouse.base import Dialect, Warehouse
 from ar_pipelines.warehouse.errors import WarehouseError
 from ar_pipelines.warehouse.frames import column_values, converted, duckdb_logical_type
+from ar_pipelines.warehouse.ledger_file import (
+    LEDGER_TABLE,
+    LOADED_AT,
+    ledger_load_errors,
+    typed_ledger_query,
+)
 from ar_pipelines.warehouse.location import DuckDBLocation
 from ar_pipelines.warehouse.sql_text import (
     DUCKDB_TYPES,
@@ -35,12 +51,38 @@ from ar_pipelines.warehouse.sql_text import (
     casts,
     column_list,
     create_table,
+    literal,
     quote,
     select,
 )
 from ar_pipelines.warehouse.tables import SCHEMAS, TABLES, ColumnType, Table
 
 VECTOR_ROWS = 2048  # rows per DuckDB vector: chunks are fetched a number of vectors at a time
+MEMORY_CATALOG = "local_statements"
+MEMORY_LIMIT_ENV = "AR_DBT_DUCKDB_MEMORY_LIMIT"
+MEMORY_LIMIT = "3GB"  # the profile's default too
+
+
+def profile_memory_limit() -> str:
+    """The memory limit dbt's profile gives DuckDB, for the work done beside dbt."""
+    return os.environ.get(MEMORY_LIMIT_ENV, MEMORY_LIMIT)
+
+
+def duckdb_connection(
+    path: Path | None = None, *, memory_limit: str | None = None
+) -> duckdb.DuckDBPyConnection:
+    """A connection to the file at ``path`` (an in-memory database when ``None``) without
+    a progress bar, which long statements would otherwise draw on the terminal; with
+    ``memory_limit``, the database's."""
+    connection = duckdb.connect(str(path) if path is not None else ":memory:")
+    try:
+        connection.execute("set enable_progress_bar = false")
+        if memory_limit is not None:
+            connection.execute(f"set memory_limit = {literal(memory_limit)}")
+    except BaseException:
+        connection.close()
+        raise
+    return connection
 
 
 def _projection(name: str, kind: ColumnType | None) -> str:
@@ -55,41 +97,95 @@ def _parameter(name: str, value: object) -> str:
 class DuckDBWarehouse(Warehouse):
     dialect: ClassVar[Dialect] = "duckdb"
     placeholder: ClassVar[str] = "?"
+    bytewise: ClassVar[str] = "{}"  # DuckDB compares text by its bytes unless told otherwise
 
     def __init__(
-        self, location: DuckDBLocation, *, schema_prefix: str = "", lock_timeout: float = 60.0
+        self,
+        location: DuckDBLocation,
+        *,
+        schema_prefix: str = "",
+        for_ledger_file: bool = False,
+        in_memory_catalog: bool = False,
+        lock_timeout: float = 60.0,
     ) -> None:
-        super().__init__(location, schema_prefix=schema_prefix)
+        super().__init__(location, schema_prefix=schema_prefix, for_ledger_file=for_ledger_file)
         self.path = location.path
         self.lock_timeout = lock_timeout
-        self._memory: duckdb.DuckDBPyConnection | None = None
+        # Where the tables are when not in the file: only inside a session.
+        self.catalog = MEMORY_CATALOG if in_memory_catalog else None
+        self._held: duckdb.DuckDBPyConnection | None = None
         if self.path is None:
-            self._memory = duckdb.connect(":memory:")
+            if for_ledger_file:
+                # dbt must open the database too.
+                raise WarehouseError(f"a DuckDB warehouse needs a file: {location.display()}")
+            self._held = duckdb_connection()
         else:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._create_tables()
+        if not for_ledger_file:
+            self._create_tables()
+
+    @classmethod
+    def embedded(cls, path: Path) -> DuckDBWarehouse:
+        """A warehouse for a ledger file whose ledger table and models live in memory, in
+        a catalog attached to the file at ``path`` for the length of a ``session()``."""
+        return cls(DuckDBLocation(path), for_ledger_file=True, in_memory_catalog=True)
 
     @property
     def dbt_schema(self) -> str:
         return "main"
+
+    def qualified(self, *names: str) -> str:
+        names = (self.catalog, *names) if self.catalog else names
+        return super().qualified(*names)
 
     def dbt_env(self) -> dict[str, str]:
         if self.path is None:
             raise WarehouseError("an in-memory DuckDB warehouse cannot be shared with dbt")
         return {"AR_DBT_TARGET": "duckdb", "AR_DBT_DUCKDB_PATH": str(self.path.resolve())}
 
+    def dbt_vars(self) -> dict[str, str]:
+        variables = super().dbt_vars()
+        if self.catalog:
+            variables["catalog"] = self.catalog  # the models' and the source's database
+        return variables
+
     def close(self) -> None:
-        if self._memory is not None:
-            self._memory.close()
-            self._memory = None
+        if self.path is None and self._held is not None:
+            self._held.close()
+            self._held = None
+
+    @contextmanager
+    def session(self) -> Iterator[None]:
+        """Hold the file open until the block ends, with the memory limit of dbt's profile:
+        every operation, and dbt invoked in this process, use this database instance; an
+        in-memory catalog is attached for as long."""
+        if self._held is not None or self.path is None:
+            yield  # in memory, or in a session already: held
+            return
+        with self._open_file(memory_limit=profile_memory_limit()) as held:
+            if self.catalog:
+                spill = literal(str(self.path.parent / "spill"))
+                held.execute(f"set temp_directory = {spill}")
+                held.execute(f"attach ':memory:' as {quote(self.catalog)}")
+            self._held = held
+            try:
+                yield
+            finally:
+                self._held = None
+                if self.catalog:
+                    # dbt's connection may outlive this one: let the data go now.
+                    held.execute(f"use {quote(self.path.stem)}")
+                    held.execute(f"detach {quote(self.catalog)}")
 
     @contextmanager
     def connect(self) -> Iterator[duckdb.DuckDBPyConnection]:
         """A connection for one operation; DuckDB's errors as ``WarehouseError``."""
-        if self.path is None:
-            if self._memory is None:
-                raise WarehouseError("the in-memory warehouse is closed")
-            connection = self._memory.cursor()
+        if self._held is not None:
+            connection = self._held.cursor()
+        elif self.path is None:
+            raise WarehouseError("the in-memory warehouse is closed")
+        elif self.catalog:
+            raise WarehouseError("the embedded warehouse is used outside its session")
         else:
             connection = self._open_file()
         try:
@@ -99,12 +195,12 @@ class DuckDBWarehouse(Warehouse):
         finally:
             connection.close()
 
-    def _open_file(self) -> duckdb.DuckDBPyConnection:
+    def _open_file(self, *, memory_limit: str | None = None) -> duckdb.DuckDBPyConnection:
         deadline = time.monotonic() + self.lock_timeout
         pause = 0.05
         while True:
             try:
-                return duckdb.connect(str(self.path))
+                return duckdb_connection(self.path, memory_limit=memory_limit)
             except duckdb.IOException as err:
                 if "lock" not in str(err).lower() or time.monotonic() > deadline:
                     raise WarehouseError(f"cannot open {self.path}: {err}") from err
@@ -180,10 +276,9 @@ class DuckDBWarehouse(Warehouse):
         with self.connect() as connection:
             connection.register(doomed, frame)
             try:
-                row = connection.execute(statement, [value for _, value in filters]).fetchone()
+                return _count(connection.execute(statement, [value for _, value in filters]))
             finally:
                 connection.unregister(doomed)
-        return int(row[0]) if row else 0
 
     def _select(
         self, table: Table, columns: Sequence[str], filters: Filters, *, chunk_rows: int | None
@@ -201,6 +296,26 @@ class DuckDBWarehouse(Warehouse):
             connection.execute(statement, [value for _, value in filters])
             yield from fetch_frames(connection, types, chunk_rows=chunk_rows)
 
+    def _load_ledger_file(self, path: Path) -> int:
+        table = self.qualified(self.ledger_schema, LEDGER_TABLE)
+        with self.connect() as connection:
+            query = typed_ledger_query(connection, path)
+            with ledger_load_errors(path):
+                connection.execute(
+                    f"create schema if not exists {self.qualified(self.ledger_schema)}"
+                )
+                # The query is built from the file's own column names, each cast.
+                connection.execute(
+                    f"create or replace table {table} as "  # noqa: S608
+                    f"select *, current_timestamp as {LOADED_AT} from ({query})"
+                )
+            return _count(connection.execute(f"select count(*) from {table}"))  # noqa: S608
+
+    def _write_csv(self, query: str, path: Path) -> int:
+        with self.connect() as connection:
+            copy = f"copy ({query}) to {literal(str(path))} (format csv, header true)"
+            return _count(connection.execute(copy))
+
     def query(self, sql: str, params: Sequence[Any] | None = None) -> pd.DataFrame:
         with self.connect() as connection:
             relation = connection.sql(sql, params=list(params) if params else None)
@@ -214,6 +329,12 @@ class DuckDBWarehouse(Warehouse):
                 ", ".join(_projection(quote(name), kind) for name, kind in types.items())
             )
             return converted(projected.df(), types)
+
+
+def _count(executed: duckdb.DuckDBPyConnection) -> int:
+    """The one number a ``count(*)`` or a ``copy`` gives."""
+    row = executed.fetchone()
+    return int(row[0]) if row else 0
 
 
 def fetch_frames(

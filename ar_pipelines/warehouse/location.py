@@ -3,11 +3,14 @@
 - ``duckdb:///relative/path.duckdb`` (from the working directory),
   ``duckdb:////absolute/path.duckdb``, ``duckdb:///:memory:``;
 - ``postgresql://user:password@host:port/database?sslmode=...`` (also
-  ``postgresql+psycopg://`` and ``postgres://``); query parameters are libpq's.
+  ``postgresql+DRIVER://`` and ``postgres://``); query parameters are libpq's, but for
+  ``schema``, which names the schema of a warehouse for a ledger file (read here, as is
+  the first entry of ``options=-csearch_path=...``; see ``PostgresLocation.schema``).
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,7 +22,9 @@ from ar_pipelines.warehouse.errors import WarehouseError
 
 DUCKDB_PREFIX = "duckdb:///"
 MEMORY = ":memory:"
-POSTGRES_SCHEMES = ("postgresql://", "postgresql+psycopg://", "postgres://")
+POSTGRES_SCHEME = re.compile(r"(postgresql(\+\w+)?|postgres)://")
+SCHEMA_PARAMETER = "schema"  # not libpq's: the warehouse's own
+SEARCH_PATH = re.compile(r"-c\s*search_path\s*=\s*([^\s,]+)")
 
 
 @dataclass(frozen=True)
@@ -47,6 +52,15 @@ class PostgresLocation:
         suffix = f"?{query}" if query else ""
         return f"postgresql://{self.user}{hidden}@{self.host}:{self.port}/{self.database}{suffix}"
 
+    @property
+    def schema(self) -> str | None:
+        """The schema the URL names: its ``schema`` parameter, else the first entry of
+        ``options=-csearch_path=...``; ``None`` when it names none."""
+        parameters = dict(self.parameters)
+        search_path = SEARCH_PATH.search(parameters.get("options", ""))
+        named = parameters.get(SCHEMA_PARAMETER) or (search_path.group(1) if search_path else None)
+        return named.strip('"') if named else None
+
     def connect_kwargs(self) -> dict[str, Any]:
         return {
             "host": self.host,
@@ -54,7 +68,7 @@ class PostgresLocation:
             "user": self.user,
             "password": self.password or None,
             "dbname": self.database,
-            **dict(self.parameters),
+            **{key: value for key, value in self.parameters if key != SCHEMA_PARAMETER},
         }
 
 
@@ -67,13 +81,13 @@ def parse_location(url: str) -> Location:
         if rest in ("", MEMORY):
             return DuckDBLocation(None)
         return DuckDBLocation(Path(rest))
-    if url.startswith(POSTGRES_SCHEMES):
+    if POSTGRES_SCHEME.match(url):
         return _postgres(url)
     # The URL may hold a password: name only its scheme.
-    scheme = url.split(":", 1)[0] if ":" in url else "(none)"
+    scheme = f"{url.split(':', 1)[0]}:" if ":" in url else "a URL without a scheme"
     raise WarehouseError(
-        f"not a warehouse URL (scheme {scheme!r}): expected duckdb:///path.duckdb, "
-        "duckdb:///:memory: or postgresql://user:password@host:port/database"
+        "the warehouse must be duckdb:///path.duckdb, duckdb:///:memory: or "
+        f"postgresql://user:password@host:port/database, not {scheme}"
     )
 
 

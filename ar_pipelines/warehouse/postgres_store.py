@@ -6,6 +6,11 @@ Python end: it writes the CSV from a registered frame and reads the CSV that com
 back with the declared column types, so that values are converted exactly as for the
 embedded warehouse, in one place (``frames``). Keys are primary keys here: Postgres
 needs their indexes to find a slice of a million-row table.
+
+A warehouse for a ledger file keeps the ledger table and dbt's models in one schema:
+the URL's (``PostgresLocation.schema``), else ``ar_statements``. DuckDB reads and checks
+the file as for the embedded warehouse and hands Postgres a plain CSV for COPY, the
+fastest way in; the load never replaces a ``ledger_entries`` table that is not one.
 """
 
 from __future__ import annotations
@@ -23,9 +28,20 @@ import psycopg
 from psycopg import errors as pg_errors
 
 from ar_pipelines.warehouse.base import Dialect, Warehouse
-from ar_pipelines.warehouse.duckdb_store import fetch_frames
+from ar_pipelines.warehouse.duckdb_store import (
+    duckdb_connection,
+    fetch_frames,
+    profile_memory_limit,
+)
 from ar_pipelines.warehouse.errors import WarehouseError
 from ar_pipelines.warehouse.frames import column_values, converted
+from ar_pipelines.warehouse.ledger_file import (
+    LEDGER_FILE_COLUMNS,
+    LEDGER_TABLE,
+    LOADED_AT,
+    ledger_load_errors,
+    typed_ledger_query,
+)
 from ar_pipelines.warehouse.location import PostgresLocation
 from ar_pipelines.warehouse.sql_text import (
     DUCKDB_TYPES,
@@ -35,12 +51,14 @@ from ar_pipelines.warehouse.sql_text import (
     casts,
     column_list,
     create_table,
+    literal,
     quote,
     select,
 )
 from ar_pipelines.warehouse.tables import PRACTICE_ID, SCHEMAS, TABLES, ColumnType, Table
 
-DBT_SCHEMA = "ar_statements"  # the profile's default: dbt's models, under the prefix
+# The profile's default: dbt's models, under the prefix; for a ledger file, the ledger too.
+DBT_SCHEMA = "ar_statements"
 BLOCK = 1 << 20
 # Result types of ``query`` by Postgres type name; others are left as psycopg gives them.
 LOGICAL_TYPES = {
@@ -78,15 +96,24 @@ def _placeholder(name: str, value: object) -> str:
 class PostgresWarehouse(Warehouse):
     dialect: ClassVar[Dialect] = "postgres"
     placeholder: ClassVar[str] = "%s"
+    bytewise: ClassVar[str] = '{} collate "C"'
 
-    def __init__(self, location: PostgresLocation, *, schema_prefix: str = "") -> None:
-        super().__init__(location, schema_prefix=schema_prefix)
+    def __init__(
+        self, location: PostgresLocation, *, schema_prefix: str = "", for_ledger_file: bool = False
+    ) -> None:
+        super().__init__(location, schema_prefix=schema_prefix, for_ledger_file=for_ledger_file)
         self.postgres = location
-        self._create_tables()
+        if not for_ledger_file:
+            self._create_tables()
 
     @property
     def dbt_schema(self) -> str:
-        return self.schema_name(DBT_SCHEMA)
+        named = self.postgres.schema if self.for_ledger_file else None
+        return self.schema_name(named or DBT_SCHEMA)
+
+    @property
+    def ledger_schema(self) -> str:
+        return self.dbt_schema if self.for_ledger_file else super().ledger_schema
 
     def dbt_env(self) -> dict[str, str]:
         where = self.postgres
@@ -157,6 +184,52 @@ class PostgresWarehouse(Warehouse):
                 found = connection.execute(query, (schemas,)).fetchall()
         self._refuse_other_columns(found)
 
+    def _load_ledger_file(self, path: Path) -> int:
+        table = self.qualified(self.ledger_schema, LEDGER_TABLE)
+        names = column_list([column.name for column in LEDGER_FILE_COLUMNS])
+        definitions = ", ".join(
+            f"{quote(column.name)} {POSTGRES_TYPES[column.type]}" for column in LEDGER_FILE_COLUMNS
+        )
+        with tempfile.TemporaryDirectory(prefix="ar-warehouse-") as work:
+            staged = Path(work) / "ledger_entries.csv"
+            with duckdb_connection(memory_limit=profile_memory_limit()) as duck:
+                query = typed_ledger_query(duck, path)
+                with ledger_load_errors(path):
+                    copy = f"copy ({query}) to {literal(str(staged))} (format csv, header false)"
+                    row = duck.execute(copy).fetchone()
+            with self.connect() as connection, connection.cursor() as cursor:
+                self._refuse_a_table_of_another_kind(cursor)
+                cursor.execute(f"create schema if not exists {self.qualified(self.ledger_schema)}")
+                # Cascade: the staging view over the table goes too; dbt builds it again.
+                cursor.execute(f"drop table if exists {table} cascade")
+                cursor.execute(
+                    f"create table {table} ({definitions}, "
+                    f"{quote(LOADED_AT)} timestamptz not null default now())"
+                )
+                _copy_in(cursor, f"copy {table} ({names}) from stdin (format csv)", staged)
+                cursor.execute(f"analyze {table}")
+        return int(row[0]) if row else 0
+
+    def _refuse_a_table_of_another_kind(self, cursor: psycopg.Cursor[tuple[Any, ...]]) -> None:
+        """The load replaces ``ledger_entries``; never one that is not a ledger load (an
+        application's own table of that name in a schema given by mistake)."""
+        cursor.execute(
+            "select column_name from information_schema.columns "
+            "where table_schema = %s and table_name = %s",
+            (self.ledger_schema, LEDGER_TABLE),
+        )
+        found = {str(name) for (name,) in cursor.fetchall()}
+        if found and found != {*(column.name for column in LEDGER_FILE_COLUMNS), LOADED_AT}:
+            raise WarehouseError(
+                f"{self.ledger_schema}.{LEDGER_TABLE} exists and is not a ledger load; "
+                "give the warehouse a schema of its own"
+            )
+
+    def _write_csv(self, query: str, path: Path) -> int:
+        with self.connect() as connection, connection.cursor() as cursor:
+            _copy_out(cursor, f"copy ({query}) to stdout (format csv, header true)", path)
+            return cursor.rowcount
+
     def _write(
         self,
         table: Table,
@@ -217,10 +290,7 @@ class PostgresWarehouse(Warehouse):
             staged = Path(work) / "rows.csv"
             with self.connect() as connection, connection.cursor() as cursor:
                 copy = f"copy ({statement}) to stdout (format csv)"
-                parameters = [value for _, value in filters]
-                with cursor.copy(copy, parameters) as rows, staged.open("wb") as sink:
-                    for block in rows:
-                        sink.write(block)
+                _copy_out(cursor, copy, staged, [value for _, value in filters])
             wanted = {name: types[name] for name in columns}
             yield from _read_csv(staged, wanted, chunk_rows=chunk_rows)
 
@@ -249,8 +319,8 @@ def _stage_csv(table: Table, prepared: pd.DataFrame, path: Path) -> None:
     """The rows as CSV Postgres's COPY reads: NULL unquoted and empty, ``""`` an empty
     string. DuckDB casts on the way, so a bad date fails here, before Postgres."""
     incoming = f"incoming_{uuid.uuid4().hex}"
-    target = "'" + str(path).replace("'", "''") + "'"
-    with duckdb.connect() as duck:
+    target = literal(str(path))
+    with duckdb_connection() as duck:
         duck.register(incoming, prepared)
         try:
             duck.execute(
@@ -267,6 +337,17 @@ def _copy_in(cursor: psycopg.Cursor[tuple[Any, ...]], statement: str, staged: Pa
             writer.write(block)
 
 
+def _copy_out(
+    cursor: psycopg.Cursor[tuple[Any, ...]],
+    statement: str,
+    sink: Path,
+    parameters: Sequence[object] | None = None,
+) -> None:
+    with cursor.copy(statement, parameters) as rows, sink.open("wb") as target:
+        for block in rows:
+            target.write(block)
+
+
 def _read_csv(
     path: Path, types: dict[str, ColumnType], *, chunk_rows: int | None
 ) -> Iterator[pd.DataFrame]:
@@ -277,13 +358,13 @@ def _read_csv(
         else quote(name)
         for name, kind in types.items()
     )
-    target = "'" + str(path).replace("'", "''") + "'"
+    target = literal(str(path))
     reader = (
         f"read_csv({target}, columns = {{{declared}}}, header = false, auto_detect = false, "
         "delim = ',', quote = '\"', escape = '\"', allow_quoted_nulls = false, "
         "max_line_size = 67108864)"
     )
-    with duckdb.connect() as duck:
+    with duckdb_connection() as duck:
         try:
             duck.execute(f"select {project} from {reader}")  # noqa: S608
             wanted: dict[str, ColumnType | None] = dict(types)

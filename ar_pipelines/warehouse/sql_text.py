@@ -1,7 +1,8 @@
 """SQL text both dialects share: DDL from the declarations, and the select of a read.
 
 Every name in it comes from ``tables.py`` or a checked schema prefix, quoted; values
-are parameters (DuckDB) or literals psycopg quotes (Postgres COPY takes no parameters).
+are parameters (DuckDB) or literals psycopg quotes (Postgres COPY takes no parameters),
+and a file's path or a setting is a ``literal``.
 """
 
 from __future__ import annotations
@@ -32,6 +33,12 @@ POSTGRES_TYPES = {
 
 def quote(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
+
+
+def literal(text: str) -> str:
+    """``text`` as an SQL string literal: a file's path or a setting, where no parameter
+    can stand."""
+    return "'" + text.replace("'", "''") + "'"
 
 
 def column_list(names: Sequence[str]) -> str:

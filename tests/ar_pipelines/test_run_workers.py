@@ -17,7 +17,7 @@ from dagster._core.launcher import WorkerStatus
 from dagster._core.storage.tags import GRPC_INFO_TAG
 from dagster._core.test_utils import instance_for_test
 
-from ar_pipelines.demo import DemoPaths, instance_home
+from ar_pipelines.cli.demo import DemoPaths, instance_home
 from ar_pipelines.run_workers import (
     WORKER_HOST_TAG,
     WORKER_PID_TAG,

@@ -28,8 +28,8 @@ from dagster._core.workspace.load_target import WorkspaceFileTarget
 
 from ar_pipelines._environment import environment_set
 from ar_pipelines.causes import cause_line
+from ar_pipelines.cli.demo import DemoPaths, DemoSize, demo_environment, instance_home, prepare
 from ar_pipelines.defs.common import AR_KEY_TAG
-from ar_pipelines.demo import DemoPaths, DemoSize, demo_environment, instance_home, prepare
 from ar_pipelines.local_sandbox import serving
 
 REPOSITORY = Path(__file__).resolve().parents[3]

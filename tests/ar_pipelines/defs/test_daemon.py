@@ -11,7 +11,7 @@ import dagster as dg
 import psutil
 import pytest
 
-from ar_pipelines.demo import DemoSize
+from ar_pipelines.cli.demo import DemoSize
 from ar_pipelines.run_workers import worker_of
 from tests.ar_pipelines.defs.daemon_site import Site, daemon_site
 

@@ -19,6 +19,7 @@ from ar_pipelines.statements.reference import (
     StatementsResult,
     compute_statements,
 )
+from ar_pipelines.warehouse import MART_EXPORTS
 
 LEDGER_HEADER = LEDGER_COLUMNS  # the normalized ledger's columns, as normalize writes them
 
@@ -72,7 +73,8 @@ class ExpectedFiles:
 
 
 def expected_files(entries: list[LedgerEntry]) -> ExpectedFiles:
-    """The reference's statements, allocations and credits written as the runner writes them."""
+    """The reference's statements, allocations and credits, written as
+    ``compute_local_statements`` writes them."""
     result = compute_statements(entries)
     statement_number = {
         (s.customer, s.period_start): s.external_invoice_id for s in result.statements
@@ -147,36 +149,11 @@ def _credits(entries: list[LedgerEntry], result: StatementsResult) -> list[tuple
     return rows
 
 
-STATEMENT_HEADER = (
-    "external_invoice_id",
-    "customer_external_id",
-    "period_start",
-    "period_end",
-    "issue_date",
-    "due_date",
-    "amount",
-    "paid_amount",
-    "outstanding",
-)
-ALLOCATION_HEADER = (
-    "allocation_id",
-    "customer_external_id",
-    "payment_external_id",
-    "external_invoice_id",
-    "period_start",
-    "transaction_date",
-    "allocated_amount",
-)
-CREDIT_HEADER = (
-    "customer_external_id",
-    "billed_amount",
-    "statement_amount",
-    "non_qualifying_months",
-    "non_qualifying_net",
-    "payments_total",
-    "allocated_amount",
-    "unapplied_payments",
-)
+# The files' columns, as the marts are exported (their headers are pinned, as text, by
+# the small ledger's files in ``conftest``).
+STATEMENT_HEADER = MART_EXPORTS["statements"].columns
+ALLOCATION_HEADER = MART_EXPORTS["payment_allocations"].columns
+CREDIT_HEADER = MART_EXPORTS["customer_credits"].columns
 
 
 def _csv(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> str:

@@ -13,11 +13,9 @@ import duckdb
 import pytest
 from psycopg import sql
 
-from ar_pipelines.statements.local import compute_local_statements
-from ar_pipelines.statements.local.dbt import build_statements, invoke
-from ar_pipelines.statements.local.postgres_warehouse import PostgresWarehouse
-from ar_pipelines.statements.local.runner import open_warehouse
-from ar_pipelines.statements.local.warehouse import Warehouse
+from ar_pipelines.statements.dbt import build_statements, invoke
+from ar_pipelines.statements.local import compute_local_statements, statements_warehouse
+from ar_pipelines.warehouse import PostgresWarehouse, Warehouse
 from tests.ar_pipelines.statements.conftest import SMALL_LEDGER
 
 UNIT_TESTS = 14
@@ -33,7 +31,7 @@ def build(tmp_path: Path, url: str) -> Built:
     ledger = tmp_path / "ledger_entries.csv"
     ledger.write_text(SMALL_LEDGER, encoding="utf-8")
     compute_local_statements(ledger, tmp_path / "out", warehouse=url)
-    return Built(open_warehouse(url, tmp_path), tmp_path)
+    return Built(statements_warehouse(url, tmp_path), tmp_path)
 
 
 @pytest.fixture(scope="module")
@@ -164,17 +162,17 @@ def test_payments_of_one_day_go_in_byte_order_where_the_database_would_sort_othe
         "P-B,PT-1,2026-03-01,patient_payment,-5.00\n",
         encoding="utf-8",
     )
-    warehouse = open_warehouse(statements_postgres_url, tmp_path)
+    warehouse = statements_warehouse(statements_postgres_url, tmp_path)
     assert isinstance(warehouse, PostgresWarehouse)
     with warehouse.session():
-        warehouse.load(ledger, tmp_path)
+        warehouse.load_ledger_file(ledger)
         with warehouse.connect() as connection:
             icu = connection.execute(
                 "select count(*) from pg_collation where collname = %s", (ICU_COLLATION,)
             ).fetchone()
             if icu != (1,):
                 pytest.skip(f"this Postgres has no {ICU_COLLATION} collation")
-            table = sql.Identifier(warehouse.schema, "ledger_entries")
+            table = sql.Identifier(warehouse.ledger_schema, "ledger_entries")
             connection.execute(
                 sql.SQL("alter table {} alter column external_id type text collate {}").format(
                     table, sql.Identifier(ICU_COLLATION)
@@ -187,7 +185,7 @@ def test_payments_of_one_day_go_in_byte_order_where_the_database_would_sort_othe
             ).fetchall()
         assert by_locale == [("P-a",), ("P-B",)]
         build_statements(warehouse, tmp_path, run_tests=False)
-        files = warehouse.export(tmp_path / "out")
+        files = warehouse.export_marts(tmp_path / "out")
 
     allocations = files["payment_allocations"].path.read_text(encoding="utf-8").splitlines()
     assert [line.split(",")[0] for line in allocations[1:]] == [

@@ -9,7 +9,7 @@ import jinja2.lexer
 import jinja2.nativetypes
 from dbt_common.clients import jinja as dbt_jinja
 
-from ar_pipelines.statements.local import dbt
+from ar_pipelines.statements import dbt
 
 
 def test_on_python_3_11_jinja_and_dbt_literal_evals_wait_for_one_another() -> None:

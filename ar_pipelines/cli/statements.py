@@ -39,12 +39,9 @@ def add_statements_command(commands: argparse._SubParsersAction[argparse.Argumen
 
 
 def run_statements_command(args: argparse.Namespace) -> int:
-    from ar_pipelines.statements.local import (
-        DbtRunError,
-        InvalidLedgerError,
-        WarehouseError,
-        compute_local_statements,
-    )
+    from ar_pipelines.statements.errors import DbtRunError, InvalidLedgerError
+    from ar_pipelines.statements.local import compute_local_statements
+    from ar_pipelines.warehouse import WarehouseError
 
     try:
         run = compute_local_statements(

@@ -8,6 +8,7 @@ campaign, and prints it.
 
 from __future__ import annotations
 
+import argparse
 import json
 from datetime import date, datetime
 from decimal import Decimal
@@ -24,6 +25,19 @@ EXPECTED = {
     "outstanding": Decimal("140"),
     "due_date": date(2026, 10, 28),
 }
+
+
+def add_tour_command(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    tour = commands.add_parser(
+        "api-tour", help="the Statements API docs' flow, step by step, against a fresh sandbox"
+    )
+    tour.add_argument("--out", default="data/tour", help="where it writes (default data/tour)")
+    tour.set_defaults(run=run_tour_command)
+
+
+def run_tour_command(args: argparse.Namespace) -> int:
+    run_tour(Path(args.out))
+    return 0
 
 
 def _json_value(value: object) -> float | str:

@@ -8,9 +8,9 @@ import dagster as dg
 import httpx
 import pytest
 
+from ar_pipelines.cli.demo import DemoSize, _outcome, print_summary, run_demo
 from ar_pipelines.client import ApiConnectionError, PushIncompleteError, PushReport
 from ar_pipelines.defs.common import PUSHED_LEDGER, retried_when_transient
-from ar_pipelines.demo import DemoSize, _outcome, print_summary, run_demo
 
 
 def summary_rows(output: str) -> dict[str, list[str]]:
@@ -58,7 +58,7 @@ def test_a_demo_source_of_an_earlier_shape_is_told_from_one_in_sikkas_shape(
     from sqlalchemy import create_engine, text
 
     from ar_demo.generate import generate
-    from ar_pipelines.demo import _in_sikkas_shape
+    from ar_pipelines.cli.demo import _in_sikkas_shape
 
     earlier = tmp_path / "earlier.db"
     engine = create_engine(f"sqlite:///{earlier}")

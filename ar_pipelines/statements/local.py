@@ -1,4 +1,13 @@
-"""``compute_local_statements``: a ledger file in, the three marts as CSV files out."""
+"""``compute_local_statements``: a ledger file in, the three marts as CSV files out,
+computed by the dbt project on an embedded DuckDB or on a warehouse of one's own.
+
+::
+
+    from ar_pipelines.statements.local import compute_local_statements
+
+    run = compute_local_statements(Path("ledger_entries.csv"), Path("out"))
+    run.files["statements"]   # out/statements.csv
+"""
 
 from __future__ import annotations
 
@@ -7,11 +16,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from time import perf_counter
 
-from ar_pipelines.statements.local.dbt import build_statements
-from ar_pipelines.statements.local.duckdb_warehouse import DuckDBWarehouse
-from ar_pipelines.statements.local.errors import InvalidLedgerError, WarehouseError
-from ar_pipelines.statements.local.postgres_warehouse import PostgresWarehouse
-from ar_pipelines.statements.local.warehouse import Warehouse
+from ar_pipelines.statements.dbt import build_statements
+from ar_pipelines.statements.errors import InvalidLedgerError
+from ar_pipelines.warehouse import DuckDBWarehouse, LedgerFileError, Warehouse, open_warehouse
 
 EMBEDDED_FILE_NAME = "warehouse.duckdb"
 
@@ -38,22 +45,23 @@ def compute_local_statements(
     """Load ``ledger`` (.csv or .parquet), build the dbt project on it and write
     ``statements.csv``, ``payment_allocations.csv`` and ``customer_credits.csv``.
 
-    ``warehouse``: see ``open_warehouse``. ``run_tests=False`` builds the models
-    without the data tests, trusting the ledger.
+    ``warehouse``: see ``statements_warehouse``. ``run_tests=False`` builds the models
+    without the data tests, trusting the ledger. A ledger refused raises
+    ``InvalidLedgerError``, a warehouse refused ``WarehouseError``, a failure of dbt on
+    the results ``DbtRunError``.
     """
     ledger, out_dir = Path(ledger), Path(out_dir)
     if not ledger.is_file():
         raise InvalidLedgerError(f"no ledger file at {ledger}")
     with tempfile.TemporaryDirectory(prefix="ar-statements-") as work:
         work_dir = Path(work)
-        store = open_warehouse(warehouse, work_dir)
-        with store.session():
+        with statements_warehouse(warehouse, work_dir) as store, store.session():
             started = perf_counter()
-            entries = store.load(ledger, work_dir)
+            entries = _load(store, ledger)
             loaded = perf_counter()
             build_statements(store, work_dir, run_tests=run_tests)
             built = perf_counter()
-            exported = store.export(out_dir)
+            exported = store.export_marts(out_dir)
             done = perf_counter()
     return StatementsRun(
         entries=entries,
@@ -67,25 +75,23 @@ def compute_local_statements(
     )
 
 
-def open_warehouse(url: str | None, work_dir: Path) -> Warehouse:
-    """The warehouse a URL names.
+def statements_warehouse(url: str | None, work_dir: Path) -> Warehouse:
+    """The warehouse the statements are computed in.
 
     - ``None``: an embedded DuckDB in ``work_dir``, the ledger and the models in memory;
-    - ``duckdb:///relative/file.duckdb`` or ``duckdb:////absolute/file.duckdb`` (the
-      SQLAlchemy form): a DuckDB file of your own, the ledger in schema
-      ``normalized``, the models in ``main``;
+    - ``duckdb:///relative/file.duckdb`` or ``duckdb:////absolute/file.duckdb``: a
+      DuckDB file of your own, the ledger in schema ``normalized``, the models in ``main``;
     - ``postgresql://user:password@host:port/database``: Postgres, the ledger table
       and the models in one schema, the ``schema`` query parameter, else the first
       entry of ``options=-csearch_path=...``, else ``ar_statements``.
     """
     if url is None:
-        return DuckDBWarehouse(work_dir / EMBEDDED_FILE_NAME, in_memory=True)
-    if url.startswith("duckdb:///"):
-        path = Path(url.removeprefix("duckdb:///"))
-        if not path.name or path.name == ":memory:":
-            raise WarehouseError(f"a DuckDB warehouse needs a file: {url}")
-        return DuckDBWarehouse(path)
-    if url.startswith(("postgresql:", "postgresql+", "postgres:")):
-        return PostgresWarehouse.from_url(url)
-    scheme = url.split(":", 1)[0]
-    raise WarehouseError(f"the warehouse must be duckdb:///FILE or postgresql://..., not {scheme}:")
+        return DuckDBWarehouse.embedded(work_dir / EMBEDDED_FILE_NAME)
+    return open_warehouse(url, for_ledger_file=True)
+
+
+def _load(store: Warehouse, ledger: Path) -> int:
+    try:
+        return store.load_ledger_file(ledger)
+    except LedgerFileError as err:
+        raise InvalidLedgerError(str(err)) from err

@@ -15,10 +15,14 @@ Every probe runs with short network time-outs, in its own thread, which is waite
 at most ``PROBE_SECONDS`` (and a second's grace): a host that never answers costs a few
 seconds, not a hung check. A practice's row says ``OK`` or each reason it is not, from
 the innermost cause, in one line; no value of a variable appears in it.
+
+The practices file's module (in the Dagster wiring) and the warehouse are imported when
+the check runs, so that the other commands start without them.
 """
 
 from __future__ import annotations
 
+import argparse
 import logging
 import math
 import os
@@ -30,6 +34,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import httpx
 from sqlalchemy import inspect
@@ -43,18 +48,12 @@ from ar_pipelines.client import (
     NotFoundError,
     PermissionDeniedError,
 )
-from ar_pipelines.defs.practices import (
-    Practice,
-    PracticeConfigError,
-    PracticesConfig,
-    load_practices,
-)
-from ar_pipelines.defs.resources import DEFAULT_WAREHOUSE_URL, WAREHOUSE_URL_ENV
 from ar_pipelines.sources.rest_reader import SikkaRestSource
 from ar_pipelines.sources.schema import normalize_url, source_engine
 from ar_pipelines.sources.sql_reader import TRANSACTIONS
-from ar_pipelines.warehouse import DuckDBWarehouse, PostgresWarehouse, Warehouse
-from ar_pipelines.warehouse.location import DuckDBLocation, parse_location
+
+if TYPE_CHECKING:
+    from ar_pipelines.defs.practices import Practice, PracticesConfig
 
 PROBE_SECONDS = 5.0
 GRACE_SECONDS = 1.0  # a driver's own time-out, at PROBE_SECONDS, says more than ours
@@ -67,10 +66,35 @@ RETRY_PAUSE_CAP = 0.2
 # Values shorter than this are not looked for in messages (they would match anywhere).
 SHORTEST_SECRET = 4
 
+EPILOG = """Prints a row per practice and one for the warehouse (AR_WAREHOUSE_URL):
+OK, or why not. Variable values are never printed. Exit status: 0 every row is OK;
+1 some row is not; 2 usage errors, or a file that does not validate (its line on
+standard error)."""
+
+
+def add_practices_command(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    practices = commands.add_parser("practices", help="work with the practices file")
+    practices_commands = practices.add_subparsers(dest="practices_command", required=True)
+    check = practices_commands.add_parser(
+        "check",
+        help="check the file, its variables, each source, AR and the warehouse before a run",
+        epilog=EPILOG,
+    )
+    check.add_argument(
+        "--file", help="the practices file (default: AR_PRACTICES_FILE, else practices.toml)"
+    )
+    check.set_defaults(run=run_check_command)
+
+
+def run_check_command(args: argparse.Namespace) -> int:
+    return run_check(Path(args.file) if args.file else None)
+
 
 def run_check(path: Path | None = None) -> int:
     """The command: the table on standard output; 0 when every row is OK, 1 when one is
     not, 2 when the file does not validate (its line on standard error)."""
+    from ar_pipelines.defs.practices import PracticeConfigError, load_practices
+
     try:
         config = load_practices(path)
     except PracticeConfigError as err:
@@ -150,6 +174,8 @@ class _Probe:
 
 def check_practices(config: PracticesConfig, *, seconds: float = PROBE_SECONDS) -> list[Row]:
     """A row per practice, in the file's order, then the warehouse's."""
+    from ar_pipelines.defs.resources import DEFAULT_WAREHOUSE_URL, WAREHOUSE_URL_ENV
+
     missing: dict[str, list[str]] = {}
     probes: list[_Probe] = []
     for practice in config.practices:
@@ -332,6 +358,9 @@ def _ar(practice: Practice, seconds: float) -> str | None:
 
 
 def _warehouse_probe(url: str, seconds: float) -> Callable[[], str | None]:
+    from ar_pipelines.warehouse import DuckDBWarehouse, PostgresWarehouse, Warehouse
+    from ar_pipelines.warehouse.location import DuckDBLocation, parse_location
+
     def probe() -> str | None:
         location = parse_location(url)
         warehouse: Warehouse

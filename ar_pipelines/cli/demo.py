@@ -8,13 +8,18 @@ partition, recorded in the demo's own Dagster instance), a summary is printed wi
 reports' paths, and the sandbox is stopped. A second run is incremental: the cursor and
 push state are in the warehouse, so it pushes nothing new. The exit status is 1 when a
 run failed or a reconciliation is not clean.
+
+``ar-pipelines dev`` makes the same source, sandbox and Dagster home, then serves the
+Dagster UI on them.
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import stat
+import sys
 from contextlib import redirect_stdout
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,7 +32,37 @@ DEMO_PATIENTS = 2_500
 DEMO_MONTHS = 24
 DEMO_SEED = 20_241_121
 DEMO_DEFECT_RATE = 0.01
-LOCAL_INSTANCE = Path(__file__).resolve().parents[1] / "deploy" / "dagster.local.yaml"
+LOCAL_INSTANCE = Path(__file__).resolve().parents[2] / "deploy" / "dagster.local.yaml"
+
+
+def add_demo_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    demo = commands.add_parser(
+        "demo",
+        help="materialize the whole Dagster graph for the demo practices against a local sandbox",
+    )
+    demo.add_argument("--out", default="data/demo", help="the demo's files (default data/demo)")
+    demo.add_argument(
+        "--reports", default="data/reports", help="reconciliation reports (default data/reports)"
+    )
+    demo.set_defaults(run=run_demo_command)
+    dev = commands.add_parser(
+        "dev", help="the Dagster UI on the demo's code location, with the sandbox beside it"
+    )
+    dev.add_argument("--out", default="data/demo", help="the demo's files (default data/demo)")
+    dev.add_argument("--reports", default="data/reports")
+    dev.add_argument("--port", type=int, default=3000, help="the UI's port (default 3000)")
+    dev.add_argument("--sandbox-port", type=int, default=8080, help="the sandbox's (default 8080)")
+    dev.set_defaults(run=run_dev_command)
+
+
+def run_demo_command(args: argparse.Namespace) -> int:
+    return run_demo(Path(args.out), Path(args.reports), show_progress=sys.stderr.isatty())
+
+
+def run_dev_command(args: argparse.Namespace) -> int:
+    return run_dev(
+        Path(args.out), Path(args.reports), sandbox_port=args.sandbox_port, ui_port=args.port
+    )
 
 
 @dataclass(frozen=True)
@@ -341,7 +376,6 @@ def run_demo(
 def run_dev(root: Path, reports: Path, *, sandbox_port: int, ui_port: int) -> int:
     """``make dev``: the Dagster UI on the demo's code location, the sandbox beside it."""
     import subprocess
-    import sys
 
     from ar_pipelines.local_sandbox import serving
 

@@ -8,6 +8,7 @@ so that it stays out of shell history and process lists.
 
 from __future__ import annotations
 
+import argparse
 import csv
 import json
 import sys
@@ -22,12 +23,44 @@ from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeRemaini
 from rich.progress import Progress as ProgressBar
 
 from ar_pipelines.causes import cause_line
+from ar_pipelines.cli._options import add_progress_option, progress_wanted
 from ar_pipelines.client import ARClient, Progress, PushIncompleteError, PushReport
 
 KINDS = ("customers", "invoices", "ledger")
 # Columns that hold JSON in a CSV file (lists and objects of the customer record).
 JSON_COLUMNS = {"tags", "custom_fields", "communication_preferences"}
 EXIT_LANDED, EXIT_REFUSED, EXIT_INCOMPLETE = 0, 1, 3
+
+EPILOG = """The API key is read from AR_API_KEY (never from the command line); the base URL
+from --base-url or AR_BASE_URL. Exit status: 0 every record landed (or was superseded
+by a later one with the same external_id); 1 some were refused (rejected or failed);
+3 the push stopped before sending everything; 2 usage or set-up errors."""
+
+
+def add_push_command(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    push = commands.add_parser(
+        "push",
+        help="send a file of customers, invoices or ledger entries to AR",
+        epilog=EPILOG,
+    )
+    push.add_argument("kind", choices=KINDS)
+    push.add_argument("file", help="a .csv (header of API field names), .json or .jsonl file")
+    push.add_argument("--base-url", help="AR's base URL (default: AR_BASE_URL)")
+    push.add_argument("--concurrency", type=int, default=4, help="requests in flight (default 4)")
+    push.add_argument("--issues", help="write records that did not land, with reasons, here")
+    add_progress_option(push)
+    push.set_defaults(run=run_push_command)
+
+
+def run_push_command(args: argparse.Namespace) -> int:
+    return push_file(
+        args.kind,
+        Path(args.file),
+        base_url=args.base_url,
+        concurrency=args.concurrency,
+        show_progress=progress_wanted(args),
+        issues_path=Path(args.issues) if args.issues else None,
+    )
 
 
 def read_records(path: Path) -> list[dict[str, Any]]:

@@ -1,13 +1,11 @@
-"""What every warehouse offers the runner, and how the marts are written out."""
+"""The marts dbt builds, as ``export_marts`` writes them to CSV: which columns, in which
+row order. Rows are ordered by the bytes of their text keys on every database, so that
+the files are the same to the byte from DuckDB and from Postgres."""
 
 from __future__ import annotations
 
-from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
-
-LEDGER_TABLE = "ledger_entries"
 
 
 @dataclass(frozen=True)
@@ -81,32 +79,3 @@ def export_query(mart: str, relation: str, *, bytewise: str) -> str:
 class ExportedFile:
     path: Path
     rows: int
-
-
-class Warehouse(Protocol):
-    """A database dbt builds the models in, with the ledger loaded as the source table."""
-
-    @property
-    def target(self) -> str:
-        """The profile's target: ``duckdb`` or ``postgres``."""
-
-    @property
-    def database(self) -> str: ...
-
-    @property
-    def schema(self) -> str:
-        """Where the models are built."""
-
-    def dbt_env(self) -> dict[str, str]:
-        """The environment variables the profile reads for this warehouse."""
-
-    def dbt_vars(self) -> dict[str, str]: ...
-
-    def session(self) -> AbstractContextManager[None]:
-        """Open while the ledger is loaded, the models built and the marts exported."""
-
-    def load(self, ledger: Path, work_dir: Path) -> int:
-        """Replace the source table with the ledger file's rows; returns how many."""
-
-    def export(self, out_dir: Path) -> dict[str, ExportedFile]:
-        """Write each mart to ``out_dir/<mart>.csv``."""
