@@ -15,7 +15,7 @@ import json
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 from fastapi import Depends, Request
 from fastapi.security import APIKeyHeader
@@ -43,6 +43,8 @@ SCOPES = (
     "sync:write",
 )
 MODES = {"sk_live_": "live", "sk_test_": "test"}
+
+T = TypeVar("T")
 
 api_key_header = APIKeyHeader(
     name="X-Api-Key", auto_error=False, description="sk_live_… or sk_test_…"
@@ -129,31 +131,49 @@ def current_principal(
     return principal
 
 
-def require(scope: str) -> Callable[[Principal], Principal]:
+@dataclass(frozen=True)
+class Caller:
+    """Who is calling, with the database their request works in: what every route needs."""
+
+    principal: Principal
+    database: Database
+
+    def run(self, work: Callable[[Session, Principal], T]) -> T:
+        """``work(session, principal)`` as one transaction (see ``Database.run``)."""
+        return self.database.run(lambda session: work(session, self.principal))
+
+
+def any_caller(
+    database: DatabaseDep, principal: Annotated[Principal, Depends(current_principal)]
+) -> Caller:
+    return Caller(principal, database)
+
+
+def require(scope: str) -> Callable[[Caller], Caller]:
     """A dependency that answers 403 naming ``scope`` when the key lacks it."""
     if scope not in SCOPES:
         raise ValueError(f"unknown scope {scope!r}")
 
-    def check(principal: Annotated[Principal, Depends(current_principal)]) -> Principal:
-        if not principal.allows(scope):
+    def check(caller: Annotated[Caller, Depends(any_caller)]) -> Caller:
+        if not caller.principal.allows(scope):
             raise ApiError(403, f"API key lacks the required scope: {scope}")
-        return principal
+        return caller
 
     return check
 
 
-CustomersRead = Annotated[Principal, Depends(require("customers:read"))]
-CustomersWrite = Annotated[Principal, Depends(require("customers:write"))]
-AccountsRead = Annotated[Principal, Depends(require("accounts:read"))]
-AccountsWrite = Annotated[Principal, Depends(require("accounts:write"))]
-LedgersRead = Annotated[Principal, Depends(require("ledgers:read"))]
-LedgersWrite = Annotated[Principal, Depends(require("ledgers:write"))]
-StatementsRead = Annotated[Principal, Depends(require("statements:read"))]
-StatementsWrite = Annotated[Principal, Depends(require("statements:write"))]
-CampaignsRead = Annotated[Principal, Depends(require("campaigns:read"))]
-PaymentsRead = Annotated[Principal, Depends(require("payments:read"))]
-PaymentsWrite = Annotated[Principal, Depends(require("payments:write"))]
-DisputesRead = Annotated[Principal, Depends(require("disputes:read"))]
-DisputesWrite = Annotated[Principal, Depends(require("disputes:write"))]
-SyncWrite = Annotated[Principal, Depends(require("sync:write"))]
-AnyKey = Annotated[Principal, Depends(current_principal)]
+CustomersRead = Annotated[Caller, Depends(require("customers:read"))]
+CustomersWrite = Annotated[Caller, Depends(require("customers:write"))]
+AccountsRead = Annotated[Caller, Depends(require("accounts:read"))]
+AccountsWrite = Annotated[Caller, Depends(require("accounts:write"))]
+LedgersRead = Annotated[Caller, Depends(require("ledgers:read"))]
+LedgersWrite = Annotated[Caller, Depends(require("ledgers:write"))]
+StatementsRead = Annotated[Caller, Depends(require("statements:read"))]
+StatementsWrite = Annotated[Caller, Depends(require("statements:write"))]
+CampaignsRead = Annotated[Caller, Depends(require("campaigns:read"))]
+PaymentsRead = Annotated[Caller, Depends(require("payments:read"))]
+PaymentsWrite = Annotated[Caller, Depends(require("payments:write"))]
+DisputesRead = Annotated[Caller, Depends(require("disputes:read"))]
+DisputesWrite = Annotated[Caller, Depends(require("disputes:write"))]
+SyncWrite = Annotated[Caller, Depends(require("sync:write"))]
+AnyKey = Annotated[Caller, Depends(any_caller)]

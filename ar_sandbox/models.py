@@ -68,24 +68,43 @@ def _id_column() -> Mapped[str]:
     return mapped_column(String(36), primary_key=True, default=new_id)
 
 
-class Organization(Base):
+# The mixins' sort orders put a table's identity first and its timestamps last, with
+# the table's own columns between them in the order they are declared.
+
+
+class Created:
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, sort_order=1)
+
+
+class Timestamped:
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, sort_order=1)
+    updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, sort_order=1)
+
+
+class Scoped:
+    """A business row: every query of it is scoped by its company and mode."""
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id, sort_order=-1)
+    company_id: Mapped[str] = mapped_column(ForeignKey("companies.id"), sort_order=-1)
+    mode: Mapped[str] = mapped_column(String(8), sort_order=-1)
+
+
+class Organization(Created, Base):
     __tablename__ = "organizations"
     id: Mapped[str] = _id_column()
     name: Mapped[str] = mapped_column(String(255))
-    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
 
-class Company(Base):
+class Company(Created, Base):
     """A workspace: the unit every row is scoped by."""
 
     __tablename__ = "companies"
     id: Mapped[str] = _id_column()
     name: Mapped[str] = mapped_column(String(255))
     organization_id: Mapped[str | None] = mapped_column(ForeignKey("organizations.id"))
-    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
 
-class ApiKey(Base):
+class ApiKey(Created, Base):
     """A key is stored as its SHA-256; the key itself is shown once, at creation."""
 
     __tablename__ = "api_keys"
@@ -98,16 +117,15 @@ class ApiKey(Base):
     organization_id: Mapped[str | None] = mapped_column(ForeignKey("organizations.id"))
     scopes: Mapped[str] = mapped_column(Text, default="[]")  # JSON list; [] = everything
     workspace_ids: Mapped[str] = mapped_column(Text, default="[]")  # JSON list; [] = all
-    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
-    revoked_at: Mapped[datetime | None] = mapped_column(DateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime, sort_order=2)
 
 
-class Customer(Base):
+class Customer(Scoped, Timestamped, Base):
     __tablename__ = "customers"
-    __table_args__ = (UniqueConstraint("company_id", "mode", "external_id"),)
-    id: Mapped[str] = _id_column()
-    company_id: Mapped[str] = mapped_column(ForeignKey("companies.id"), index=True)
-    mode: Mapped[str] = mapped_column(String(8))
+    __table_args__ = (
+        UniqueConstraint("company_id", "mode", "external_id"),
+        Index("ix_customers_company_id", "company_id"),
+    )
     external_id: Mapped[str | None] = mapped_column(String(255))
     email: Mapped[str | None] = mapped_column(String(320))
     phone: Mapped[str | None] = mapped_column(String(16))
@@ -117,12 +135,10 @@ class Customer(Base):
     tags: Mapped[str] = mapped_column(Text, default="[]")
     custom_fields: Mapped[str] = mapped_column(Text, default="{}")
     communication_preferences: Mapped[str] = mapped_column(Text, default="{}")
-    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
-    deleted_at: Mapped[datetime | None] = mapped_column(DateTime)
+    deleted_at: Mapped[datetime | None] = mapped_column(DateTime, sort_order=2)
 
 
-class Invoice(Base):
+class Invoice(Scoped, Timestamped, Base):
     """Accounts and statements alike; statements have ``billing_type = 'statement'``."""
 
     __tablename__ = "invoices"
@@ -145,9 +161,6 @@ class Invoice(Base):
             "period_end",
         ),
     )
-    id: Mapped[str] = _id_column()
-    company_id: Mapped[str] = mapped_column(ForeignKey("companies.id"))
-    mode: Mapped[str] = mapped_column(String(8))
     customer_id: Mapped[str] = mapped_column(ForeignKey("customers.id"))
     external_id: Mapped[str] = mapped_column(String(255))
     invoice_number: Mapped[str] = mapped_column(String(255))
@@ -164,16 +177,11 @@ class Invoice(Base):
     description: Mapped[str | None] = mapped_column(Text)
     source: Mapped[str] = mapped_column(String(32), default="api")
     campaign_id: Mapped[str | None] = mapped_column(ForeignKey("campaigns.id"))
-    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
 
-class LedgerEntry(Base):
+class LedgerEntry(Scoped, Timestamped, Base):
     __tablename__ = "ledger_entries"
     __table_args__ = (UniqueConstraint("company_id", "mode", "external_id"),)
-    id: Mapped[str] = _id_column()
-    company_id: Mapped[str] = mapped_column(ForeignKey("companies.id"))
-    mode: Mapped[str] = mapped_column(String(8))
     customer_id: Mapped[str] = mapped_column(ForeignKey("customers.id"), index=True)
     invoice_id: Mapped[str | None] = mapped_column(ForeignKey("invoices.id"), index=True)
     external_id: Mapped[str] = mapped_column(String(255))
@@ -185,18 +193,13 @@ class LedgerEntry(Base):
     payment_link_id: Mapped[str | None] = mapped_column(String(100))
     procedure_code: Mapped[str | None] = mapped_column(String(50))
     description: Mapped[str | None] = mapped_column(Text)
-    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
 
-class Payment(Base):
+class Payment(Scoped, Created, Base):
     """Money applied directly against an account (not a ledger entry)."""
 
     __tablename__ = "payments"
     __table_args__ = (UniqueConstraint("company_id", "mode", "external_id"),)
-    id: Mapped[str] = _id_column()
-    company_id: Mapped[str] = mapped_column(ForeignKey("companies.id"))
-    mode: Mapped[str] = mapped_column(String(8))
     invoice_id: Mapped[str] = mapped_column(ForeignKey("invoices.id"), index=True)
     customer_id: Mapped[str] = mapped_column(ForeignKey("customers.id"))
     external_id: Mapped[str | None] = mapped_column(String(255))
@@ -204,49 +207,33 @@ class Payment(Base):
     payment_date: Mapped[date] = mapped_column(Date)
     payment_method: Mapped[str | None] = mapped_column(String(64))
     reference: Mapped[str | None] = mapped_column(String(255))
-    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
 
-class Dispute(Base):
+class Dispute(Scoped, Timestamped, Base):
     __tablename__ = "disputes"
-    id: Mapped[str] = _id_column()
-    company_id: Mapped[str] = mapped_column(ForeignKey("companies.id"))
-    mode: Mapped[str] = mapped_column(String(8))
     invoice_id: Mapped[str] = mapped_column(ForeignKey("invoices.id"), index=True)
     customer_id: Mapped[str] = mapped_column(ForeignKey("customers.id"))
     reason: Mapped[str] = mapped_column(String(255))
     description: Mapped[str | None] = mapped_column(Text)
     amount: Mapped[Decimal | None] = mapped_column(Money)
     status: Mapped[str] = mapped_column(String(32), default="open")
-    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
 
-class Campaign(Base):
+class Campaign(Scoped, Timestamped, Base):
     __tablename__ = "campaigns"
-    id: Mapped[str] = _id_column()
-    company_id: Mapped[str] = mapped_column(ForeignKey("companies.id"))
-    mode: Mapped[str] = mapped_column(String(8))
     name: Mapped[str] = mapped_column(String(255))
     description: Mapped[str | None] = mapped_column(Text)
     type: Mapped[str] = mapped_column(String(64))
     category: Mapped[str] = mapped_column(String(64))
     status: Mapped[str] = mapped_column(String(32))
     next_campaign_id: Mapped[str | None] = mapped_column(ForeignKey("campaigns.id"))
-    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
 
-class CampaignExecution(Base):
+class CampaignExecution(Scoped, Timestamped, Base):
     """One run of a campaign against one invoice. Active: pending, running, waiting."""
 
     __tablename__ = "campaign_executions"
-    id: Mapped[str] = _id_column()
-    company_id: Mapped[str] = mapped_column(ForeignKey("companies.id"))
-    mode: Mapped[str] = mapped_column(String(8))
     campaign_id: Mapped[str] = mapped_column(ForeignKey("campaigns.id"))
     invoice_id: Mapped[str] = mapped_column(ForeignKey("invoices.id"), index=True)
     customer_id: Mapped[str] = mapped_column(ForeignKey("customers.id"))
     status: Mapped[str] = mapped_column(String(32), default="pending")
-    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)

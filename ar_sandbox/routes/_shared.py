@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 
 from ar_sandbox.jsonroute import DecimalJSONRoute
-from ar_sandbox.schemas.common import ErrorEnvelope, Text
+from ar_sandbox.schemas.common import ErrorEnvelope, Paging
 
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     status: {"model": ErrorEnvelope, "description": description}
@@ -25,8 +25,7 @@ CONFLICT_RESPONSES: dict[int | str, dict[str, Any]] = {
     409: {"model": ErrorEnvelope, "description": "The external_id is already taken"}
 }
 
-Page = Annotated[int, Query(ge=1, description="Page number, min 1.")]
-QueryText = Annotated[Text, Query(min_length=1, max_length=255)]
+PagingQuery = Annotated[Paging, Query()]
 
 
 def router(tag: str) -> APIRouter:

@@ -6,10 +6,11 @@ from uuid import UUID
 from fastapi import Query
 from sqlalchemy.orm import Session
 
-from ar_sandbox.access import DatabaseDep, DisputesRead, DisputesWrite, PaymentsRead, PaymentsWrite
-from ar_sandbox.routes._shared import CONFLICT_RESPONSES, Page, router
+from ar_sandbox.access import DisputesRead, DisputesWrite, PaymentsRead, PaymentsWrite, Principal
+from ar_sandbox.routes._shared import CONFLICT_RESPONSES, PagingQuery, router
 from ar_sandbox.schemas.accounts import (
     AccountOut,
+    ByAccount,
     DisputeCreate,
     DisputeOpened,
     DisputeOut,
@@ -25,8 +26,6 @@ from ar_sandbox.services import accounts
 api = router("payments")
 disputes_api = router("disputes")
 
-PerPage = Annotated[int, Query(ge=1, le=100)]
-
 
 @api.post(
     "/accounts/{account_id}/payments",
@@ -34,9 +33,9 @@ PerPage = Annotated[int, Query(ge=1, le=100)]
     responses=CONFLICT_RESPONSES,
 )
 def record_payment(
-    database: DatabaseDep, principal: PaymentsWrite, account_id: UUID, body: PaymentCreate
+    caller: PaymentsWrite, account_id: UUID, body: PaymentCreate
 ) -> Envelope[PaymentRecorded]:
-    def work(session: Session) -> tuple[PaymentRecorded, bool]:
+    def work(session: Session, principal: Principal) -> tuple[PaymentRecorded, bool]:
         payment, account, created = accounts.record_payment(
             session, principal, str(account_id), body
         )
@@ -44,105 +43,59 @@ def record_payment(
             payment=PaymentOut.of(payment), account=AccountOut.of(account)
         ), created
 
-    data, created = database.run(work)
+    data, created = caller.run(work)
     message = "Payment recorded" if created else "Payment already recorded"
     return Envelope(message=message, data=data)
 
 
 @api.get("/accounts/{account_id}/payments", summary="List an account's payments")
 def list_account_payments(
-    database: DatabaseDep,
-    principal: PaymentsRead,
-    account_id: UUID,
-    page: Page = 1,
-    per_page: PerPage = 20,
+    caller: PaymentsRead, account_id: UUID, paging: PagingQuery
 ) -> Envelope[PaymentPage]:
-    return _payments(database, principal, str(account_id), page, per_page)
+    return list_payments(caller, ByAccount(account_id=account_id), paging)
 
 
 @api.get("/payments", summary="List payments")
 def list_payments(
-    database: DatabaseDep,
-    principal: PaymentsRead,
-    account_id: UUID | None = None,
-    page: Page = 1,
-    per_page: PerPage = 20,
+    caller: PaymentsRead, wanted: Annotated[ByAccount, Query()], paging: PagingQuery
 ) -> Envelope[PaymentPage]:
-    return _payments(database, principal, str(account_id) if account_id else None, page, per_page)
-
-
-def _payments(
-    database: DatabaseDep, principal: PaymentsRead, account_id: str | None, page: int, per_page: int
-) -> Envelope[PaymentPage]:
-    def work(session: Session) -> PaymentPage:
-        rows, info = accounts.list_payments(
-            session, principal, account_id=account_id, page=page, per_page=per_page
-        )
-        return PaymentPage(payments=[PaymentOut.of(r) for r in rows], **info.model_dump())
-
-    return Envelope(message="Payments retrieved", data=database.run(work))
+    data = caller.run(lambda s, p: accounts.list_payments(s, p, wanted, paging))
+    return Envelope(message="Payments retrieved", data=data)
 
 
 @api.get("/payments/{payment_id}", summary="Get one payment")
-def get_payment(
-    database: DatabaseDep, principal: PaymentsRead, payment_id: UUID
-) -> Envelope[PaymentOut]:
-    data = database.run(
-        lambda s: PaymentOut.of(accounts.get_payment(s, principal, str(payment_id)))
-    )
+def get_payment(caller: PaymentsRead, payment_id: UUID) -> Envelope[PaymentOut]:
+    data = caller.run(lambda s, p: PaymentOut.of(accounts.get_payment(s, p, str(payment_id))))
     return Envelope(message="Payment retrieved", data=data)
 
 
 @disputes_api.post("/accounts/{account_id}/disputes", summary="Open a dispute on an account")
 def open_dispute(
-    database: DatabaseDep, principal: DisputesWrite, account_id: UUID, body: DisputeCreate
+    caller: DisputesWrite, account_id: UUID, body: DisputeCreate
 ) -> Envelope[DisputeOpened]:
-    def work(session: Session) -> DisputeOpened:
+    def work(session: Session, principal: Principal) -> DisputeOpened:
         dispute, account = accounts.open_dispute(session, principal, str(account_id), body)
         return DisputeOpened(dispute=DisputeOut.of(dispute), account=AccountOut.of(account))
 
-    return Envelope(message="Dispute created", data=database.run(work))
+    return Envelope(message="Dispute created", data=caller.run(work))
 
 
 @disputes_api.get("/accounts/{account_id}/disputes", summary="List an account's disputes")
 def list_account_disputes(
-    database: DatabaseDep,
-    principal: DisputesRead,
-    account_id: UUID,
-    page: Page = 1,
-    per_page: PerPage = 20,
+    caller: DisputesRead, account_id: UUID, paging: PagingQuery
 ) -> Envelope[DisputePage]:
-    return _disputes(database, principal, str(account_id), page, per_page)
+    return list_disputes(caller, ByAccount(account_id=account_id), paging)
 
 
 @disputes_api.get("/disputes", summary="List disputes")
 def list_disputes(
-    database: DatabaseDep,
-    principal: DisputesRead,
-    account_id: UUID | None = None,
-    page: Page = 1,
-    per_page: PerPage = 20,
+    caller: DisputesRead, wanted: Annotated[ByAccount, Query()], paging: PagingQuery
 ) -> Envelope[DisputePage]:
-    return _disputes(database, principal, str(account_id) if account_id else None, page, per_page)
-
-
-def _disputes(
-    database: DatabaseDep, principal: DisputesRead, account_id: str | None, page: int, per_page: int
-) -> Envelope[DisputePage]:
-    def work(session: Session) -> DisputePage:
-        rows, info = accounts.list_disputes(
-            session, principal, account_id=account_id, page=page, per_page=per_page
-        )
-        return DisputePage(disputes=[DisputeOut.of(r) for r in rows], **info.model_dump())
-
-    return Envelope(message="Disputes retrieved", data=database.run(work))
+    data = caller.run(lambda s, p: accounts.list_disputes(s, p, wanted, paging))
+    return Envelope(message="Disputes retrieved", data=data)
 
 
 @disputes_api.get("/disputes/{dispute_id}", summary="Get one dispute")
-def get_dispute(
-    database: DatabaseDep, principal: DisputesRead, dispute_id: UUID
-) -> Envelope[DisputeOut]:
-    data = database.run(
-        lambda s: DisputeOut.of(accounts.get_dispute(s, principal, str(dispute_id)))
-    )
+def get_dispute(caller: DisputesRead, dispute_id: UUID) -> Envelope[DisputeOut]:
+    data = caller.run(lambda s, p: DisputeOut.of(accounts.get_dispute(s, p, str(dispute_id))))
     return Envelope(message="Dispute retrieved", data=data)

@@ -8,7 +8,7 @@ from uuid import UUID
 from fastapi import Query
 from sqlalchemy.orm import Session
 
-from ar_sandbox.access import AnyKey, DatabaseDep
+from ar_sandbox.access import AnyKey, Principal
 from ar_sandbox.routes._shared import router
 from ar_sandbox.schemas.common import Envelope
 from ar_sandbox.schemas.statements import AdvanceResult, ExecutionOut
@@ -18,15 +18,11 @@ api = router("sandbox")
 
 
 @api.get("/executions", summary="List campaign executions (sandbox only)")
-def list_executions(
-    database: DatabaseDep, principal: AnyKey, invoice_id: UUID | None = None
-) -> Envelope[list[ExecutionOut]]:
-    data = database.run(
-        lambda s: [
+def list_executions(caller: AnyKey, invoice_id: UUID | None = None) -> Envelope[list[ExecutionOut]]:
+    data = caller.run(
+        lambda s, p: [
             ExecutionOut.of(e)
-            for e in enrollment.list_executions(
-                s, principal, str(invoice_id) if invoice_id else None
-            )
+            for e in enrollment.list_executions(s, p, str(invoice_id) if invoice_id else None)
         ]
     )
     return Envelope(message="Executions retrieved", data=data)
@@ -34,12 +30,11 @@ def list_executions(
 
 @api.post("/executions/{execution_id}/advance", summary="Advance an execution (sandbox only)")
 def advance_execution(
-    database: DatabaseDep,
-    principal: AnyKey,
+    caller: AnyKey,
     execution_id: UUID,
     to: Annotated[Literal["running", "waiting", "completed"] | None, Query()] = None,
 ) -> Envelope[AdvanceResult]:
-    def work(session: Session) -> AdvanceResult:
+    def work(session: Session, principal: Principal) -> AdvanceResult:
         execution, invoice, follow_up = enrollment.advance_execution(
             session, principal, str(execution_id), to
         )
@@ -49,4 +44,4 @@ def advance_execution(
             next_execution=ExecutionOut.of(follow_up) if follow_up else None,
         )
 
-    return Envelope(message="Execution advanced", data=database.run(work))
+    return Envelope(message="Execution advanced", data=caller.run(work))

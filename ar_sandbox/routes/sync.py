@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
-from ar_sandbox.access import DatabaseDep, SyncWrite
+from ar_sandbox.access import Principal, SyncWrite
 from ar_sandbox.routes._shared import router
 from ar_sandbox.schemas.common import Envelope, StatementCounts, UpsertCounts
 from ar_sandbox.schemas.sync import SyncRequest, SyncResult
@@ -13,10 +13,10 @@ api = router("sync")
 
 
 @api.post("/sync", summary="Customers, then invoices, then ledger entries, then aggregation")
-def sync(database: DatabaseDep, principal: SyncWrite, body: SyncRequest) -> Envelope[SyncResult]:
+def sync(caller: SyncWrite, body: SyncRequest) -> Envelope[SyncResult]:
     locks = LockPlan()  # outlives a restart of the transaction
 
-    def work(session: Session) -> SyncResult:
+    def work(session: Session, principal: Principal) -> SyncResult:
         result = SyncResult(
             customers=UpsertCounts(),
             invoices=UpsertCounts(),
@@ -32,4 +32,4 @@ def sync(database: DatabaseDep, principal: SyncWrite, body: SyncRequest) -> Enve
             result.ledger_entries, result.statements = pushed.ledger_entries, pushed.statements
         return result
 
-    return Envelope(message="Sync completed successfully", data=database.run(work))
+    return Envelope(message="Sync completed successfully", data=caller.run(work))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
-from typing import Annotated, Any
+from typing import Annotated, Any, Self
 from uuid import UUID
 
 from pydantic import AfterValidator, AliasChoices, BaseModel, Field, model_validator
@@ -12,16 +12,21 @@ from pydantic_core import PydanticCustomError
 
 from ar_sandbox.schemas.common import (
     BusinessDate,
+    ByCustomer,
+    CustomerRecord,
     ExternalId,
+    ItemPage,
     LongText,
     Money,
     MoneyOut,
-    PageInfo,
+    QueryText,
+    RowOut,
     Str64,
     Str255,
     Text,
     Timestamp,
 )
+from ar_sandbox.schemas.statements import StatementStatus
 
 MAX_INVOICES = 100
 
@@ -48,12 +53,10 @@ Currency = Annotated[Text, AfterValidator(_currency)]
 PositiveMoney = Annotated[Money, AfterValidator(_positive)]
 
 
-class InvoiceRecord(BaseModel):
+class InvoiceRecord(CustomerRecord):
     """ExternalInvoiceRecord: one account to upsert by ``external_id``."""
 
     external_id: ExternalId
-    customer_id: UUID | None = None
-    customer_external_id: Str255 | None = None
     invoice_number: Str255 | None = None
     amount: Annotated[Money, AfterValidator(_not_negative)]
     currency: Currency = "USD"
@@ -63,12 +66,6 @@ class InvoiceRecord(BaseModel):
 
     @model_validator(mode="after")
     def _consistent(self) -> InvoiceRecord:
-        if self.customer_id is None and not self.customer_external_id:
-            raise PydanticCustomError(
-                "customer_required",
-                "customer_id or customer_external_id is required",
-                {"field": "customer_external_id"},
-            )
         if self.due_date < self.issue_date:
             raise PydanticCustomError(
                 "due_before_issue", "due_date must not be before issue_date", {"field": "due_date"}
@@ -95,7 +92,7 @@ class InvoiceBulkRequest(BaseModel):
     ]
 
 
-class AccountOut(BaseModel):
+class AccountOut(RowOut):
     id: str
     company_id: str
     customer_id: str
@@ -117,15 +114,23 @@ class AccountOut(BaseModel):
     updated_at: Timestamp
 
     @classmethod
-    def of(cls, row: Any) -> AccountOut:
-        return cls(
-            **{name: getattr(row, name) for name in cls.model_fields if name != "outstanding"},
-            outstanding=row.amount - row.paid_amount,
-        )
+    def of(cls, row: Any) -> Self:
+        return cls.read(row, outstanding=row.amount - row.paid_amount)
 
 
-class AccountPage(PageInfo):
+class AccountQuery(ByCustomer):
+    status: StatementStatus | None = None
+    billing_type: QueryText | None = Field(None, description="standard or statement")
+
+
+class AccountPage(ItemPage):
     accounts: list[AccountOut]
+
+
+class ByAccount(BaseModel):
+    """Filters that narrow a list of payments or disputes to one account, if they name one."""
+
+    account_id: UUID | None = None
 
 
 class PaymentCreate(BaseModel):
@@ -136,10 +141,19 @@ class PaymentCreate(BaseModel):
     external_id: ExternalId | None = None
 
 
-class PaymentOut(BaseModel):
+class FiledOut(RowOut):
+    """A row filed against an account (a payment, a dispute), which names it ``account_id``."""
+
     id: str
     account_id: str
     customer_id: str
+
+    @classmethod
+    def of(cls, row: Any) -> Self:
+        return cls.read(row, account_id=row.invoice_id)
+
+
+class PaymentOut(FiledOut):
     external_id: str | None
     amount: MoneyOut
     payment_date: date
@@ -147,22 +161,8 @@ class PaymentOut(BaseModel):
     reference: str | None
     created_at: Timestamp
 
-    @classmethod
-    def of(cls, row: Any) -> PaymentOut:
-        return cls(
-            id=row.id,
-            account_id=row.invoice_id,
-            customer_id=row.customer_id,
-            external_id=row.external_id,
-            amount=row.amount,
-            payment_date=row.payment_date,
-            payment_method=row.payment_method,
-            reference=row.reference,
-            created_at=row.created_at,
-        )
 
-
-class PaymentPage(PageInfo):
+class PaymentPage(ItemPage):
     payments: list[PaymentOut]
 
 
@@ -177,10 +177,7 @@ class DisputeCreate(BaseModel):
     amount: PositiveMoney | None = None
 
 
-class DisputeOut(BaseModel):
-    id: str
-    account_id: str
-    customer_id: str
+class DisputeOut(FiledOut):
     reason: str
     description: str | None
     amount: MoneyOut | None
@@ -188,22 +185,8 @@ class DisputeOut(BaseModel):
     created_at: Timestamp
     updated_at: Timestamp
 
-    @classmethod
-    def of(cls, row: Any) -> DisputeOut:
-        return cls(
-            id=row.id,
-            account_id=row.invoice_id,
-            customer_id=row.customer_id,
-            reason=row.reason,
-            description=row.description,
-            amount=row.amount,
-            status=row.status,
-            created_at=row.created_at,
-            updated_at=row.updated_at,
-        )
 
-
-class DisputePage(PageInfo):
+class DisputePage(ItemPage):
     disputes: list[DisputeOut]
 
 

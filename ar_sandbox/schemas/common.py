@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Annotated, Any, Generic, Literal, TypeVar
+from typing import Annotated, Any, Generic, Literal, Self, TypeVar
+from uuid import UUID
 
 from pydantic import (
     AfterValidator,
@@ -16,7 +18,9 @@ from pydantic import (
     PlainSerializer,
     StringConstraints,
     WithJsonSchema,
+    model_validator,
 )
+from pydantic_core import PydanticCustomError
 
 T = TypeVar("T")
 
@@ -188,11 +192,41 @@ class ErrorEnvelope(BaseModel):
     errors: list[ErrorItem] = Field(default_factory=list)
 
 
+# A list's query parameters are two models: its filters, then the paging.
+
+QueryText = Annotated[Text, Field(min_length=1, max_length=255)]
+"""A text query parameter: never empty."""
+
+
+class Paging(BaseModel):
+    """Which page of a list to answer, and how long pages are."""
+
+    page: Annotated[int, Field(ge=1, description="Page number, min 1.")] = 1
+    per_page: Annotated[int, Field(ge=1, le=100)] = 20
+
+
+class ByCustomer(BaseModel):
+    """Filters that narrow a list to one customer's rows, if they name one."""
+
+    customer_id: UUID | None = None
+    customer_external_id: QueryText | None = None
+
+
 class PageInfo(BaseModel):
     total: int
     page: int
     per_page: int
     total_pages: int
+
+
+class ItemPage(PageInfo):
+    """One page of a list: the paging fields, and the items under the name the list gives
+    them (its one other field)."""
+
+    @classmethod
+    def of(cls, items: Sequence[Any], info: PageInfo) -> Self:
+        (name,) = cls.model_fields.keys() - PageInfo.model_fields.keys()
+        return cls(**{name: items}, **info.model_dump())
 
 
 class RecordError(BaseModel):
@@ -203,19 +237,53 @@ class RecordError(BaseModel):
     error: str
 
 
-class UpsertCounts(BaseModel):
+class Counts(BaseModel):
+    """What a bulk write did with the records it was given, one way each."""
+
     total: int = 0
     created: int = 0
     updated: int = 0
     skipped: int = 0
     failed: int = 0
+
+
+class UpsertCounts(Counts):
     errors: list[RecordError] = Field(default_factory=list)
 
 
-class StatementCounts(BaseModel):
-    total: int = 0
-    created: int = 0
-    updated: int = 0
-    skipped: int = 0
-    failed: int = 0
+class StatementCounts(Counts):
     allocations_created: int = 0
+
+
+class CustomerRecord(BaseModel):
+    """A bulk record, upserted by ``external_id``, that names its customer by id or by
+    external id. Each record type narrows ``external_id`` to its own bounds."""
+
+    external_id: str
+    customer_id: UUID | None = None
+    customer_external_id: Str255 | None = None
+
+    @model_validator(mode="after")
+    def _names_a_customer(self) -> Self:
+        if self.customer_id is None and not self.customer_external_id:
+            raise PydanticCustomError(
+                "customer_required",
+                "customer_id or customer_external_id is required",
+                {"field": "customer_external_id"},
+            )
+        return self
+
+
+class RowOut(BaseModel):
+    """A response made from a stored row: each field is the row's attribute of that name."""
+
+    @classmethod
+    def of(cls, row: Any) -> Self:
+        return cls.read(row)
+
+    @classmethod
+    def read(cls, row: Any, **values: Any) -> Self:
+        """This model of ``row``, but for the fields given in ``values``: a row attribute
+        of another name, or a value the row does not store."""
+        stored = {name: getattr(row, name) for name in cls.model_fields if name not in values}
+        return cls(**stored, **values)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import re
 from datetime import date
-from typing import Annotated, Any
+from typing import Annotated, Any, Self
 
 from email_validator import EmailNotValidError, validate_email
 from pydantic import (
@@ -21,8 +21,10 @@ from pydantic_core import PydanticCustomError
 
 from ar_sandbox.aggregator import statement_number
 from ar_sandbox.schemas.common import (
+    ItemPage,
     JsonObject,
-    PageInfo,
+    QueryText,
+    RowOut,
     Str100,
     Str255,
     Text,
@@ -33,6 +35,7 @@ from ar_sandbox.schemas.common import (
 
 E164 = re.compile(r"\+[1-9][0-9]{1,14}")
 MAX_CUSTOMERS = 100
+JSON_FIELDS = ("tags", "custom_fields", "communication_preferences")  # stored as JSON text
 # Statement numbers embed the customer's external_id ("STMT-2026-05-PT-001") and
 # are stored in the 255 characters of an invoice number.
 MAX_EXTERNAL_ID = 255 - len(statement_number(date(2000, 1, 1), ""))
@@ -114,7 +117,7 @@ class CustomerBulkRequest(BaseModel):
     customers: Annotated[list[CustomerBulkRecord], Field(min_length=1, max_length=MAX_CUSTOMERS)]
 
 
-class CustomerOut(BaseModel):
+class CustomerOut(RowOut):
     id: str
     company_id: str
     external_id: str | None
@@ -130,25 +133,16 @@ class CustomerOut(BaseModel):
     updated_at: Timestamp
 
     @classmethod
-    def of(cls, row: Any) -> CustomerOut:
-        return cls(
-            id=row.id,
-            company_id=row.company_id,
-            external_id=row.external_id,
-            email=row.email,
-            phone=row.phone,
-            first_name=row.first_name,
-            last_name=row.last_name,
-            company_name=row.company_name,
-            tags=json.loads(row.tags),
-            custom_fields=json.loads(row.custom_fields),
-            communication_preferences=json.loads(row.communication_preferences),
-            created_at=row.created_at,
-            updated_at=row.updated_at,
-        )
+    def of(cls, row: Any) -> Self:
+        return cls.read(row, **{name: json.loads(getattr(row, name)) for name in JSON_FIELDS})
 
 
-class CustomerPage(PageInfo):
+class CustomerQuery(BaseModel):
+    search: QueryText | None = None
+    tags: QueryText | None = Field(None, description="Comma-separated; any tag matches.")
+
+
+class CustomerPage(ItemPage):
     customers: list[CustomerOut]
 
 

@@ -4,58 +4,42 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
-from typing import Annotated, Any, Literal
-from uuid import UUID
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field, ValidationInfo, field_validator, model_validator
-from pydantic_core import PydanticCustomError
+from pydantic import BaseModel, Field, ValidationInfo, field_validator
 
 from ar_sandbox.schemas.common import (
     BusinessDate,
+    ByCustomer,
+    CustomerRecord,
+    ItemPage,
     LedgerExternalId,
     LongText,
     Money,
     MoneyOut,
-    PageInfo,
+    Paging,
+    RowOut,
     StatementCounts,
     Str50,
     Str100,
-    Str255,
     Timestamp,
     UpsertCounts,
 )
 
 MAX_LEDGER_ENTRIES = 500
-PUSHABLE_TYPES = (
-    "charge",
-    "insurance_payment",
-    "patient_payment",
-    "adjustment",
-    "other_debit",
-    "other_credit",
-)
 TransactionType = Literal[
     "charge", "insurance_payment", "patient_payment", "adjustment", "other_debit", "other_credit"
 ]
-ListedType = Literal[
-    "charge",
-    "insurance_payment",
-    "patient_payment",
-    "adjustment",
-    "other_debit",
-    "other_credit",
-    "payment_allocation",
-]
+"""What a push may send; the server writes the payment allocations itself."""
+ListedType = Literal[TransactionType, "payment_allocation"]
 NON_NEGATIVE = {"charge", "adjustment", "other_debit"}
 NON_POSITIVE = {"other_credit", "patient_payment", "insurance_payment"}
 
 
-class LedgerEntryRecord(BaseModel):
+class LedgerEntryRecord(CustomerRecord):
     """One raw transaction to upsert by ``external_id``."""
 
     external_id: LedgerExternalId
-    customer_id: UUID | None = None
-    customer_external_id: Str255 | None = None
     transaction_date: BusinessDate
     transaction_type: TransactionType
     amount: Money
@@ -82,19 +66,11 @@ class LedgerEntryRecord(BaseModel):
             raise ValueError(f"amount must be <= 0 for {kind}")
         return value
 
-    @model_validator(mode="after")
-    def _names_a_customer(self) -> LedgerEntryRecord:
-        if self.customer_id is None and not self.customer_external_id:
-            raise PydanticCustomError(
-                "customer_required",
-                "customer_id or customer_external_id is required",
-                {"field": "customer_external_id"},
-            )
-        return self
-
 
 class LedgerBulkRequest(BaseModel):
-    ledger_entries: Annotated[list[LedgerEntryRecord], Field(min_length=1, max_length=500)]
+    ledger_entries: Annotated[
+        list[LedgerEntryRecord], Field(min_length=1, max_length=MAX_LEDGER_ENTRIES)
+    ]
 
 
 class LedgerPushResult(BaseModel):
@@ -102,7 +78,7 @@ class LedgerPushResult(BaseModel):
     statements: StatementCounts
 
 
-class LedgerEntryOut(BaseModel):
+class LedgerEntryOut(RowOut):
     id: str
     company_id: str
     customer_id: str
@@ -119,10 +95,18 @@ class LedgerEntryOut(BaseModel):
     created_at: Timestamp
     updated_at: Timestamp
 
-    @classmethod
-    def of(cls, row: Any) -> LedgerEntryOut:
-        return cls.model_validate(row, from_attributes=True)
+
+class LedgerQuery(ByCustomer):
+    from_date: date | None = None
+    to_date: date | None = None
+    transaction_type: ListedType | None = None
 
 
-class LedgerPage(PageInfo):
+class LedgerPaging(Paging):
+    """Ledger pages are longer: up to 200 entries, 50 unless asked."""
+
+    per_page: Annotated[int, Field(ge=1, le=200)] = 50
+
+
+class LedgerPage(ItemPage):
     entries: list[LedgerEntryOut]

@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, Self
 from uuid import UUID
 
 from pydantic import BaseModel, Field
 
-from ar_sandbox.schemas.common import MoneyOut, PageInfo, Timestamp
+from ar_sandbox.schemas.common import (
+    ByCustomer,
+    ItemPage,
+    MoneyOut,
+    QueryText,
+    RowOut,
+    Timestamp,
+)
 from ar_sandbox.schemas.ledgers import LedgerEntryOut
 
 MAX_ENROLLMENTS = 100
@@ -21,9 +28,13 @@ StatementStatus = Literal[
     "paid_in_full",
     "settled",
 ]
+CampaignStatus = Literal[
+    "draft", "scheduled", "active", "running", "paused", "completed", "cancelled", "archived"
+]
+EnrollmentIds = Annotated[list[UUID], Field(min_length=1, max_length=MAX_ENROLLMENTS)]
 
 
-class StatementOut(BaseModel):
+class StatementOut(RowOut):
     id: str
     company_id: str
     customer_id: str
@@ -46,40 +57,22 @@ class StatementOut(BaseModel):
     updated_at: Timestamp
 
     @classmethod
-    def fields_of(cls, row: Any) -> dict[str, Any]:
-        return {
-            "id": row.id,
-            "company_id": row.company_id,
-            "customer_id": row.customer_id,
-            "external_invoice_id": row.external_id,
-            "invoice_number": row.invoice_number,
-            "billing_type": row.billing_type,
-            "amount": row.amount,
-            "paid_amount": row.paid_amount,
-            "outstanding": row.amount - row.paid_amount,
-            "currency": row.currency,
-            "status": row.status,
-            "enrollment_status": row.enrollment_status,
-            "period_start": row.period_start,
-            "period_end": row.period_end,
-            "due_date": row.due_date,
-            "issue_date": row.issue_date,
-            "source": row.source,
-            "campaign_id": row.campaign_id,
-            "created_at": row.created_at,
-            "updated_at": row.updated_at,
-        }
-
-    @classmethod
-    def of(cls, row: Any) -> StatementOut:
-        return cls(**cls.fields_of(row))
+    def of(cls, row: Any, **values: Any) -> Self:
+        outstanding = row.amount - row.paid_amount
+        return cls.read(row, external_invoice_id=row.external_id, outstanding=outstanding, **values)
 
 
 class StatementDetail(StatementOut):
     entries: list[LedgerEntryOut] | None = None
 
 
-class StatementPage(PageInfo):
+class StatementQuery(ByCustomer):
+    status: StatementStatus | None = None
+    from_date: date | None = Field(None, description="Inclusive lower bound on period_start")
+    to_date: date | None = Field(None, description="Inclusive upper bound on period_end")
+
+
+class StatementPage(ItemPage):
     statements: list[StatementOut]
 
 
@@ -88,6 +81,14 @@ class EnrollmentResult(BaseModel):
     invoice_id: str
     execution_id: str
     status: str = "enrolled"
+
+    @classmethod
+    def of(cls, execution: Any) -> Self:
+        return cls(
+            customer_id=execution.customer_id,
+            invoice_id=execution.invoice_id,
+            execution_id=execution.id,
+        )
 
 
 class SkippedStatement(BaseModel):
@@ -102,12 +103,20 @@ class StatementEnrollment(BaseModel):
     results: list[EnrollmentResult]
     skipped_errors: list[SkippedStatement] | None = None
 
+    @classmethod
+    def of_one(cls, execution: Any) -> Self:
+        """The answer to enrolling one invoice: the execution it started."""
+        result = EnrollmentResult.of(execution)
+        return cls(
+            campaign_id=execution.campaign_id, enrolled_count=1, skipped_count=0, results=[result]
+        )
+
 
 class StatementBulkEnrollRequest(BaseModel):
     """ExternalStatementCampaignAssignRequest."""
 
     campaign_id: UUID
-    statement_ids: Annotated[list[UUID], Field(min_length=1, max_length=MAX_ENROLLMENTS)]
+    statement_ids: EnrollmentIds
 
 
 class AccountAssignRequest(BaseModel):
@@ -117,7 +126,7 @@ class AccountAssignRequest(BaseModel):
 
 class AccountBulkAssignRequest(BaseModel):
     campaign_id: UUID
-    account_ids: Annotated[list[UUID], Field(min_length=1, max_length=MAX_ENROLLMENTS)]
+    account_ids: EnrollmentIds
 
 
 class AccountAssignmentResult(BaseModel):
@@ -136,7 +145,7 @@ class AccountBulkAssignment(BaseModel):
     results: list[AccountAssignmentResult]
 
 
-class CampaignOut(BaseModel):
+class CampaignOut(RowOut):
     id: str
     company_id: str
     name: str
@@ -150,11 +159,17 @@ class CampaignOut(BaseModel):
     updated_at: Timestamp
 
 
-class CampaignPage(PageInfo):
+class CampaignQuery(BaseModel):
+    search: QueryText | None = None
+    status: CampaignStatus | None = None
+    type: QueryText | None = Field(None, description="Campaign type, e.g. payment_reminder")
+
+
+class CampaignPage(ItemPage):
     campaigns: list[CampaignOut]
 
 
-class ExecutionOut(BaseModel):
+class ExecutionOut(RowOut):
     id: str
     campaign_id: str
     invoice_id: str
@@ -162,10 +177,6 @@ class ExecutionOut(BaseModel):
     status: str
     created_at: Timestamp
     updated_at: Timestamp
-
-    @classmethod
-    def of(cls, row: Any) -> ExecutionOut:
-        return cls.model_validate(row, from_attributes=True)
 
 
 class AdvanceResult(BaseModel):

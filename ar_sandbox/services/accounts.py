@@ -4,23 +4,41 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import Select, insert, select, update
 from sqlalchemy.orm import Session
 
 from ar_sandbox.access import Principal
 from ar_sandbox.errors import ApiError, bad_request
-from ar_sandbox.models import Dispute, Invoice, Payment, new_id, utcnow
-from ar_sandbox.schemas.accounts import DisputeCreate, InvoiceRecord, PaymentCreate
-from ar_sandbox.schemas.common import PageInfo, RecordError, UpsertCounts
+from ar_sandbox.models import Dispute, Invoice, Payment, utcnow
+from ar_sandbox.schemas.accounts import (
+    AccountOut,
+    AccountPage,
+    AccountQuery,
+    ByAccount,
+    DisputeCreate,
+    DisputeOut,
+    DisputePage,
+    InvoiceRecord,
+    PaymentCreate,
+    PaymentOut,
+    PaymentPage,
+)
+from ar_sandbox.schemas.common import Paging, UpsertCounts
 from ar_sandbox.services.common import (
     accept_records,
+    filed_against,
     get_scoped,
     in_scope,
+    new_row,
     paginate,
+    refuse,
     scoped_rows,
+    settle,
 )
+
+FiledT = TypeVar("FiledT", Payment, Dispute)
 
 
 def today() -> date:
@@ -42,12 +60,6 @@ def bulk_upsert(
     updates: list[dict[str, Any]] = []
     for index, customer in accepted:
         record = records[index]
-
-        def fail(reason: str, index: int = index, record: InvoiceRecord = record) -> None:
-            counts.errors.append(
-                RecordError(index=index, external_id=record.external_id, error=reason)
-            )
-
         values = {
             "customer_id": customer,
             "invoice_number": record.invoice_number or record.external_id,
@@ -61,54 +73,43 @@ def bulk_upsert(
         stored = existing.get(record.external_id)
         if stored is None:
             inserts.append(
-                {
+                new_row(
+                    principal,
                     **values,
-                    "id": new_id(),
-                    "company_id": principal.company_id,
-                    "mode": principal.mode,
-                    "external_id": record.external_id,
-                    "billing_type": "standard",
-                    "paid_amount": 0,
-                    "status": "not_assigned",
-                    "enrollment_status": "not_enrolled",
-                    "source": "api",
-                    "created_at": now,
-                }
+                    external_id=record.external_id,
+                    billing_type="standard",
+                    paid_amount=0,
+                    status="not_assigned",
+                    enrollment_status="not_enrolled",
+                    source="api",
+                    created_at=now,
+                )
             )
         elif stored.billing_type == "statement":
-            fail("external_id belongs to a statement; statements change through ledger entries")
+            reason = "external_id belongs to a statement; statements change through ledger entries"
+            refuse(counts, index, record, reason)
         elif record.amount < stored.paid_amount:
-            fail(f"amount {record.amount} is below the {stored.paid_amount} already paid")
+            reason = f"amount {record.amount} is below the {stored.paid_amount} already paid"
+            refuse(counts, index, record, reason)
         else:
             updates.append({**values, "id": stored.id})
     if inserts:
         session.execute(insert(Invoice), inserts)
     if updates:
         session.execute(update(Invoice), updates)
-    counts.created, counts.updated = len(inserts), len(updates)
-    counts.failed = len(counts.errors)
-    counts.errors.sort(key=lambda e: e.index)
-    return counts
+    return settle(counts, len(inserts), len(updates))
 
 
 def list_accounts(
-    session: Session,
-    principal: Principal,
-    *,
-    customer_id: str | None,
-    customer_external_id: str | None,
-    status: str | None,
-    billing_type: str | None,
-    page: int,
-    per_page: int,
-) -> tuple[Sequence[Invoice], PageInfo]:
-    query = scoped_rows(Invoice, principal, customer_id, customer_external_id)
-    if status is not None:
-        query = query.where(Invoice.status == status)
-    if billing_type is not None:
-        query = query.where(Invoice.billing_type == billing_type)
+    session: Session, principal: Principal, wanted: AccountQuery, paging: Paging
+) -> AccountPage:
+    query = scoped_rows(Invoice, principal, wanted)
+    if wanted.status is not None:
+        query = query.where(Invoice.status == wanted.status)
+    if wanted.billing_type is not None:
+        query = query.where(Invoice.billing_type == wanted.billing_type)
     query = query.order_by(Invoice.issue_date.desc(), Invoice.created_at.desc(), Invoice.id)
-    return paginate(session, query, page, per_page)
+    return paginate(session, query, paging, AccountPage, AccountOut.of)
 
 
 def get_account(session: Session, principal: Principal, account_id: str) -> Invoice:
@@ -142,11 +143,7 @@ def record_payment(
             f"Payment amount {body.amount} exceeds the outstanding balance {outstanding}"
         )
     payment = Payment(
-        id=new_id(),
-        company_id=principal.company_id,
-        mode=principal.mode,
-        invoice_id=account.id,
-        customer_id=account.customer_id,
+        **filed_against(principal, account),
         external_id=body.external_id,
         amount=body.amount,
         payment_date=body.payment_date or today(),
@@ -164,14 +161,11 @@ def record_payment(
 
 
 def list_payments(
-    session: Session, principal: Principal, *, account_id: str | None, page: int, per_page: int
-) -> tuple[Sequence[Payment], PageInfo]:
-    query = select(Payment).where(*in_scope(Payment, principal))
-    if account_id is not None:
-        get_account(session, principal, account_id)
-        query = query.where(Payment.invoice_id == account_id)
+    session: Session, principal: Principal, wanted: ByAccount, paging: Paging
+) -> PaymentPage:
+    query = _filed_against(session, principal, Payment, wanted)
     query = query.order_by(Payment.payment_date.desc(), Payment.created_at.desc(), Payment.id)
-    return paginate(session, query, page, per_page)
+    return paginate(session, query, paging, PaymentPage, PaymentOut.of)
 
 
 def get_payment(session: Session, principal: Principal, payment_id: str) -> Payment:
@@ -188,11 +182,7 @@ def open_dispute(
         )
     now = utcnow()
     dispute = Dispute(
-        id=new_id(),
-        company_id=principal.company_id,
-        mode=principal.mode,
-        invoice_id=account.id,
-        customer_id=account.customer_id,
+        **filed_against(principal, account),
         reason=body.reason,
         description=body.description,
         amount=body.amount,
@@ -208,14 +198,22 @@ def open_dispute(
 
 
 def list_disputes(
-    session: Session, principal: Principal, *, account_id: str | None, page: int, per_page: int
-) -> tuple[Sequence[Dispute], PageInfo]:
-    query = select(Dispute).where(*in_scope(Dispute, principal))
-    if account_id is not None:
-        get_account(session, principal, account_id)
-        query = query.where(Dispute.invoice_id == account_id)
+    session: Session, principal: Principal, wanted: ByAccount, paging: Paging
+) -> DisputePage:
+    query = _filed_against(session, principal, Dispute, wanted)
     query = query.order_by(Dispute.created_at.desc(), Dispute.id)
-    return paginate(session, query, page, per_page)
+    return paginate(session, query, paging, DisputePage, DisputeOut.of)
+
+
+def _filed_against(
+    session: Session, principal: Principal, model: type[FiledT], wanted: ByAccount
+) -> Select[FiledT]:
+    """The caller's payments or disputes, of one account if named (a 404 if it is not theirs)."""
+    query = select(model).where(*in_scope(model, principal))
+    if wanted.account_id is None:
+        return query
+    account = get_account(session, principal, str(wanted.account_id))
+    return query.where(model.invoice_id == account.id)
 
 
 def get_dispute(session: Session, principal: Principal, dispute_id: str) -> Dispute:

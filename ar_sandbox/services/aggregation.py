@@ -29,9 +29,9 @@ from ar_sandbox.aggregator import (
     period_end,
     statement_number,
 )
-from ar_sandbox.models import Customer, Dispute, Invoice, LedgerEntry, new_id, utcnow
+from ar_sandbox.models import Customer, Dispute, Invoice, LedgerEntry, utcnow
 from ar_sandbox.schemas.common import StatementCounts
-from ar_sandbox.services.common import one_of
+from ar_sandbox.services.common import new_row, one_of
 
 ZERO = Decimal("0.00")
 _ENTRIES = cast(Table, LedgerEntry.__table__)
@@ -204,30 +204,27 @@ def _plan_customer(
         number = statement_number(statement.month, rows.key)
         existing = rows.statements.get(statement.month)
         if existing is None:
-            statement_id = new_id()
-            writes.new_statements.append(
-                {
-                    "id": statement_id,
-                    "company_id": principal.company_id,
-                    "mode": principal.mode,
-                    "customer_id": customer_id,
-                    "external_id": number,
-                    "invoice_number": number,
-                    "billing_type": "statement",
-                    "amount": statement.amount,
-                    "paid_amount": statement.paid_amount,
-                    "currency": "USD",
-                    "status": "not_assigned",
-                    "enrollment_status": "not_enrolled",
-                    "issue_date": statement.month,
-                    "due_date": due_date(statement.month),
-                    "period_start": statement.month,
-                    "period_end": period_end(statement.month),
-                    "source": "api",
-                    "created_at": now,
-                    "updated_at": now,
-                }
+            new_statement = new_row(
+                principal,
+                customer_id=customer_id,
+                external_id=number,
+                invoice_number=number,
+                billing_type="statement",
+                amount=statement.amount,
+                paid_amount=statement.paid_amount,
+                currency="USD",
+                status="not_assigned",
+                enrollment_status="not_enrolled",
+                issue_date=statement.month,
+                due_date=due_date(statement.month),
+                period_start=statement.month,
+                period_end=period_end(statement.month),
+                source="api",
+                created_at=now,
+                updated_at=now,
             )
+            writes.new_statements.append(new_statement)
+            statement_id = new_statement["id"]
             counts.created += 1
         else:
             statement_id = existing.id
@@ -308,16 +305,14 @@ def _plan_allocations(
             )
     for target in wanted.values():
         writes.new_allocations.append(
-            {
+            new_row(
+                principal,
                 **target,
-                "id": new_id(),
-                "company_id": principal.company_id,
-                "mode": principal.mode,
-                "customer_id": customer_id,
-                "transaction_type": ALLOCATION_TYPE,
-                "created_at": now,
-                "updated_at": now,
-            }
+                customer_id=customer_id,
+                transaction_type=ALLOCATION_TYPE,
+                created_at=now,
+                updated_at=now,
+            )
         )
 
     for entry in rows.entries:

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol, TypeVar
-from uuid import UUID
+from typing import Any, TypeVar
 
 from sqlalchemy import ARRAY, ColumnElement, Select, any_, bindparam, func, select
 from sqlalchemy.orm import InstrumentedAttribute, Session
@@ -14,15 +13,35 @@ from sqlalchemy.orm import InstrumentedAttribute, Session
 from ar_sandbox.access import Principal
 from ar_sandbox.db import RestartTransaction
 from ar_sandbox.errors import not_found
-from ar_sandbox.models import Customer
-from ar_sandbox.schemas.common import PageInfo, RecordError, UpsertCounts
+from ar_sandbox.models import Customer, Invoice, new_id
+from ar_sandbox.schemas.common import (
+    ByCustomer,
+    CustomerRecord,
+    ItemPage,
+    PageInfo,
+    Paging,
+    RecordError,
+    UpsertCounts,
+)
 
 RowT = TypeVar("RowT")
+PageT = TypeVar("PageT", bound=ItemPage)
 
 
 def in_scope(model: type[Any], principal: Principal) -> list[ColumnElement[bool]]:
     """The company-and-mode filter that every query of business rows carries."""
     return [model.company_id == principal.company_id, model.mode == principal.mode]
+
+
+def new_row(principal: Principal, **values: Any) -> dict[str, Any]:
+    """The values of a new business row: a fresh id, in the caller's company and mode."""
+    return {**values, "id": new_id(), "company_id": principal.company_id, "mode": principal.mode}
+
+
+def filed_against(principal: Principal, invoice: Invoice) -> dict[str, Any]:
+    """A new row filed against ``invoice`` (a payment, a dispute, a campaign execution),
+    which belongs to the invoice's customer."""
+    return new_row(principal, invoice_id=invoice.id, customer_id=invoice.customer_id)
 
 
 def one_of(
@@ -45,26 +64,23 @@ def get_scoped(
     model: type[RowT],
     row_id: str,
     what: str,
-    *,
+    *conditions: ColumnElement[bool],
     lock: bool = False,
 ) -> RowT:
     """The row of ``model`` with ``row_id`` in the caller's company and mode, or a 404.
 
-    Another company's or mode's row is a 404 too: its existence is not revealed.
+    Another company's or mode's row is a 404 too: its existence is not revealed, and
+    neither is that of a row that fails the further ``conditions`` (a deleted customer,
+    an account asked for as a statement).
     """
-    query = select(model).where(*in_scope(model, principal), model.id == row_id)  # type: ignore[attr-defined]
+    query = select(model).where(*in_scope(model, principal), model.id == row_id, *conditions)  # type: ignore[attr-defined]
     row = session.scalar(query.with_for_update() if lock else query)
     if row is None:
         raise not_found(what)
     return row
 
 
-def scoped_rows(
-    model: type[RowT],
-    principal: Principal,
-    customer_id: str | None = None,
-    customer_external_id: str | None = None,
-) -> Select[RowT]:
+def scoped_rows(model: type[RowT], principal: Principal, by: ByCustomer) -> Select[RowT]:
     """``select(model)`` within the caller's company and mode, for one customer if named.
 
     A customer's rows share its company and mode, so when a customer is named the
@@ -72,20 +88,26 @@ def scoped_rows(
     instead of scanning the whole company's.
     """
     query = select(model)
-    if customer_id is None and customer_external_id is None:
+    if by.customer_id is None and by.customer_external_id is None:
         return query.where(*in_scope(model, principal))
     customers = select(Customer.id).where(*in_scope(Customer, principal))
-    if customer_id is not None:
-        customers = customers.where(Customer.id == customer_id)
-    if customer_external_id is not None:
-        customers = customers.where(Customer.external_id == customer_external_id)
+    if by.customer_id is not None:
+        customers = customers.where(Customer.id == str(by.customer_id))
+    if by.customer_external_id is not None:
+        customers = customers.where(Customer.external_id == by.customer_external_id)
     return query.where(model.customer_id.in_(customers))  # type: ignore[attr-defined]
 
 
 def paginate(
-    session: Session, query: Select[RowT], page: int, per_page: int
-) -> tuple[Sequence[RowT], PageInfo]:
+    session: Session,
+    query: Select[RowT],
+    paging: Paging,
+    page_type: type[PageT],
+    item: Callable[[RowT], Any],
+) -> PageT:
+    """The page of ``query``'s rows that ``paging`` asks for, each made an item by ``item``."""
     total = session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
+    page, per_page = paging.page, paging.per_page
     offset = (page - 1) * per_page
     rows: Sequence[RowT] = []
     if offset < total:  # never hand the database an offset past the end
@@ -93,7 +115,7 @@ def paginate(
     info = PageInfo(
         total=total, page=page, per_page=per_page, total_pages=math.ceil(total / per_page)
     )
-    return rows, info
+    return page_type.of([item(row) for row in rows], info)
 
 
 def like_pattern(text: str) -> str:
@@ -146,21 +168,10 @@ def resolve_customers(
     return resolved
 
 
-class NamesACustomer(Protocol):
-    """A bulk record that is upserted by ``external_id`` and names its customer."""
-
-    @property
-    def external_id(self) -> str: ...
-    @property
-    def customer_id(self) -> UUID | None: ...
-    @property
-    def customer_external_id(self) -> str | None: ...
-
-
 def accept_records(
     session: Session,
     principal: Principal,
-    records: Sequence[NamesACustomer],
+    records: Sequence[CustomerRecord],
     counts: UpsertCounts,
 ) -> list[tuple[int, str]]:
     """The records a bulk upsert goes on with, as (index, customer id).
@@ -180,13 +191,23 @@ def accept_records(
     accepted: list[tuple[int, str]] = []
     for index, customer in zip(keep, resolve_customers(session, principal, refs), strict=True):
         if isinstance(customer, Exception):
-            error = RecordError(
-                index=index, external_id=records[index].external_id, error=str(customer)
-            )
-            counts.errors.append(error)
+            refuse(counts, index, records[index], str(customer))
         else:
             accepted.append((index, customer))
     return accepted
+
+
+def refuse(counts: UpsertCounts, index: int, record: CustomerRecord, reason: str) -> None:
+    """Count the record at ``index`` of a bulk upsert as failed, for ``reason``."""
+    counts.errors.append(RecordError(index=index, external_id=record.external_id, error=reason))
+
+
+def settle(counts: UpsertCounts, created: int, updated: int) -> UpsertCounts:
+    """The counts of a bulk upsert whose writes are planned, errors in record order."""
+    counts.created, counts.updated = created, updated
+    counts.failed = len(counts.errors)
+    counts.errors.sort(key=lambda e: e.index)
+    return counts
 
 
 def last_occurrences(keys: Sequence[str]) -> tuple[list[int], list[int]]:

@@ -10,13 +10,27 @@ from sqlalchemy import insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from ar_sandbox.access import Principal
-from ar_sandbox.errors import ApiError, not_found
-from ar_sandbox.models import Customer, new_id, utcnow
-from ar_sandbox.schemas.common import PageInfo, UpsertCounts
-from ar_sandbox.schemas.customers import CustomerBulkRecord, CustomerCreate, CustomerFields
-from ar_sandbox.services.common import in_scope, last_occurrences, like_pattern, paginate
-
-_JSON_FIELDS = ("tags", "custom_fields", "communication_preferences")
+from ar_sandbox.errors import ApiError
+from ar_sandbox.models import Customer, utcnow
+from ar_sandbox.schemas.common import Paging, UpsertCounts
+from ar_sandbox.schemas.customers import (
+    JSON_FIELDS,
+    CustomerBulkRecord,
+    CustomerCreate,
+    CustomerFields,
+    CustomerOut,
+    CustomerPage,
+    CustomerQuery,
+)
+from ar_sandbox.services.common import (
+    get_scoped,
+    in_scope,
+    last_occurrences,
+    like_pattern,
+    new_row,
+    paginate,
+    settle,
+)
 
 
 def _columns(fields: CustomerFields, *, only_sent: bool) -> dict[str, Any]:
@@ -24,7 +38,7 @@ def _columns(fields: CustomerFields, *, only_sent: bool) -> dict[str, Any]:
     values: dict[str, Any] = {}
     for name in sent:
         value = getattr(fields, name)
-        if name in _JSON_FIELDS:
+        if name in JSON_FIELDS:
             empty: Any = [] if name == "tags" else {}
             value = json.dumps(value if value is not None else empty, sort_keys=True)
         values[name] = value
@@ -36,10 +50,9 @@ def _live(principal: Principal) -> list[Any]:
 
 
 def get_customer(session: Session, principal: Principal, customer_id: str) -> Customer:
-    customer = session.scalar(select(Customer).where(*_live(principal), Customer.id == customer_id))
-    if customer is None:
-        raise not_found("Customer")
-    return customer
+    return get_scoped(
+        session, principal, Customer, customer_id, "Customer", Customer.deleted_at.is_(None)
+    )
 
 
 def _external_id_taken(
@@ -57,12 +70,7 @@ def create_customer(session: Session, principal: Principal, body: CustomerCreate
         raise ApiError(409, f"A customer with external_id {body.external_id!r} already exists")
     now = utcnow()
     customer = Customer(
-        id=new_id(),
-        company_id=principal.company_id,
-        mode=principal.mode,
-        created_at=now,
-        updated_at=now,
-        **_columns(body, only_sent=False),
+        **new_row(principal, **_columns(body, only_sent=False)), created_at=now, updated_at=now
     )
     session.add(customer)
     session.flush()
@@ -105,16 +113,10 @@ def delete_customer(session: Session, principal: Principal, customer_id: str) ->
 
 
 def list_customers(
-    session: Session,
-    principal: Principal,
-    *,
-    search: str | None,
-    tags: str | None,
-    page: int,
-    per_page: int,
-) -> tuple[Sequence[Customer], PageInfo]:
+    session: Session, principal: Principal, wanted: CustomerQuery, paging: Paging
+) -> CustomerPage:
     query = select(Customer).where(*_live(principal))
-    if search:
+    if search := wanted.search:
         pattern = like_pattern(search.lower())
         columns = (
             Customer.first_name,
@@ -125,12 +127,12 @@ def list_customers(
             Customer.external_id,
         )
         query = query.where(or_(*(c.ilike(pattern, escape="\\") for c in columns)))
-    wanted = [t.strip() for t in (tags or "").split(",") if t.strip()]
-    if wanted:
-        patterns = [like_pattern(json.dumps(tag)) for tag in wanted]
+    tags = [t.strip() for t in (wanted.tags or "").split(",") if t.strip()]
+    if tags:
+        patterns = [like_pattern(json.dumps(tag)) for tag in tags]
         query = query.where(or_(*(Customer.tags.like(p, escape="\\") for p in patterns)))
     query = query.order_by(Customer.created_at.desc(), Customer.id)
-    return paginate(session, query, page, per_page)
+    return paginate(session, query, paging, CustomerPage, CustomerOut.of)
 
 
 def bulk_upsert(
@@ -153,16 +155,7 @@ def bulk_upsert(
         stored = existing.get(record.external_id)
         if stored is None:
             values = _columns(record, only_sent=False)
-            inserts.append(
-                {
-                    **values,
-                    "id": new_id(),
-                    "company_id": principal.company_id,
-                    "mode": principal.mode,
-                    "created_at": now,
-                    "updated_at": now,
-                }
-            )
+            inserts.append(new_row(principal, **values, created_at=now, updated_at=now))
         else:
             values = _columns(record, only_sent=True)
             updates.append({**values, "id": stored, "updated_at": now, "deleted_at": None})
@@ -170,5 +163,4 @@ def bulk_upsert(
         session.execute(insert(Customer), inserts)
     for row in updates:  # rows differ in which fields were sent
         session.execute(update(Customer), [row])
-    counts.created, counts.updated = len(inserts), len(updates)
-    return counts
+    return settle(counts, len(inserts), len(updates))

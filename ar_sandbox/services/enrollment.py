@@ -8,17 +8,30 @@ and test keys never enroll (campaigns send real communications).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from ar_sandbox.access import Principal
 from ar_sandbox.errors import ApiError, bad_request
-from ar_sandbox.models import Campaign, CampaignExecution, Customer, Invoice, new_id, utcnow
+from ar_sandbox.models import Campaign, CampaignExecution, Customer, Invoice, utcnow
+from ar_sandbox.schemas.common import Paging
+from ar_sandbox.schemas.statements import (
+    CampaignOut,
+    CampaignPage,
+    CampaignQuery,
+    StatementEnrollment,
+)
 from ar_sandbox.services.accounts import today
-from ar_sandbox.services.common import get_scoped, in_scope
+from ar_sandbox.services.common import (
+    filed_against,
+    get_scoped,
+    in_scope,
+    like_pattern,
+    paginate,
+)
 
 SA_CATEGORY = "statement_acknowledgement"
 ACTIVE_EXECUTION = ("pending", "running", "waiting")
@@ -45,9 +58,14 @@ class EnrollmentRefusedError(Exception):
 
 
 @dataclass(frozen=True)
-class Enrolled:
-    invoice: Invoice
-    execution: CampaignExecution
+class Attempt:
+    """One invoice of a batch enrollment: not found (no ``invoice``), refused, or enrolled
+    (the ``execution`` it started)."""
+
+    invoice_id: str
+    invoice: Invoice | None = None
+    execution: CampaignExecution | None = None
+    refusal: str = ""
 
 
 def refuse_test_keys(principal: Principal) -> None:
@@ -61,6 +79,30 @@ def accepts_enrollments(campaign: Campaign) -> bool:
 
 def get_campaign(session: Session, principal: Principal, campaign_id: str) -> Campaign:
     return get_scoped(session, principal, Campaign, campaign_id, "Campaign")
+
+
+def campaign_out(campaign: Campaign) -> CampaignOut:
+    return CampaignOut.read(campaign, accepts_enrollments=accepts_enrollments(campaign))
+
+
+def list_campaigns(
+    session: Session, principal: Principal, wanted: CampaignQuery, paging: Paging
+) -> CampaignPage:
+    query = select(Campaign).where(*in_scope(Campaign, principal))
+    if wanted.search:
+        pattern = like_pattern(wanted.search)
+        query = query.where(
+            or_(
+                Campaign.name.ilike(pattern, escape="\\"),
+                Campaign.description.ilike(pattern, escape="\\"),
+            )
+        )
+    if wanted.status is not None:
+        query = query.where(Campaign.status == wanted.status)
+    if wanted.type is not None:
+        query = query.where(Campaign.type == wanted.type)
+    query = query.order_by(Campaign.name, Campaign.id)
+    return paginate(session, query, paging, CampaignPage, campaign_out)
 
 
 def open_campaign(
@@ -90,8 +132,9 @@ def lock_invoices(session: Session, principal: Principal, ids: Sequence[str]) ->
 
 def enroll(
     session: Session, principal: Principal, invoice: Invoice, campaign: Campaign
-) -> Enrolled:
-    """Enroll one invoice (already locked) or raise ``EnrollmentRefusedError``."""
+) -> CampaignExecution:
+    """Enroll one invoice (already locked): the execution it starts, or
+    ``EnrollmentRefusedError``."""
     customer = session.scalar(
         select(Customer).where(Customer.id == invoice.customer_id, Customer.deleted_at.is_(None))
     )
@@ -119,7 +162,51 @@ def enroll(
         raise EnrollmentRefusedError(ACTIVE_EXECUTION_MESSAGE)
     if campaign.type == "payment_reminder" and invoice.due_date < today():
         raise EnrollmentRefusedError(PAST_DUE_MESSAGE)
-    return Enrolled(invoice, _start(session, principal, invoice, campaign))
+    return _start(session, principal, invoice, campaign)
+
+
+def enroll_alone(
+    session: Session,
+    principal: Principal,
+    invoice: Invoice,
+    campaign_id: str,
+    *,
+    sa: bool,
+    customer_id: str | None = None,
+) -> StatementEnrollment:
+    """Enroll one invoice (already locked) on its own, checked against the customer the
+    caller named, if any; a refusal is the request's 400."""
+    campaign = open_campaign(session, principal, campaign_id, sa=sa)
+    try:
+        check_customer(invoice, customer_id)
+        execution = enroll(session, principal, invoice, campaign)
+    except EnrollmentRefusedError as refused:
+        raise bad_request(str(refused)) from refused
+    return StatementEnrollment.of_one(execution)
+
+
+def enroll_each(
+    session: Session,
+    principal: Principal,
+    campaign: Campaign,
+    wanted: Sequence[str],
+    found: Mapping[str, Invoice],
+) -> list[Attempt]:
+    """Try each invoice of ``wanted`` that was ``found`` (and locked), in order: a refusal
+    stops only its own invoice."""
+    attempts: list[Attempt] = []
+    for invoice_id in wanted:
+        invoice = found.get(invoice_id)
+        if invoice is None:
+            attempts.append(Attempt(invoice_id))
+            continue
+        try:
+            execution = enroll(session, principal, invoice, campaign)
+        except EnrollmentRefusedError as refused:
+            attempts.append(Attempt(invoice_id, invoice, refusal=str(refused)))
+        else:
+            attempts.append(Attempt(invoice_id, invoice, execution=execution))
+    return attempts
 
 
 def _start(
@@ -127,12 +214,8 @@ def _start(
 ) -> CampaignExecution:
     now = utcnow()
     execution = CampaignExecution(
-        id=new_id(),
-        company_id=principal.company_id,
-        mode=principal.mode,
+        **filed_against(principal, invoice),
         campaign_id=campaign.id,
-        invoice_id=invoice.id,
-        customer_id=invoice.customer_id,
         status="pending",
         created_at=now,
         updated_at=now,
@@ -175,7 +258,7 @@ def advance_execution(
             following = get_campaign(session, principal, campaign.next_campaign_id)
             if accepts_enrollments(following):
                 try:
-                    follow_up = enroll(session, principal, invoice, following).execution
+                    follow_up = enroll(session, principal, invoice, following)
                 except EnrollmentRefusedError:
                     follow_up = None
     session.flush()

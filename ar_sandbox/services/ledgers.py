@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date
 from typing import Any
 
 from sqlalchemy import select
@@ -11,9 +10,15 @@ from sqlalchemy.orm import Session
 
 from ar_sandbox.access import Principal
 from ar_sandbox.aggregator import ALLOCATION_TYPE
-from ar_sandbox.models import LedgerEntry, new_id, utcnow
-from ar_sandbox.schemas.common import PageInfo, RecordError, UpsertCounts
-from ar_sandbox.schemas.ledgers import LedgerEntryRecord, LedgerPushResult
+from ar_sandbox.models import LedgerEntry, utcnow
+from ar_sandbox.schemas.common import CustomerRecord, Paging, UpsertCounts
+from ar_sandbox.schemas.ledgers import (
+    LedgerEntryOut,
+    LedgerEntryRecord,
+    LedgerPage,
+    LedgerPushResult,
+    LedgerQuery,
+)
 from ar_sandbox.services.aggregation import PushedEntries, reaggregate
 from ar_sandbox.services.common import (
     LockPlan,
@@ -21,20 +26,17 @@ from ar_sandbox.services.common import (
     get_scoped,
     in_scope,
     lock_customers,
+    new_row,
     one_of,
     paginate,
+    refuse,
     scoped_rows,
+    settle,
 )
 
-_ENTRY_FIELDS = (
-    "transaction_date",
-    "transaction_type",
-    "amount",
-    "amount_paid",
-    "estimated_insurance",
-    "payment_link_id",
-    "procedure_code",
-    "description",
+# What a record sets of its entry: every field but those naming the entry and its customer.
+_ENTRY_FIELDS = tuple(
+    name for name in LedgerEntryRecord.model_fields if name not in CustomerRecord.model_fields
 )
 
 
@@ -74,28 +76,14 @@ def push_entries(
         stored = existing.get(record.external_id)
         if stored is None:
             inserts.append(
-                {
-                    **values,
-                    "id": new_id(),
-                    "company_id": principal.company_id,
-                    "mode": principal.mode,
-                    "external_id": record.external_id,
-                    "created_at": now,
-                }
+                new_row(principal, **values, external_id=record.external_id, created_at=now)
             )
         elif stored.transaction_type == ALLOCATION_TYPE:
-            counts.errors.append(
-                RecordError(
-                    index=index,
-                    external_id=record.external_id,
-                    error="external_id belongs to a server-written payment allocation",
-                )
-            )
+            reason = "external_id belongs to a server-written payment allocation"
+            refuse(counts, index, record, reason)
         else:
             updates.append({**values, "id": stored.id})
-    counts.created, counts.updated = len(inserts), len(updates)
-    counts.failed = len(counts.errors)
-    counts.errors.sort(key=lambda e: e.index)
+    settle(counts, len(inserts), len(updates))
     # Aggregation writes the rows, each once and already linked to its statement.
     statements = reaggregate(session, principal, touched, PushedEntries(inserts, updates))
     return LedgerPushResult(ledger_entries=counts, statements=statements)
@@ -116,28 +104,19 @@ def _existing(session: Session, principal: Principal, external_ids: list[str]) -
 
 
 def list_entries(
-    session: Session,
-    principal: Principal,
-    *,
-    customer_id: str | None,
-    customer_external_id: str | None,
-    from_date: date | None,
-    to_date: date | None,
-    transaction_type: str | None,
-    page: int,
-    per_page: int,
-) -> tuple[Sequence[LedgerEntry], PageInfo]:
-    query = scoped_rows(LedgerEntry, principal, customer_id, customer_external_id)
-    if from_date is not None:
-        query = query.where(LedgerEntry.transaction_date >= from_date)
-    if to_date is not None:
-        query = query.where(LedgerEntry.transaction_date <= to_date)
-    if transaction_type is not None:
-        query = query.where(LedgerEntry.transaction_type == transaction_type)
+    session: Session, principal: Principal, wanted: LedgerQuery, paging: Paging
+) -> LedgerPage:
+    query = scoped_rows(LedgerEntry, principal, wanted)
+    if wanted.from_date is not None:
+        query = query.where(LedgerEntry.transaction_date >= wanted.from_date)
+    if wanted.to_date is not None:
+        query = query.where(LedgerEntry.transaction_date <= wanted.to_date)
+    if wanted.transaction_type is not None:
+        query = query.where(LedgerEntry.transaction_type == wanted.transaction_type)
     query = query.order_by(
         LedgerEntry.transaction_date.desc(), LedgerEntry.created_at.desc(), LedgerEntry.id
     )
-    return paginate(session, query, page, per_page)
+    return paginate(session, query, paging, LedgerPage, LedgerEntryOut.of)
 
 
 def get_entry(session: Session, principal: Principal, entry_id: str) -> LedgerEntry:

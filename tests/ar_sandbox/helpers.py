@@ -61,6 +61,19 @@ def statements_of(client: httpx.Client, customer_external_id: str) -> list[dict[
     return list(listed["statements"])
 
 
+def enroll(client: httpx.Client, statement_id: str, campaign_id: str) -> httpx.Response:
+    """Ask to enroll one statement into a campaign."""
+    return client.post(f"/statements/{statement_id}/campaign", params={"campaign_id": campaign_id})
+
+
+def assign(
+    client: httpx.Client, account_id: str, campaign_id: str, **fields: Any
+) -> httpx.Response:
+    """Ask to assign one account to a campaign."""
+    body = {"campaign_id": campaign_id, **fields}
+    return client.post(f"/accounts/{account_id}/campaign", json=body)
+
+
 def the_004_flow(client: httpx.Client) -> dict[str, Any]:
     """Customer PT-001 with the documented charge and payment; returns the statement."""
     push_customers(client, "PT-001")

@@ -34,6 +34,11 @@ def money(text: str | int) -> Decimal:
     return Decimal(text).quantize(CENT)
 
 
+def entry(external_id: str, customer: str, day: str, kind: str, amount: str | int) -> LedgerEntry:
+    """A reference ledger entry as a test writes it: the day in ISO form, the amount exact."""
+    return LedgerEntry(external_id, customer, date.fromisoformat(day), kind, money(amount))
+
+
 def to_json(value: Any) -> str:
     """JSON text in which a ``Decimal`` is written as the exact number it is."""
     if isinstance(value, Decimal):

@@ -9,11 +9,11 @@ identities must hold to the cent. Example-based tests name the tricky rules.
 
 from __future__ import annotations
 
-from datetime import date
 from decimal import Decimal
 from typing import Any
 
 import httpx
+import pytest
 from hypothesis import given, settings
 
 from ar_pipelines.statements.reference import LedgerEntry
@@ -22,9 +22,9 @@ from tests.ar_sandbox.ledger_api import (
     LedgerApi,
     assert_push_answer,
     assert_view_matches,
+    entry,
     envelope_data,
     expected_push,
-    money,
     read_view,
 )
 from tests.ledger_strategies import CUSTOMERS, crowded_sequences, push_sequences
@@ -61,17 +61,33 @@ def test_crowded_days_of_payments_split_exactly_as_the_reference(
     replay_and_check(sandbox, pushes)
 
 
-def entry(external_id: str, customer: str, day: str, kind: str, amount: str | int) -> LedgerEntry:
-    return LedgerEntry(external_id, customer, date.fromisoformat(day), kind, money(amount))
-
-
 # --- the rules one by one ------------------------------------------------------------
+
+
+def pt1(external_id: str, day: str, kind: str, amount: str | int) -> LedgerEntry:
+    """An entry of PT-1, the one customer of most of these examples."""
+    return entry(external_id, "PT-1", day, kind, amount)
+
+
+# January's 100.00 charge, 40.00 of it paid; then the charge voided, which leaves the month
+# with nothing to bill.
+PART_PAID = [
+    pt1("C-1", "2026-01-10", "charge", "100.00"),
+    pt1("P-1", "2026-01-20", "patient_payment", "-40.00"),
+]
+VOIDED = pt1("C-1", "2026-01-10", "charge", 0)
 
 
 def fresh_api(live: httpx.Client, *customers: str) -> LedgerApi:
     api = LedgerApi(live)
     api.create_customers(customers)
     return api
+
+
+@pytest.fixture
+def api(live: httpx.Client) -> LedgerApi:
+    """The ledger endpoints of a new company with one customer, PT-1."""
+    return fresh_api(live, "PT-1")
 
 
 def statements_by_number(api: LedgerApi) -> dict[str, dict[str, Any]]:
@@ -86,6 +102,11 @@ def allocations_of(api: LedgerApi) -> dict[str, Decimal]:
 
 def rows_by_external_id(api: LedgerApi) -> dict[str, dict[str, Any]]:
     return {r["external_id"]: r for r in api.ledger()}
+
+
+def balance(statement: dict[str, Any]) -> tuple[Decimal, Decimal, Decimal]:
+    """A statement's amount, paid amount and outstanding."""
+    return statement["amount"], statement["paid_amount"], statement["outstanding"]
 
 
 def paid(api: LedgerApi) -> dict[str, tuple[Decimal, Decimal]]:
@@ -104,11 +125,7 @@ def test_the_documented_example_gives_240_paid_100_outstanding_140(live: httpx.C
     assert answer["statements"] == statement_counts(total=1, created=1, allocations_created=1)
     [statement] = api.statements(customer_external_id="PT-001")
     assert statement["external_invoice_id"] == statement["invoice_number"] == "STMT-2026-05-PT-001"
-    assert (statement["amount"], statement["paid_amount"], statement["outstanding"]) == (
-        Decimal("240.00"),
-        Decimal("100.00"),
-        Decimal("140.00"),
-    )
+    assert balance(statement) == (Decimal("240.00"), Decimal("100.00"), Decimal("140.00"))
     assert (statement["period_start"], statement["period_end"]) == ("2026-05-01", "2026-05-31")
     assert (statement["issue_date"], statement["due_date"]) == ("2026-05-01", "2026-10-28")
     assert (statement["status"], statement["enrollment_status"]) == ("not_assigned", "not_enrolled")
@@ -122,47 +139,34 @@ def test_the_documented_example_gives_240_paid_100_outstanding_140(live: httpx.C
     assert allocation["transaction_date"] == "2026-05-15"
 
 
-def test_payments_pay_the_oldest_statement_first_whatever_their_own_date(
-    live: httpx.Client,
-) -> None:
-    api = fresh_api(live, "PT-1")
-    api.push(
-        [
-            entry("C-JAN", "PT-1", "2026-01-10", "charge", "100.00"),
-            entry("C-MAR", "PT-1", "2026-03-05", "charge", "50.00"),
-            entry("P-MAR", "PT-1", "2026-03-20", "insurance_payment", "-120.00"),
-            entry("C-MAY", "PT-1", "2026-05-05", "other_debit", "10.00"),
-        ]
-    )
+def test_payments_pay_the_oldest_statement_first_whatever_their_own_date(api: LedgerApi) -> None:
+    first = [
+        pt1("C-JAN", "2026-01-10", "charge", "100.00"),
+        pt1("C-MAR", "2026-03-05", "charge", "50.00"),
+        pt1("P-MAR", "2026-03-20", "insurance_payment", "-120.00"),
+        pt1("C-MAY", "2026-05-05", "other_debit", "10.00"),
+    ]
+    api.push(first)
     assert paid(api) == {
         "STMT-2026-01-PT-1": (Decimal("100.00"), Decimal("100.00")),
         "STMT-2026-03-PT-1": (Decimal("50.00"), Decimal("20.00")),
         "STMT-2026-05-PT-1": (Decimal("10.00"), Decimal("0.00")),
     }
     # A payment dated after every charge still fills the March gap before May.
-    api.push([entry("P-JUN", "PT-1", "2026-06-30", "patient_payment", "-35.00")])
+    late = pt1("P-JUN", "2026-06-30", "patient_payment", "-35.00")
+    api.push([late])
     assert paid(api) == {
         "STMT-2026-01-PT-1": (Decimal("100.00"), Decimal("100.00")),
         "STMT-2026-03-PT-1": (Decimal("50.00"), Decimal("50.00")),
         "STMT-2026-05-PT-1": (Decimal("10.00"), Decimal("5.00")),
     }
-    assert_view_matches(
-        read_view(api),
-        [
-            entry("C-JAN", "PT-1", "2026-01-10", "charge", "100.00"),
-            entry("C-MAR", "PT-1", "2026-03-05", "charge", "50.00"),
-            entry("P-MAR", "PT-1", "2026-03-20", "insurance_payment", "-120.00"),
-            entry("C-MAY", "PT-1", "2026-05-05", "other_debit", "10.00"),
-            entry("P-JUN", "PT-1", "2026-06-30", "patient_payment", "-35.00"),
-        ],
-    )
+    assert_view_matches(read_view(api), [*first, late])
 
 
 def test_a_prepayment_before_any_charge_waits_unapplied_then_pays_the_oldest_statement(
-    live: httpx.Client,
+    api: LedgerApi,
 ) -> None:
-    api = fresh_api(live, "PT-1")
-    answer = api.push([entry("PRE", "PT-1", "2026-01-02", "patient_payment", "-80.00")])
+    answer = api.push([pt1("PRE", "2026-01-02", "patient_payment", "-80.00")])
     assert answer["statements"]["total"] == 0
     assert answer["statements"]["allocations_created"] == 0
     assert api.statements() == []
@@ -170,8 +174,8 @@ def test_a_prepayment_before_any_charge_waits_unapplied_then_pays_the_oldest_sta
 
     api.push(
         [
-            entry("C-FEB", "PT-1", "2026-02-10", "charge", "50.00"),
-            entry("C-MAR", "PT-1", "2026-03-10", "charge", "50.00"),
+            pt1("C-FEB", "2026-02-10", "charge", "50.00"),
+            pt1("C-MAR", "2026-03-10", "charge", "50.00"),
         ]
     )
     statements = statements_by_number(api)
@@ -187,36 +191,28 @@ def test_a_prepayment_before_any_charge_waits_unapplied_then_pays_the_oldest_sta
     assert rows_by_external_id(api)["PRE"]["invoice_id"] == feb
 
 
-def test_an_overpayment_fills_every_statement_and_leaves_unapplied_credit(
-    live: httpx.Client,
-) -> None:
-    api = fresh_api(live, "PT-1")
+def test_an_overpayment_fills_every_statement_and_leaves_unapplied_credit(api: LedgerApi) -> None:
     entries = [
-        entry("C-1", "PT-1", "2026-01-10", "charge", "100.01"),
-        entry("P-1", "PT-1", "2026-01-20", "patient_payment", "-150.00"),
+        pt1("C-1", "2026-01-10", "charge", "100.01"),
+        pt1("P-1", "2026-01-20", "patient_payment", "-150.00"),
     ]
     answer = api.push(entries)
     assert answer["statements"]["allocations_created"] == 1
     [statement] = api.statements()
-    assert (statement["amount"], statement["paid_amount"], statement["outstanding"]) == (
-        Decimal("100.01"),
-        Decimal("100.01"),
-        Decimal("0.00"),
-    )
+    assert balance(statement) == (Decimal("100.01"), Decimal("100.01"), Decimal("0.00"))
     # 150.00 paid = 100.01 allocated + 49.99 left as unapplied credit.
     assert allocations_of(api) == {f"ALLOC-P-1-{statement['id']}": Decimal("-100.01")}
     assert_view_matches(read_view(api), entries)
 
 
-def test_a_month_whose_net_is_not_positive_has_no_statement(live: httpx.Client) -> None:
-    api = fresh_api(live, "PT-1")
+def test_a_month_whose_net_is_not_positive_has_no_statement(api: LedgerApi) -> None:
     entries = [
-        entry("C-JAN", "PT-1", "2026-01-05", "charge", "50.00"),
-        entry("K-JAN", "PT-1", "2026-01-25", "other_credit", "-50.00"),
-        entry("C-FEB", "PT-1", "2026-02-05", "adjustment", "20.00"),
-        entry("K-FEB", "PT-1", "2026-02-06", "other_credit", "-30.00"),
-        entry("C-MAR", "PT-1", "2026-03-05", "charge", "40.00"),
-        entry("P-MAR", "PT-1", "2026-03-06", "patient_payment", "-25.00"),
+        pt1("C-JAN", "2026-01-05", "charge", "50.00"),
+        pt1("K-JAN", "2026-01-25", "other_credit", "-50.00"),
+        pt1("C-FEB", "2026-02-05", "adjustment", "20.00"),
+        pt1("K-FEB", "2026-02-06", "other_credit", "-30.00"),
+        pt1("C-MAR", "2026-03-05", "charge", "40.00"),
+        pt1("P-MAR", "2026-03-06", "patient_payment", "-25.00"),
     ]
     answer = api.push(entries)
     assert answer["statements"]["created"] == 1
@@ -233,17 +229,16 @@ def test_a_month_whose_net_is_not_positive_has_no_statement(live: httpx.Client) 
     assert_view_matches(read_view(api), entries)
 
 
-def test_same_day_payments_are_applied_in_external_id_order(live: httpx.Client) -> None:
-    api = fresh_api(live, "PT-1")
+def test_same_day_payments_are_applied_in_external_id_order(api: LedgerApi) -> None:
     # PAY-B is pushed first and created first; PAY-A still goes first.
     api.push(
         [
-            entry("C-JAN", "PT-1", "2026-01-10", "charge", "100.00"),
-            entry("C-FEB", "PT-1", "2026-02-10", "charge", "100.00"),
-            entry("PAY-B", "PT-1", "2026-03-01", "patient_payment", "-150.00"),
+            pt1("C-JAN", "2026-01-10", "charge", "100.00"),
+            pt1("C-FEB", "2026-02-10", "charge", "100.00"),
+            pt1("PAY-B", "2026-03-01", "patient_payment", "-150.00"),
         ]
     )
-    api.push([entry("PAY-A", "PT-1", "2026-03-01", "insurance_payment", "-30.00")])
+    api.push([pt1("PAY-A", "2026-03-01", "insurance_payment", "-30.00")])
     statements = statements_by_number(api)
     jan, feb = statements["STMT-2026-01-PT-1"]["id"], statements["STMT-2026-02-PT-1"]["id"]
     assert allocations_of(api) == {
@@ -256,19 +251,13 @@ def test_same_day_payments_are_applied_in_external_id_order(live: httpx.Client) 
 
 
 def test_a_month_that_stops_qualifying_loses_its_never_enrolled_statement_and_allocations(
-    live: httpx.Client,
+    live: httpx.Client, api: LedgerApi
 ) -> None:
-    api = fresh_api(live, "PT-1")
-    api.push(
-        [
-            entry("C-1", "PT-1", "2026-01-10", "charge", "100.00"),
-            entry("P-1", "PT-1", "2026-01-20", "patient_payment", "-40.00"),
-        ]
-    )
+    api.push(PART_PAID)
     [statement] = api.statements()
     assert len(allocations_of(api)) == 1
 
-    answer = api.push([entry("C-1", "PT-1", "2026-01-10", "charge", 0)])
+    answer = api.push([VOIDED])
     assert answer["statements"] == statement_counts(total=1, updated=1)
     assert api.statements() == []
     response = live.get(f"/statements/{statement['id']}")
@@ -280,24 +269,18 @@ def test_a_month_that_stops_qualifying_loses_its_never_enrolled_statement_and_al
 
 
 def test_an_enrolled_statement_that_stops_qualifying_is_kept_at_zero(
-    live: httpx.Client, company: dict[str, Any]
+    api: LedgerApi, company: dict[str, Any]
 ) -> None:
-    api = fresh_api(live, "PT-1")
-    api.push(
-        [
-            entry("C-1", "PT-1", "2026-01-10", "charge", "100.00"),
-            entry("P-1", "PT-1", "2026-01-20", "patient_payment", "-40.00"),
-        ]
-    )
+    api.push(PART_PAID)
     [statement] = api.statements()
     enrolled = api.enroll(statement["id"], company["sa_campaign_id"])
     assert enrolled["enrolled_count"] == 1
 
-    answer = api.push([entry("C-1", "PT-1", "2026-01-10", "charge", 0)])
+    answer = api.push([VOIDED])
     assert answer["statements"]["updated"] == 1
     [kept] = api.statements()
     assert kept["id"] == statement["id"]
-    assert (kept["amount"], kept["paid_amount"], kept["outstanding"]) == (0, 0, 0)
+    assert balance(kept) == (0, 0, 0)
     assert kept["status"] == "in_progress"
     assert kept["enrollment_status"] != "not_enrolled"
     assert allocations_of(api) == {}
@@ -305,7 +288,7 @@ def test_an_enrolled_statement_that_stops_qualifying_is_kept_at_zero(
     assert rows_by_external_id(api)["P-1"]["invoice_id"] is None
 
     # The month qualifies again: the same statement carries the new amount.
-    api.push([entry("C-1", "PT-1", "2026-01-10", "charge", "70.00")])
+    api.push([pt1("C-1", "2026-01-10", "charge", "70.00")])
     [again] = api.statements()
     assert again["id"] == statement["id"]
     assert (again["amount"], again["paid_amount"]) == (Decimal("70.00"), Decimal("40.00"))
@@ -314,41 +297,33 @@ def test_an_enrolled_statement_that_stops_qualifying_is_kept_at_zero(
 
 def test_repushing_an_entry_under_another_customer_reaggregates_both(live: httpx.Client) -> None:
     api = fresh_api(live, "PT-A", "PT-B")
-    api.push(
-        [
-            entry("X", "PT-A", "2026-01-10", "charge", "100.00"),
-            entry("PA", "PT-A", "2026-01-11", "patient_payment", "-30.00"),
-            entry("Y", "PT-B", "2026-01-12", "charge", "50.00"),
-        ]
-    )
-    answer = api.push([entry("X", "PT-B", "2026-01-10", "charge", "100.00")])
+    pushed = [
+        entry("X", "PT-A", "2026-01-10", "charge", "100.00"),
+        entry("PA", "PT-A", "2026-01-11", "patient_payment", "-30.00"),
+        entry("Y", "PT-B", "2026-01-12", "charge", "50.00"),
+    ]
+    api.push(pushed)
+    moved = entry("X", "PT-B", "2026-01-10", "charge", "100.00")
+    answer = api.push([moved])
     assert answer["ledger_entries"]["updated"] == 1
     # PT-A's January statement is deleted and PT-B's changes: both count as updated.
     assert answer["statements"] == statement_counts(total=2, updated=2)
     assert paid(api) == {"STMT-2026-01-PT-B": (Decimal("150.00"), Decimal("0.00"))}
     assert rows_by_external_id(api)["PA"]["invoice_id"] is None
-    assert_view_matches(
-        read_view(api),
-        [
-            entry("X", "PT-B", "2026-01-10", "charge", "100.00"),
-            entry("PA", "PT-A", "2026-01-11", "patient_payment", "-30.00"),
-            entry("Y", "PT-B", "2026-01-12", "charge", "50.00"),
-        ],
-    )
+    assert_view_matches(read_view(api), [moved, *pushed[1:]])
 
 
 def test_invoice_links_point_billable_rows_at_their_month_and_payments_at_the_oldest_paid(
-    live: httpx.Client,
+    api: LedgerApi,
 ) -> None:
-    api = fresh_api(live, "PT-1")
     entries = [
-        entry("C-JAN", "PT-1", "2026-01-10", "charge", "60.00"),
-        entry("K-FEB", "PT-1", "2026-02-10", "other_credit", "-5.00"),
-        entry("C-MAR", "PT-1", "2026-03-10", "charge", "60.00"),
-        entry("P-1", "PT-1", "2026-01-15", "patient_payment", "-100.00"),
-        entry("P-2", "PT-1", "2026-01-16", "insurance_payment", "-20.00"),
-        entry("P-3", "PT-1", "2026-01-17", "patient_payment", "-7.00"),
-        entry("P-0", "PT-1", "2026-01-18", "patient_payment", "0.00"),
+        pt1("C-JAN", "2026-01-10", "charge", "60.00"),
+        pt1("K-FEB", "2026-02-10", "other_credit", "-5.00"),
+        pt1("C-MAR", "2026-03-10", "charge", "60.00"),
+        pt1("P-1", "2026-01-15", "patient_payment", "-100.00"),
+        pt1("P-2", "2026-01-16", "insurance_payment", "-20.00"),
+        pt1("P-3", "2026-01-17", "patient_payment", "-7.00"),
+        pt1("P-0", "2026-01-18", "patient_payment", "0.00"),
     ]
     api.push(entries)
     statements = statements_by_number(api)
@@ -392,13 +367,12 @@ def test_a_repeated_external_id_in_one_request_keeps_the_last_and_skips_the_earl
 
 
 def test_repushing_identical_entries_counts_them_updated_and_the_statements_skipped(
-    live: httpx.Client,
+    api: LedgerApi,
 ) -> None:
-    api = fresh_api(live, "PT-1")
     entries = [
-        entry("C-1", "PT-1", "2026-01-10", "charge", "10.00"),
-        entry("C-2", "PT-1", "2026-02-10", "charge", "20.00"),
-        entry("P-1", "PT-1", "2026-02-11", "patient_payment", "-15.00"),
+        pt1("C-1", "2026-01-10", "charge", "10.00"),
+        pt1("C-2", "2026-02-10", "charge", "20.00"),
+        pt1("P-1", "2026-02-11", "patient_payment", "-15.00"),
     ]
     api.push(entries)
     answer = api.push(entries)
@@ -406,13 +380,12 @@ def test_repushing_identical_entries_counts_them_updated_and_the_statements_skip
     assert answer["statements"] == statement_counts(total=2, skipped=2, allocations_created=2)
 
 
-def test_amounts_travel_as_exact_decimals(live: httpx.Client) -> None:
-    api = fresh_api(live, "PT-1")
+def test_amounts_travel_as_exact_decimals(live: httpx.Client, api: LedgerApi) -> None:
     api.push(
         [
-            entry("C-1", "PT-1", "2026-01-10", "charge", "0.10"),
-            entry("C-2", "PT-1", "2026-01-11", "charge", "0.20"),
-            entry("P-1", "PT-1", "2026-01-12", "patient_payment", "-0.30"),
+            pt1("C-1", "2026-01-10", "charge", "0.10"),
+            pt1("C-2", "2026-01-11", "charge", "0.20"),
+            pt1("P-1", "2026-01-12", "patient_payment", "-0.30"),
         ]
     )
     [statement] = envelope_data(live.get("/statements"))["statements"]

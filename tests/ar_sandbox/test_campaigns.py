@@ -8,7 +8,7 @@ import httpx
 import pytest
 
 from ar_sandbox.admin import create_campaign
-from tests.ar_sandbox.helpers import invoice, push_customers, the_004_flow
+from tests.ar_sandbox.helpers import assign, enroll, invoice, push_customers, the_004_flow
 from tests.conftest import data, error
 from tests.sandbox_server import RunningSandbox
 
@@ -82,9 +82,7 @@ def test_assigning_an_account_starts_an_execution(
     live: httpx.Client, company: dict[str, Any]
 ) -> None:
     account = _account(live)
-    result = data(
-        live.post(f"/accounts/{account['id']}/campaign", json={"campaign_id": _reminder(company)})
-    )
+    result = data(assign(live, account["id"], _reminder(company)))
     (enrolled,) = result["results"]
     assert (enrolled["invoice_id"], enrolled["status"]) == (account["id"], "enrolled")
     assert data(live.get(f"/accounts/{account['id']}"))["status"] == "in_progress"
@@ -92,9 +90,9 @@ def test_assigning_an_account_starts_an_execution(
 
 def test_one_active_execution_per_invoice(live: httpx.Client, company: dict[str, Any]) -> None:
     account = _account(live)
-    data(live.post(f"/accounts/{account['id']}/campaign", json={"campaign_id": _reminder(company)}))
+    data(assign(live, account["id"], _reminder(company)))
     body = error(
-        live.post(f"/accounts/{account['id']}/campaign", json={"campaign_id": _reminder(company)}),
+        assign(live, account["id"], _reminder(company)),
         400,
     )
     assert body["message"] == (
@@ -108,14 +106,14 @@ def test_a_past_due_invoice_is_refused_by_payment_reminders_but_not_by_early_sta
 ) -> None:
     account = _account(live, due_date="2020-01-31", issue_date="2020-01-01")
     body = error(
-        live.post(f"/accounts/{account['id']}/campaign", json={"campaign_id": _reminder(company)}),
+        assign(live, account["id"], _reminder(company)),
         400,
     )
     assert body["message"].startswith(
         "Invoice is past its due date and cannot be enrolled in a payment reminder campaign."
     )
     early = _campaign(sandbox, company, name="Early", type="early_stage")
-    data(live.post(f"/accounts/{account['id']}/campaign", json={"campaign_id": early}))
+    data(assign(live, account["id"], early))
 
 
 @pytest.mark.parametrize(
@@ -135,7 +133,7 @@ def test_which_campaign_statuses_accept_new_enrollments(
 ) -> None:
     account = _account(live)
     campaign = _campaign(sandbox, company, name=f"C {status}", type="first_party", status=status)
-    response = live.post(f"/accounts/{account['id']}/campaign", json={"campaign_id": campaign})
+    response = assign(live, account["id"], campaign)
     if accepts:
         data(response)
     else:
@@ -146,17 +144,11 @@ def test_an_unknown_invoice_or_one_of_another_customer_is_refused(
     live: httpx.Client, company: dict[str, Any]
 ) -> None:
     account = _account(live)
-    missing = live.post(
-        "/accounts/00000000-0000-4000-8000-000000000000/campaign",
-        json={"campaign_id": _reminder(company)},
-    )
+    missing = assign(live, "00000000-0000-4000-8000-000000000000", _reminder(company))
     assert error(missing, 404)["message"] == "Invoice or Customer not found or access denied"
     push_customers(live, "PT-OTHER")
     other = data(live.get("/customers", params={"search": "pt-other"}))["customers"][0]["id"]
-    wrong = live.post(
-        f"/accounts/{account['id']}/campaign",
-        json={"campaign_id": _reminder(company), "customer_id": other},
-    )
+    wrong = assign(live, account["id"], _reminder(company), customer_id=other)
     assert error(wrong, 400)["message"] == "Invoice does not belong to this customer"
 
 
@@ -166,15 +158,11 @@ def test_statements_and_accounts_keep_to_their_own_campaign_categories(
     statement = the_004_flow(live)
     account = _account(live, customer="PT-002")
     error(
-        live.post(
-            f"/accounts/{statement['id']}/campaign", json={"campaign_id": _reminder(company)}
-        ),
+        assign(live, statement["id"], _reminder(company)),
         400,
     )
     error(
-        live.post(
-            f"/accounts/{account['id']}/campaign", json={"campaign_id": company["sa_campaign_id"]}
-        ),
+        assign(live, account["id"], company["sa_campaign_id"]),
         400,
     )
 
@@ -182,7 +170,7 @@ def test_statements_and_accounts_keep_to_their_own_campaign_categories(
 def test_bulk_assignment_reports_each_account(live: httpx.Client, company: dict[str, Any]) -> None:
     first = _account(live, "INV-1")
     second = _account(live, "INV-2")
-    data(live.post(f"/accounts/{second['id']}/campaign", json={"campaign_id": _reminder(company)}))
+    data(assign(live, second["id"], _reminder(company)))
     missing = "00000000-0000-4000-8000-000000000000"
     response = live.post(
         "/accounts/campaign/bulk",
@@ -219,14 +207,11 @@ def test_after_a_campaign_completes_the_invoice_waits_for_collection_and_can_be_
     live: httpx.Client, company: dict[str, Any]
 ) -> None:
     statement = the_004_flow(live)
-    path, params = (
-        f"/statements/{statement['id']}/campaign",
-        {"campaign_id": company["sa_campaign_id"]},
-    )
-    execution = data(live.post(path, params=params))["results"][0]["execution_id"]
+    sa = company["sa_campaign_id"]
+    execution = data(enroll(live, statement["id"], sa))["results"][0]["execution_id"]
     step = _advance(live, execution, "running")
     assert step["execution"]["status"] == "running"
-    error(live.post(path, params=params), 400)  # still active
+    error(enroll(live, statement["id"], sa), 400)  # still active
     done = _advance(live, execution)
     assert (done["execution"]["status"], done["invoice_status"], done["next_execution"]) == (
         "completed",
@@ -234,7 +219,7 @@ def test_after_a_campaign_completes_the_invoice_waits_for_collection_and_can_be_
         None,
     )
     assert data(live.get(f"/statements/{statement['id']}"))["status"] == "pending_collection"
-    again = data(live.post(path, params=params))
+    again = data(enroll(live, statement["id"], sa))
     assert again["results"][0]["execution_id"] != execution
 
 
@@ -246,9 +231,7 @@ def test_a_completed_campaign_chains_into_its_next_campaign(
         sandbox, company, name="Early", type="early_stage", next_campaign_id=first_party
     )
     account = _account(live)
-    execution = data(live.post(f"/accounts/{account['id']}/campaign", json={"campaign_id": early}))[
-        "results"
-    ][0]["execution_id"]
+    execution = data(assign(live, account["id"], early))["results"][0]["execution_id"]
     done = _advance(live, execution)
     assert done["next_execution"]["campaign_id"] == first_party
     after = data(live.get(f"/accounts/{account['id']}"))
@@ -257,12 +240,8 @@ def test_a_completed_campaign_chains_into_its_next_campaign(
 
 def test_an_execution_cannot_go_backwards(live: httpx.Client, company: dict[str, Any]) -> None:
     statement = the_004_flow(live)
-    execution = data(
-        live.post(
-            f"/statements/{statement['id']}/campaign",
-            params={"campaign_id": company["sa_campaign_id"]},
-        )
-    )["results"][0]["execution_id"]
+    enrolled = data(enroll(live, statement["id"], company["sa_campaign_id"]))
+    execution = enrolled["results"][0]["execution_id"]
     _advance(live, execution, "waiting")
     response = live.post(_advance_url(live, execution), params={"to": "running"})
     error(response, 422)

@@ -27,6 +27,7 @@ from tests.ar_sandbox.ledger_api import (
     LedgerApi,
     ServerView,
     assert_view_matches,
+    entry,
     ledger_of,
     money,
     read_view,
@@ -46,10 +47,6 @@ def server(request: pytest.FixtureRequest) -> RunningSandbox:
     name = "sandbox" if request.param == "sqlite" else "pg_sandbox"
     running: RunningSandbox = request.getfixturevalue(name)
     return running
-
-
-def entry(external_id: str, customer: str, day: str, kind: str, amount: str) -> LedgerEntry:
-    return LedgerEntry(external_id, customer, date.fromisoformat(day), kind, money(amount))
 
 
 def new_company(server: RunningSandbox) -> dict[str, Any]:

@@ -8,6 +8,7 @@ import httpx
 import pytest
 
 from tests.ar_sandbox.helpers import (
+    enroll,
     entry,
     invoice,
     push_customers,
@@ -105,11 +106,7 @@ def test_listing_is_newest_period_first_and_filters_by_customer_status_and_dates
     # to_date bounds period_end: a month ending after it is left out
     assert data(live.get("/statements", params={"to_date": "2026-03-30"}))["total"] == 3
     first = statements_of(live, "A")[-1]
-    data(
-        live.post(
-            f"/statements/{first['id']}/campaign", params={"campaign_id": company["sa_campaign_id"]}
-        )
-    )
+    data(enroll(live, first["id"], company["sa_campaign_id"]))
     in_progress = data(live.get("/statements", params={"status": "in_progress"}))["statements"]
     assert [s["id"] for s in in_progress] == [first["id"]]
     paged = data(live.get("/statements", params={"per_page": 2, "page": 3}))
@@ -122,9 +119,7 @@ def test_enrolling_one_statement_moves_it_in_progress(
     live: httpx.Client, company: dict[str, Any]
 ) -> None:
     statement = the_004_flow(live)
-    response = live.post(
-        f"/statements/{statement['id']}/campaign", params={"campaign_id": company["sa_campaign_id"]}
-    )
+    response = enroll(live, statement["id"], company["sa_campaign_id"])
     assert response.json()["message"] == "Statement enrolled in campaign"
     enrolled = data(response)
     assert (enrolled["campaign_id"], enrolled["enrolled_count"], enrolled["skipped_count"]) == (
@@ -151,12 +146,9 @@ def test_a_statement_cannot_be_enrolled_twice_while_its_execution_is_active(
     live: httpx.Client, company: dict[str, Any]
 ) -> None:
     statement = the_004_flow(live)
-    path, params = (
-        f"/statements/{statement['id']}/campaign",
-        {"campaign_id": company["sa_campaign_id"]},
-    )
-    data(live.post(path, params=params))
-    assert "active execution" in error(live.post(path, params=params), 400)["message"]
+    data(enroll(live, statement["id"], company["sa_campaign_id"]))
+    second = enroll(live, statement["id"], company["sa_campaign_id"])
+    assert "active execution" in error(second, 400)["message"]
 
 
 @pytest.mark.parametrize("kind", ["payment_reminder", "early_stage"])
@@ -165,10 +157,7 @@ def test_only_statement_acknowledgement_campaigns_take_statements(
 ) -> None:
     statement = the_004_flow(live)
     body = error(
-        live.post(
-            f"/statements/{statement['id']}/campaign",
-            params={"campaign_id": _campaign(company, kind)},
-        ),
+        enroll(live, statement["id"], _campaign(company, kind)),
         400,
     )
     assert "statement_acknowledgement" in body["message"]
@@ -179,13 +168,9 @@ def test_enrolling_into_an_unknown_campaign_or_statement_is_a_404(
     live: httpx.Client, company: dict[str, Any]
 ) -> None:
     statement = the_004_flow(live)
+    error(enroll(live, statement["id"], MISSING), 404)
     error(
-        live.post(f"/statements/{statement['id']}/campaign", params={"campaign_id": MISSING}), 404
-    )
-    error(
-        live.post(
-            f"/statements/{MISSING}/campaign", params={"campaign_id": company["sa_campaign_id"]}
-        ),
+        enroll(live, MISSING, company["sa_campaign_id"]),
         404,
     )
     error(live.post(f"/statements/{statement['id']}/campaign"), 422)  # campaign_id is required
@@ -197,11 +182,7 @@ def test_bulk_enrollment_enrolls_what_it_can_and_reports_the_rest(
     push_customers(live, "A")
     push_entries(live, *[entry(f"A-{m}", "A", f"2026-{m:02}-05", "charge", 10) for m in (1, 2, 3)])
     ids = [s["id"] for s in statements_of(live, "A")]
-    data(
-        live.post(
-            f"/statements/{ids[0]}/campaign", params={"campaign_id": company["sa_campaign_id"]}
-        )
-    )
+    data(enroll(live, ids[0], company["sa_campaign_id"]))
     response = live.post(
         "/statements/campaign/bulk",
         json={"campaign_id": company["sa_campaign_id"], "statement_ids": [*ids, MISSING]},
@@ -272,7 +253,5 @@ def test_a_statement_whose_customer_was_deleted_cannot_be_enrolled(
 ) -> None:
     statement = the_004_flow(live)
     data(live.delete(f"/customers/{statement['customer_id']}"))
-    response = live.post(
-        f"/statements/{statement['id']}/campaign", params={"campaign_id": company["sa_campaign_id"]}
-    )
+    response = enroll(live, statement["id"], company["sa_campaign_id"])
     assert error(response, 400)["message"] == "Statement has no customer"

@@ -3,7 +3,6 @@ computes from the same entries: clean, until AR's books are changed behind its b
 
 from __future__ import annotations
 
-from datetime import date
 from decimal import Decimal
 from typing import Any
 
@@ -15,12 +14,8 @@ from ar_pipelines.reconcile import Status, reconcile
 from ar_pipelines.statements.reference import LedgerEntry, compute_statements
 from ar_sandbox.models import Invoice
 from tests.ar_pipelines.statements.ledgers import push_ledger
+from tests.ar_sandbox.ledger_api import entry
 from tests.sandbox_server import RunningSandbox
-
-
-def entry(external_id: str, customer: str, day: str, kind: str, amount: str) -> LedgerEntry:
-    return LedgerEntry(external_id, customer, date.fromisoformat(day), kind, Decimal(amount))
-
 
 LEDGER = [
     entry("PR-1-T1", "PR-1-P1", "2026-01-05", "charge", "240.00"),
