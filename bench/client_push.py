@@ -37,7 +37,9 @@ from bench.databases import (
     sqlite_database,
 )
 from bench.machine import python_loop_ms
+from bench.sandbox_api import counts, plain_json
 from bench.sandbox_process import PeakRss
+from bench.targets import met
 
 SEED = 20_240_615
 PERIOD = Period(date(2025, 1, 1), 12)  # twelve statement months
@@ -245,8 +247,8 @@ def push_naively(server: SandboxProcess, key: str, entries: Sequence[EntryRow]) 
         statements: Counter[str] = Counter()
         for batch in batches:
             data = _naive_request(server, key, batch)
-            ledger.update(_counts(data["ledger_entries"]))
-            statements.update(_counts(data["statements"]))
+            ledger.update(counts(data["ledger_entries"]))
+            statements.update(counts(data["statements"]))
         return ledger, statements
 
     (ledger, statements), seconds, cpu_seconds = timed(push_all)
@@ -265,7 +267,7 @@ def push_naively(server: SandboxProcess, key: str, entries: Sequence[EntryRow]) 
 def _naive_request(
     server: SandboxProcess, key: str, batch: Sequence[EntryRow]
 ) -> dict[str, dict[str, object]]:
-    body = json.dumps({"ledger_entries": list(batch)}, default=_plain_json).encode()
+    body = json.dumps({"ledger_entries": list(batch)}, default=plain_json).encode()
     headers = {"X-Api-Key": key, "Content-Type": "application/json"}
     with httpx.Client(timeout=NAIVE_TIMEOUT) as http:  # a new connection for every request
         response = http.post(f"{server.api}/ledgers/bulk", content=body, headers=headers)
@@ -273,19 +275,6 @@ def _naive_request(
         raise RuntimeError(f"naive push: {response.status_code} {response.text[:500]}")
     data: dict[str, dict[str, object]] = response.json()["data"]
     return data
-
-
-def _plain_json(value: object) -> object:
-    """Amounts as floats (a 2-decimal amount is exact as one), dates as ISO text."""
-    if isinstance(value, Decimal):
-        return float(value)
-    if isinstance(value, date):
-        return value.isoformat()
-    raise TypeError(f"{type(value).__name__} is not JSON serializable")
-
-
-def _counts(section: dict[str, object]) -> Counter[str]:
-    return Counter({k: v for k, v in section.items() if isinstance(v, int)})
 
 
 def naive_problems(ledger: Counter[str], entry_count: int) -> list[str]:
@@ -461,18 +450,14 @@ def print_targets(results: Sequence[RunResult], *, quick: bool) -> None:
         speedup = compared.entries_per_second / naive.entries_per_second
         print(
             f"  concurrency {COMPARED_CONCURRENCY} vs naive: {speedup:.1f}x "
-            f"(target >= {TARGET_SPEEDUP:.0f}x: {_met(speedup >= TARGET_SPEEDUP)})"
+            f"(target >= {TARGET_SPEEDUP:.0f}x: {met(speedup >= TARGET_SPEEDUP)})"
         )
     busiest = max(_client_runs(results), key=lambda one: one.cpu_share)
     print(
         f"  client CPU: {busiest.cpu_share:.1%} of wall (the most of the client runs, "
         f"{busiest.name}; target < {TARGET_CPU_SHARE:.0%}: "
-        f"{_met(busiest.cpu_share < TARGET_CPU_SHARE)})"
+        f"{met(busiest.cpu_share < TARGET_CPU_SHARE)})"
     )
-
-
-def _met(met: bool) -> str:
-    return "met" if met else "MISSED"
 
 
 # --- entry point --------------------------------------------------------------------------

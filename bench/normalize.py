@@ -22,6 +22,7 @@ from sqlalchemy import select
 
 from bench.machine import python_loop_ms
 from bench.steps import run_step
+from bench.targets import met
 
 TARGET_ROWS_PER_SECOND = 200_000
 TARGET_PEAK_MIB = 1_536
@@ -177,8 +178,7 @@ def _run_scale(scale: Scale, directory: Path) -> tuple[bool, float, float]:
     return conserved and all_planted, normalize_rate, float(result["peak_mib"])
 
 
-def run(quick: bool) -> bool:
-    scales = QUICK if quick else FULL
+def print_header(scales: tuple[Scale, ...]) -> None:
     print(
         f"normalize: generate a Sikka-shaped source on SQLite ({scales[0].practices} practices "
         f"of {scales[0].patients:,} patients, {DEFECT_RATE:.0%} defects, seed {SEED}; "
@@ -187,6 +187,27 @@ def run(quick: bool) -> bool:
     )
     print(f"  machine: reference Python loop {python_loop_ms():.0f} ms (lower is faster)")
     print("  size  transactions  gen s  extract rows/s  normalize rows/s  peak RSS MiB  (gen MiB)")
+
+
+def print_targets(scales: tuple[Scale, ...], rates: list[float], peaks: list[float]) -> None:
+    slowest = min(rates)
+    print(
+        f"  normalization: {slowest:,.0f} rows/s at the slower size "
+        f"(target >= {TARGET_ROWS_PER_SECOND:,}: {met(slowest >= TARGET_ROWS_PER_SECOND)})"
+    )
+    small, large = peaks[0], peaks[-1]
+    flat = large <= small * 1.25 + 50  # "not growing": within a quarter (plus noise)
+    bounded = max(peaks) < TARGET_PEAK_MIB
+    print(
+        f"  extract + normalize peak RSS: {small:,.0f} MiB at {scales[0].name}, "
+        f"{large:,.0f} MiB at {scales[-1].name} (target < {TARGET_PEAK_MIB:,} MiB: "
+        f"{met(bounded)}; not growing with rows: {met(flat)})"
+    )
+
+
+def run(quick: bool) -> bool:
+    scales = QUICK if quick else FULL
+    print_header(scales)
     ok = True
     peaks: list[float] = []
     rates: list[float] = []
@@ -196,18 +217,5 @@ def run(quick: bool) -> bool:
             ok = ok and passed
             rates.append(rate)
             peaks.append(peak)
-    slowest = min(rates)
-    met = "met" if slowest >= TARGET_ROWS_PER_SECOND else "MISSED"
-    print(
-        f"  normalization: {slowest:,.0f} rows/s at the slower size "
-        f"(target >= {TARGET_ROWS_PER_SECOND:,}: {met})"
-    )
-    small, large = peaks[0], peaks[-1]
-    flat = large <= small * 1.25 + 50  # "not growing": within a quarter (plus noise)
-    bounded = max(peaks) < TARGET_PEAK_MIB
-    print(
-        f"  extract + normalize peak RSS: {small:,.0f} MiB at {scales[0].name}, "
-        f"{large:,.0f} MiB at {scales[-1].name} (target < {TARGET_PEAK_MIB:,} MiB: "
-        f"{'met' if bounded else 'MISSED'}; not growing with rows: {'met' if flat else 'MISSED'})"
-    )
+    print_targets(scales, rates, peaks)
     return ok

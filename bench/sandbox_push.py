@@ -31,7 +31,9 @@ from bench.databases import (
     sqlite_database,
 )
 from bench.machine import python_loop_ms
+from bench.sandbox_api import counts, plain_json
 from bench.sandbox_process import PeakRss
+from bench.targets import met
 
 SEED = 20_240_601
 FULL_SIZE = (100_000, 2_000)  # entries, customers
@@ -174,17 +176,8 @@ def totals(statements: dict[str, list[Statement]]) -> StatementTotals:
 
 
 def encode(body: Any) -> bytes:
-    """JSON with Decimal as a number (a 2-decimal amount below 1e10 is exact as a float)
-    and a date as ISO text."""
-
-    def plain(value: object) -> float | str:
-        if isinstance(value, Decimal):
-            return float(value)
-        if isinstance(value, date):
-            return value.isoformat()
-        raise TypeError(f"{type(value).__name__} is not JSON serializable")
-
-    return json.dumps(body, default=plain, separators=(",", ":")).encode()
+    """JSON with Decimal as a number and a date as ISO text (``plain_json``)."""
+    return json.dumps(body, default=plain_json, separators=(",", ":")).encode()
 
 
 def decode(response: httpx.Response) -> Any:
@@ -220,15 +213,11 @@ def push_pass(name: str, client: httpx.Client, bodies: Sequence[bytes], rss: Pea
         response = client.post("/ledgers/bulk", content=body)
         latencies_ms.append((time.perf_counter() - sent) * 1000)
         result = decode(response)
-        ledger.update(_counts(result["ledger_entries"]))
-        statements.update(_counts(result["statements"]))
+        ledger.update(counts(result["ledger_entries"]))
+        statements.update(counts(result["statements"]))
     seconds = time.perf_counter() - started
     entries = ledger["total"]
     return PassResult(name, entries, seconds, latencies_ms, rss.peak_bytes(), ledger, statements)
-
-
-def _counts(section: dict[str, Any]) -> Counter[str]:
-    return Counter({k: v for k, v in section.items() if isinstance(v, int)})
 
 
 def check_statements(
@@ -374,8 +363,8 @@ def _target_verdict(entries_per_second: float, p95_ms: float) -> str:
     throughput_met = entries_per_second >= POSTGRES_MIN_ENTRIES_PER_SECOND
     latency_met = p95_ms < POSTGRES_MAX_P95_MS
     return (
-        f"target >= {POSTGRES_MIN_ENTRIES_PER_SECOND:,}/s: {'met' if throughput_met else 'MISSED'}"
-        f", p95 < {POSTGRES_MAX_P95_MS:.0f} ms: {'met' if latency_met else 'MISSED'}"
+        f"target >= {POSTGRES_MIN_ENTRIES_PER_SECOND:,}/s: {met(throughput_met)}"
+        f", p95 < {POSTGRES_MAX_P95_MS:.0f} ms: {met(latency_met)}"
     )
 
 

@@ -1,4 +1,5 @@
-"""Fixtures shared by the whole suite: a running sandbox, companies, Postgres."""
+"""Fixtures shared by the whole suite: a running sandbox, companies, a live client, Postgres
+and MySQL."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import httpx
 import pytest
 from sqlalchemy import create_engine, text
 
+from ar_pipelines.client import ARClient
 from ar_sandbox.db import normalize_url
 from ar_sandbox.settings import Settings
 from tests.sandbox_server import RunningSandbox, running_sandbox
@@ -42,6 +44,13 @@ def live(sandbox: RunningSandbox, company: dict[str, Any]) -> Iterator[httpx.Cli
 
 
 @pytest.fixture
+def ar(sandbox: RunningSandbox, company: dict[str, Any]) -> Iterator[ARClient]:
+    """The pipelines' client, live, on the test's own company."""
+    with ARClient(base_url=sandbox.base_url, api_key=company["live_key"]) as client:
+        yield client
+
+
+@pytest.fixture
 def test_mode(sandbox: RunningSandbox, company: dict[str, Any]) -> Iterator[httpx.Client]:
     with sandbox.client(company["test_key"]) as client:
         yield client
@@ -52,25 +61,40 @@ def postgres_schema_url(base_url: str, schema: str) -> str:
     return f"{normalize_url(base_url)}{separator}options=-csearch_path%3D{schema}"
 
 
+def configured_server(env: str, what: str, example: str) -> str:
+    """The URL of the test server that ``env`` names; skips the test, saying why, when
+    none is configured."""
+    base = os.environ.get(env)
+    if not base:
+        pytest.skip(f"no {what}: set {env} (for example {example})")
+    return base
+
+
+@contextmanager
+def created_for_the_test(url: str, create: str, drop: str) -> Iterator[None]:
+    """``create`` run on the server at ``url``, and ``drop`` once the block is done, so
+    that a failing test leaves nothing behind."""
+    engine = create_engine(url)
+    with engine.begin() as connection:
+        connection.execute(text(create))
+    try:
+        yield
+    finally:
+        with engine.begin() as connection:
+            connection.execute(text(drop))
+        engine.dispose()
+
+
 @contextmanager
 def fresh_postgres_schema(prefix: str) -> Iterator[str]:
     """A URL whose search_path is a new schema on the test Postgres, dropped afterwards;
     skips the test, saying why, when no Postgres is configured."""
-    base = os.environ.get(POSTGRES_ENV)
-    if not base:
-        pytest.skip(
-            f"no Postgres: set {POSTGRES_ENV} (for example postgresql://postgres@127.0.0.1:5432/test)"
-        )
+    base = configured_server(POSTGRES_ENV, "Postgres", "postgresql://postgres@127.0.0.1:5432/test")
     schema = f"{prefix}_{uuid.uuid4().hex[:12]}"
-    engine = create_engine(normalize_url(base))
-    with engine.begin() as connection:
-        connection.execute(text(f'create schema "{schema}"'))
-    try:
+    with created_for_the_test(
+        normalize_url(base), f'create schema "{schema}"', f'drop schema "{schema}" cascade'
+    ):
         yield postgres_schema_url(base, schema)
-    finally:
-        with engine.begin() as connection:
-            connection.execute(text(f'drop schema "{schema}" cascade'))
-        engine.dispose()
 
 
 @pytest.fixture(scope="session")
@@ -83,25 +107,18 @@ def postgres_url() -> Iterator[str]:
 @pytest.fixture(scope="session")
 def mysql_url() -> Iterator[str]:
     """A fresh database on the test MySQL/MariaDB, dropped afterwards."""
-    base = os.environ.get(MYSQL_ENV)
-    if not base:
-        pytest.skip(
-            f"no MySQL/MariaDB: set {MYSQL_ENV} (for example mysql://root@127.0.0.1:3306/test)"
-        )
+    base = configured_server(MYSQL_ENV, "MySQL/MariaDB", "mysql://root@127.0.0.1:3306/test")
     from sqlalchemy.engine import make_url
 
     from ar_pipelines.sources.schema import normalize_url as source_url
 
     name = f"ar_test_{uuid.uuid4().hex[:12]}"
-    engine = create_engine(source_url(base))
-    with engine.begin() as connection:
-        connection.execute(text(f"create database `{name}` character set utf8mb4"))
-    try:
+    with created_for_the_test(
+        source_url(base),
+        f"create database `{name}` character set utf8mb4",
+        f"drop database `{name}`",
+    ):
         yield make_url(source_url(base)).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with engine.begin() as connection:
-            connection.execute(text(f"drop database `{name}`"))
-        engine.dispose()
 
 
 @pytest.fixture(scope="session")
@@ -112,18 +129,20 @@ def pg_sandbox(postgres_url: str) -> Iterator[RunningSandbox]:
 
 def data(response: httpx.Response, status: int = 200) -> Any:
     """The ``data`` of a success envelope, after checking the status and envelope."""
-    assert response.status_code == status, response.text
-    body = response.json()
-    assert body["success"] is True
-    assert body["status_code"] == status
-    return body["data"]
+    return _envelope(response, status, success=True)["data"]
 
 
 def error(response: httpx.Response, status: int) -> dict[str, Any]:
-    assert response.status_code == status, response.text
-    body: dict[str, Any] = response.json()
-    assert body["success"] is False
-    assert body["status_code"] == status
+    body = _envelope(response, status, success=False)
     assert isinstance(body["message"], str)
     assert body["message"]
+    return body
+
+
+def _envelope(response: httpx.Response, status: int, *, success: bool) -> dict[str, Any]:
+    """The JSON envelope, after checking that it and the HTTP status agree on both."""
+    assert response.status_code == status, response.text
+    body: dict[str, Any] = response.json()
+    assert body["success"] is success
+    assert body["status_code"] == status
     return body

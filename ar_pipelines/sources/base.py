@@ -17,7 +17,7 @@ from typing import Self
 
 import pandas as pd
 
-from ar_pipelines.sources.frames import Extract
+from ar_pipelines.sources.frames import Extract, loaded_threshold
 from ar_pipelines.sources.schema import KEY_SCAN_COLUMNS
 
 DEFAULT_LOOKBACK = timedelta(days=1)
@@ -82,7 +82,6 @@ class Source(ABC):
     @abstractmethod
     def guarantors(self, *, practice_id: str | None = None) -> pd.DataFrame: ...
 
-    @abstractmethod
     def transactions(
         self,
         *,
@@ -91,7 +90,19 @@ class Source(ABC):
         lookback: timedelta = DEFAULT_LOOKBACK,
     ) -> Extract:
         """Transactions changed since ``since - lookback`` (all without ``since``), then
-        the deletions reported in that window as rows with ``is_deleted = "true"``."""
+        the deletions reported in that window as rows with ``is_deleted = "true"``.
+
+        Every reader takes ``since`` and ``lookback`` alike; what it reads from the window
+        is its own (``_read_transactions``)."""
+        loaded_from = None if since is None else loaded_threshold(since, lookback)
+        return self._read_transactions(practice_id, since, loaded_from)
+
+    @abstractmethod
+    def _read_transactions(
+        self, practice_id: str | None, since: datetime | None, loaded_from: datetime | None
+    ) -> Extract:
+        """``transactions`` once its window is known: from ``loaded_from`` (``since -
+        lookback``, checked), ``None`` exactly when ``since`` is."""
 
     def transaction_keys(self, *, practice_id: str | None = None) -> Iterator[pd.DataFrame]:
         """``practice_id``, ``transaction_sr_no`` and ``row_key`` of every transaction row

@@ -16,15 +16,15 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Generator, Sequence
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 import httpx
 import pandas as pd
 
 from ar_pipelines.sources import schema
-from ar_pipelines.sources.base import DEFAULT_LOOKBACK, Source, SourceStatus
-from ar_pipelines.sources.frames import Extract, frame, loaded_threshold
+from ar_pipelines.sources.base import Source, SourceStatus
+from ar_pipelines.sources.frames import Extract, frame
 from ar_pipelines.sources.sikka_http import (
     SIKKA_TIME,
     SikkaAuthError,
@@ -106,12 +106,8 @@ class SikkaRestSource(Source):
         params = {**_practice(practice_id), **_fields(schema.PATIENT_EXTRA_FIELDS)}
         return self._read(GUARANTORS_PATH, schema.GUARANTOR_COLUMNS, params)
 
-    def transactions(
-        self,
-        *,
-        practice_id: str | None = None,
-        since: datetime | None = None,
-        lookback: timedelta = DEFAULT_LOOKBACK,
+    def _read_transactions(
+        self, practice_id: str | None, since: datetime | None, loaded_from: datetime | None
     ) -> Extract:
         """Transactions loaded in ``[since - lookback, now]``, one frame per page, then the
         deletions ``practice_events`` reports in that window. Without ``since``, every
@@ -122,11 +118,10 @@ class SikkaRestSource(Source):
         the office, a spent quota) surfaces while iterating, before any cursor exists."""
         params = {**_practice(practice_id), **_fields(schema.TRANSACTION_EXTRA_FIELDS)}
         end = self._now().replace(microsecond=0)
-        if since is None:
+        if loaded_from is None:
             return Extract(lambda: self._transaction_pages(params), since=None, window_end=end)
-        start = loaded_threshold(since, lookback)
         window = {
-            "loaded_startdate": start.strftime(SIKKA_TIME),
+            "loaded_startdate": loaded_from.strftime(SIKKA_TIME),
             "loaded_enddate": end.strftime(SIKKA_TIME),
         }
         changed = {**params, **window}
@@ -152,21 +147,10 @@ class SikkaRestSource(Source):
 
     def status(self) -> SourceStatus:
         """The office's ``data_sync_status``; a practice not in sync wins over the rest."""
-        found: list[dict[str, Any]] = []
-        page = 0
-        while True:
-            query = {"office_id": self.office_id, "offset": str(page), "limit": str(self.page_size)}
-            body = self._session.get_as_app(SYNC_STATUS_PATH, query).body
-            items = [] if body is None else body.get("items")
-            if not isinstance(items, list) or not items:
-                break
-            found += [
-                i for i in items if isinstance(i, dict) and i.get("office_id") == self.office_id
-            ]
-            total = _count(body.get("total_count")) if body is not None else None
-            page += 1
-            if total is None or page * self.page_size >= total:
-                break
+        listed = self._session.app_items(
+            SYNC_STATUS_PATH, {"office_id": self.office_id}, page_size=self.page_size
+        )
+        found = [item for item in listed if item.get("office_id") == self.office_id]
         if not found:
             return SourceStatus()
         found.sort(key=lambda item: str(item.get("status", "")).strip().lower() == "refresh")

@@ -48,6 +48,17 @@ PAYMENT_TYPE_FIELDS = ("practice_id", "code", "description")
 # Query filters in Sikka, not fields: a reader lists the types once per filter and marks
 # each type it found with ``"true"``; a landed table may carry them as flag columns.
 PAYMENT_TYPE_CLASSES = ("is_insurance_type", "is_adjustment_type", "is_debit_adjustment_type")
+# Where a patient or a guarantor lives and how to reach them: the same fields on both.
+CONTACT_FIELDS = (
+    "address_line1",
+    "city",
+    "state",
+    "zipcode",
+    "cell",
+    "homephone",
+    "workphone",
+    "email",
+)
 PATIENT_FIELDS = (
     "patient_id",
     "guarantor_id",
@@ -58,14 +69,7 @@ PATIENT_FIELDS = (
     "preferred_name",
     "birthdate",
     "status",
-    "address_line1",
-    "city",
-    "state",
-    "zipcode",
-    "cell",
-    "homephone",
-    "workphone",
-    "email",
+    *CONTACT_FIELDS,
     "created_date",
 )
 GUARANTOR_FIELDS = (
@@ -76,14 +80,7 @@ GUARANTOR_FIELDS = (
     "middlename",
     "lastname",
     "status",
-    "address_line1",
-    "city",
-    "state",
-    "zipcode",
-    "cell",
-    "homephone",
-    "workphone",
-    "email",
+    *CONTACT_FIELDS,
 )
 TRANSACTION_FIELDS = (
     "transaction_sr_no",

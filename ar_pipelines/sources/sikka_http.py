@@ -24,7 +24,7 @@ import logging
 import math
 import re
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
@@ -44,6 +44,7 @@ logger = logging.getLogger("ar_pipelines.sources.sikka")
 API_PREFIX = "/v4"
 KEY_PATH = "/v4/request_key"
 AUTHORIZED_PRACTICES_PATH = "/v4/authorized_practices"
+AUTHORIZED_PAGE_SIZE = 500
 DEFAULT_KEY_SECONDS = 86_400  # Sikka's keys last a day
 RENEW_MARGIN_SECONDS = 60.0
 RATE_LIMIT_WAIT_CAP = 60.0
@@ -158,6 +159,25 @@ class SikkaSession:
         response = self._send("GET", path, params=params, headers=headers)
         return self._reply(response, f"GET {path}")
 
+    def app_items(
+        self, path: str, params: Mapping[str, str], *, page_size: int
+    ) -> Iterator[dict[str, Any]]:
+        """Every item of a list called as the application (``get_as_app``), page after
+        page until a page is empty or ``total_count`` items are listed. A caller that stops
+        early asks for no more pages."""
+        page = 0
+        while True:
+            query = {**params, "offset": str(page), "limit": str(page_size)}
+            body = self.get_as_app(path, query).body
+            items = [] if body is None else body.get("items")
+            if not isinstance(items, list) or not items:
+                return
+            yield from (item for item in items if isinstance(item, dict))
+            total = _number(body.get("total_count")) if body is not None else None
+            page += 1
+            if total is None or page * page_size >= total:
+                return
+
     def _reply(self, response: httpx.Response, what: str) -> SikkaReply:
         if response.headers.get(DATA_INSERT, "").strip().lower() == IN_PROGRESS:
             raise SourceNotReady(
@@ -225,22 +245,14 @@ class SikkaSession:
         return self._secret_key
 
     def _authorized_secret(self) -> Secret:
-        page = 0
-        while True:
-            params = {"show": "all", "offset": str(page), "limit": "500"}
-            body = self.get_as_app(AUTHORIZED_PRACTICES_PATH, params).body
-            items = [] if body is None else body.get("items")
-            if not isinstance(items, list) or not items:
-                break
-            for item in items:
-                if isinstance(item, dict) and item.get("office_id") == self.office_id:
-                    secret = item.get("secret_key")
-                    if isinstance(secret, str) and secret:
-                        return Secret(secret)
-            total = _number(body.get("total_count")) if body is not None else None
-            page += 1
-            if total is None or page * 500 >= total:
-                break
+        listed = self.app_items(
+            AUTHORIZED_PRACTICES_PATH, {"show": "all"}, page_size=AUTHORIZED_PAGE_SIZE
+        )
+        for item in listed:
+            if item.get("office_id") == self.office_id:
+                secret = item.get("secret_key")
+                if isinstance(secret, str) and secret:
+                    return Secret(secret)
         raise SikkaAuthError(
             f"office {self.office_id!r} is not among the offices that authorized app "
             f"{self.app_id!r} (GET {AUTHORIZED_PRACTICES_PATH}); check the office id"

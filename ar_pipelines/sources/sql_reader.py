@@ -23,7 +23,7 @@ from __future__ import annotations
 from collections.abc import Generator, Sequence
 from contextlib import closing
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 import pandas as pd
@@ -46,8 +46,8 @@ from sqlalchemy import (
 from sqlalchemy.exc import NoSuchTableError
 
 from ar_pipelines.sources import schema
-from ar_pipelines.sources.base import DEFAULT_LOOKBACK, Source, SourceError
-from ar_pipelines.sources.frames import Extract, frame, loaded_threshold
+from ar_pipelines.sources.base import Source, SourceError
+from ar_pipelines.sources.frames import Extract, frame
 
 DEFAULT_CHUNK_SIZE = 50_000
 TRANSACTIONS = "transactions"
@@ -283,12 +283,8 @@ class SqlSource(Source):
     def guarantors(self, *, practice_id: str | None = None) -> pd.DataFrame:
         return self._read("guarantors", practice_id)
 
-    def transactions(
-        self,
-        *,
-        practice_id: str | None = None,
-        since: datetime | None = None,
-        lookback: timedelta = DEFAULT_LOOKBACK,
+    def _read_transactions(
+        self, practice_id: str | None, since: datetime | None, loaded_from: datetime | None
     ) -> Extract:
         """Transactions loaded at or after ``since - lookback`` then the deletions
         reported in that window, streamed in frames of at most ``chunk_size`` rows.
@@ -298,18 +294,17 @@ class SqlSource(Source):
         and a run that pushed it finds it gone by the key scan (a loader that keeps
         deleted rows marks them with its deleted column). Without a cursor column the
         extract's cursor stays ``None``."""
-        threshold = None if since is None else loaded_threshold(since, lookback)
         if self.layout.cursor_column is None:
-            since = threshold = None
-        queries = [self._query(TRANSACTIONS, practice_id, threshold)]
-        if threshold is not None and (events := self._table(EVENTS)) is not None:
+            since = loaded_from = None
+        queries = [self._query(TRANSACTIONS, practice_id, loaded_from)]
+        if loaded_from is not None and (events := self._table(EVENTS)) is not None:
             queries.append(
                 source_query(
                     events,
                     self._dialect,
                     layout=self.layout,
                     practice_id=practice_id,
-                    loaded_from=threshold,
+                    loaded_from=loaded_from,
                 )
             )
 

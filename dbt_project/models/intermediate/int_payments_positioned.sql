@@ -26,37 +26,17 @@ payments as (
 
 ),
 
-laid_end_to_end as (
-
-    select
-        payment_external_id,
-        customer_external_id,
-        transaction_date,
-        payment_amount,
-        row_number() over in_payment_order as payment_seq,
-        sum(payment_amount) over in_payment_order as payment_end
-
-    from payments
-    window in_payment_order as (
-        partition by customer_external_id
-        order by transaction_date, {{ bytewise('payment_external_id') }}
-        rows between unbounded preceding and current row
-    )
-
-),
-
 final as (
 
-    select
-        payment_external_id,
-        customer_external_id,
-        transaction_date,
-        payment_amount,
-        payment_seq,
-        {{ axis_position('payment_end - payment_amount') }} as payment_start,
-        {{ axis_position('payment_end') }} as payment_end
-
-    from laid_end_to_end
+    {{ laid_end_to_end(
+        'payments',
+        columns=[
+            'payment_external_id', 'customer_external_id', 'transaction_date', 'payment_amount'
+        ],
+        amount='payment_amount',
+        order_by='transaction_date, ' ~ bytewise('payment_external_id'),
+        name='payment'
+    ) }}
 
 )
 

@@ -24,35 +24,15 @@ qualifying_months as (
 
 ),
 
-laid_end_to_end as (
-
-    select
-        customer_external_id,
-        period_start,
-        amount,
-        row_number() over oldest_first as statement_seq,
-        sum(amount) over oldest_first as statement_end
-
-    from qualifying_months
-    window oldest_first as (
-        partition by customer_external_id
-        order by period_start
-        rows between unbounded preceding and current row
-    )
-
-),
-
 final as (
 
-    select
-        customer_external_id,
-        period_start,
-        amount,
-        statement_seq,
-        {{ axis_position('statement_end - amount') }} as statement_start,
-        {{ axis_position('statement_end') }} as statement_end
-
-    from laid_end_to_end
+    {{ laid_end_to_end(
+        'qualifying_months',
+        columns=['customer_external_id', 'period_start', 'amount'],
+        amount='amount',
+        order_by='period_start',
+        name='statement'
+    ) }}
 
 )
 

@@ -15,12 +15,6 @@ customer_months as (
 
 ),
 
-payments as (
-
-    select * from {{ ref('int_payments_positioned') }}
-
-),
-
 billing as (
 
     select
@@ -37,12 +31,7 @@ billing as (
 
 paying as (
 
-    select
-        customer_external_id,
-        sum(payment_amount) as payments_total
-
-    from payments
-    group by customer_external_id
+    {{ payments_total_by_customer(ref('int_payments_positioned')) }}
 
 ),
 

@@ -14,20 +14,9 @@ statements as (
 
 ),
 
-payments as (
-
-    select * from {{ ref('int_payments_positioned') }}
-
-),
-
 customer_payments as (
 
-    select
-        customer_external_id,
-        sum(payment_amount) as payments_total
-
-    from payments
-    group by customer_external_id
+    {{ payments_total_by_customer(ref('int_payments_positioned')) }}
 
 ),
 

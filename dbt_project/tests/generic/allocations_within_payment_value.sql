@@ -9,18 +9,6 @@
 
 with
 
-allocations as (
-
-    select * from {{ model }}
-
-),
-
-ledger_entries as (
-
-    select * from {{ ledger }}
-
-),
-
 payments as (
 
     select
@@ -28,7 +16,7 @@ payments as (
         customer_external_id,
         -amount as payment_value
 
-    from ledger_entries
+    from {{ ledger }}
     where transaction_type in {{ payment_types() }}
 
 ),
@@ -41,7 +29,7 @@ given as (
         sum(allocated_amount) as allocated_amount,
         min(allocated_amount) as smallest_allocation
 
-    from allocations
+    from {{ model }}
     group by payment_external_id, customer_external_id
 
 ),

@@ -6,27 +6,13 @@
 
 {% test amount_sign_matches_type(model, type_column, amount_column) %}
 
-with
-
-entries as (
-
-    select * from {{ model }}
-
-),
-
-final as (
-
-    select *
-    from entries
-    where
-        ({{ type_column }} in ('charge', 'adjustment', 'other_debit') and {{ amount_column }} < 0)
-        or (
-            {{ type_column }} in ('other_credit', 'patient_payment', 'insurance_payment')
-            and {{ amount_column }} > 0
-        )
-
-)
-
-select * from final
+select *
+from {{ model }}
+where
+    ({{ type_column }} in ('charge', 'adjustment', 'other_debit') and {{ amount_column }} < 0)
+    or (
+        {{ type_column }} in ('other_credit', 'patient_payment', 'insurance_payment')
+        and {{ amount_column }} > 0
+    )
 
 {% endtest %}

@@ -8,25 +8,13 @@
 
 with
 
-statements as (
-
-    select * from {{ model }}
-
-),
-
-allocations as (
-
-    select * from {{ allocations }}
-
-),
-
 allocated as (
 
     select
         external_invoice_id,
         sum(allocated_amount) as allocated_amount
 
-    from allocations
+    from {{ allocations }}
     group by external_invoice_id
 
 ),
@@ -39,7 +27,7 @@ compared as (
         statements.paid_amount,
         coalesce(allocated.allocated_amount, 0) as allocated_amount
 
-    from statements
+    from {{ model }} as statements
     full outer join allocated
         on statements.external_invoice_id = allocated.external_invoice_id
 

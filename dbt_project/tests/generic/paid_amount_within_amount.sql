@@ -6,26 +6,12 @@
 
 {% test paid_amount_within_amount(model) %}
 
-with
-
-statements as (
-
-    select * from {{ model }}
-
-),
-
-final as (
-
-    select *
-    from statements
-    where
-        amount <= 0
-        or paid_amount < 0
-        or paid_amount > amount
-        or outstanding <> amount - paid_amount
-
-)
-
-select * from final
+select *
+from {{ model }}
+where
+    amount <= 0
+    or paid_amount < 0
+    or paid_amount > amount
+    or outstanding <> amount - paid_amount
 
 {% endtest %}

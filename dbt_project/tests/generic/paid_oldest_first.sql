@@ -11,12 +11,6 @@
 
 with
 
-statements as (
-
-    select * from {{ model }}
-
-),
-
 with_predecessor as (
 
     select
@@ -28,7 +22,7 @@ with_predecessor as (
             order by period_start
         ) as predecessor_outstanding
 
-    from statements
+    from {{ model }}
 
 ),
 

@@ -1,4 +1,5 @@
-"""Clients for the client tests: a live one, and one whose requests are recorded."""
+"""A client whose requests are recorded, for the client tests (the live one, ``ar``, is
+the suite's)."""
 
 from __future__ import annotations
 
@@ -10,12 +11,6 @@ import pytest
 from ar_pipelines.client import ARClient
 from tests.ar_pipelines.client.resources.helpers import Recorder
 from tests.sandbox_server import RunningSandbox
-
-
-@pytest.fixture
-def ar(sandbox: RunningSandbox, company: dict[str, Any]) -> Iterator[ARClient]:
-    with ARClient(base_url=sandbox.base_url, api_key=company["live_key"]) as client:
-        yield client
 
 
 @pytest.fixture

@@ -6,9 +6,12 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
+import httpx
+
 from ar_demo.entries import Period, customer_rows, draw_ledger, entry_rows
-from ar_pipelines.client import ARClient
+from ar_pipelines.client import ARClient, PushReport
 from ar_pipelines.statements.reference import LedgerEntry, compute_statements
+from tests.sandbox_server import RunningSandbox
 
 StatementKey = tuple[str, date, Decimal, Decimal]
 
@@ -55,3 +58,21 @@ def statements_in_ar(ar: ARClient) -> set[StatementKey]:
 
 def raw_entry_count(ar: ARClient) -> int:
     return sum(1 for e in ar.ledgers.list() if e.transaction_type != "payment_allocation")
+
+
+def pushed_through(
+    sandbox: RunningSandbox,
+    http: httpx.Client,
+    customer_count: int,
+    rows: list[dict[str, Any]],
+    **options: Any,
+) -> tuple[PushReport, set[StatementKey]]:
+    """A new company's practice pushed by a client over ``http`` (made with ``options``):
+    ``customer_count`` customers, then ``rows``. The push's report, and the statements AR
+    then holds."""
+    company = sandbox.bootstrap()
+    key = company["live_key"]
+    with ARClient(base_url=sandbox.base_url, api_key=key, http_client=http, **options) as ar:
+        ar.customers.bulk_upsert(customers(customer_count))
+        report = ar.ledgers.bulk_upsert(rows)
+        return report, statements_in_ar(ar)

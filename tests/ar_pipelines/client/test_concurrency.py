@@ -39,20 +39,10 @@ class InFlightCounter(httpx.HTTPTransport):
 def test_no_more_requests_are_in_flight_than_asked_for(
     sandbox: RunningSandbox, concurrency: int
 ) -> None:
-    company = sandbox.bootstrap()
     counter = InFlightCounter()
-    http = httpx.Client(transport=counter, timeout=30)
     rows = practice.entries(40, 100)  # 4,000 entries: 8 requests
-    with ARClient(
-        base_url=sandbox.base_url,
-        api_key=company["live_key"],
-        http_client=http,
-        concurrency=concurrency,
-    ) as ar:
-        ar.customers.bulk_upsert(practice.customers(40))
-        report = ar.ledgers.bulk_upsert(rows)
-        in_ar = practice.statements_in_ar(ar)
-    http.close()
+    with httpx.Client(transport=counter, timeout=30) as http:
+        report, in_ar = practice.pushed_through(sandbox, http, 40, rows, concurrency=concurrency)
     assert counter.most == concurrency
     assert report.requests == 8
     assert in_ar == practice.expected_statements(rows)

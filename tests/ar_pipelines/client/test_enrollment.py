@@ -12,6 +12,7 @@ import pytest
 from ar_pipelines.client import ARClient
 from ar_sandbox.admin import create_campaign
 from tests.ar_pipelines.client.faults import AnswerAfter, FailAfter, Refuse, ScriptedTransport, Step
+from tests.ar_pipelines.client.resources.helpers import accounts_of
 from tests.sandbox_server import RunningSandbox
 
 MONTHS = 3
@@ -138,16 +139,7 @@ def test_an_account_assignment_that_landed_before_a_503_counts_as_assigned(
     make_client: Any, company: dict[str, Any]
 ) -> None:
     ar, _ = make_client(AnswerAfter(503))
-    ar.customers.bulk_upsert([{"external_id": "PT-1", "email": "pt1@example.com"}])
-    invoice = {
-        "external_id": "INV-1",
-        "customer_external_id": "PT-1",
-        "amount": "50.00",
-        "issue_date": "2099-01-01",
-        "due_date": "2099-02-01",
-    }
-    ar.accounts.bulk_upsert([invoice])
-    account = next(iter(ar.accounts.list(billing_type="standard"))).id
+    (account,) = (a.id for a in accounts_of(ar, "PT-1", "INV-1"))
     reminder = next(c for c in company["campaigns"] if c["type"] == "payment_reminder")
     report = ar.accounts.assign_campaign_bulk([account], campaign_id=reminder["id"])
     assert [e.invoice_id for e in report.enrolled] == [account]

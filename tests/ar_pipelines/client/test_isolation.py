@@ -64,17 +64,12 @@ def test_a_batch_with_a_few_malformed_records_lands_every_good_one(ar: ARClient)
 def test_when_the_server_does_not_name_the_record_the_batch_is_halved_until_it_stands_alone(
     sandbox: RunningSandbox,
 ) -> None:
-    company = sandbox.bootstrap()
     rewriting = RewritingTransport(
         when=lambda _, response: response.status_code == 422, rewrite=without_record_indexes
     )
-    http = httpx.Client(transport=rewriting, timeout=30)
     rows = with_malformed(practice.entries(30, 40))
-    with ARClient(base_url=sandbox.base_url, api_key=company["live_key"], http_client=http) as ar:
-        ar.customers.bulk_upsert(practice.customers(30))
-        report = ar.ledgers.bulk_upsert(rows)
-        in_ar = practice.statements_in_ar(ar)
-    http.close()
+    with httpx.Client(transport=rewriting, timeout=30) as http:
+        report, in_ar = practice.pushed_through(sandbox, http, 30, rows)
 
     assert_accounted(report)
     assert rewriting.rewritten > len(MALFORMED)
@@ -208,14 +203,9 @@ class SmallBodyGateway(httpx.HTTPTransport):
 def test_a_gateway_refusing_large_bodies_gets_the_batch_in_halves(
     sandbox: RunningSandbox,
 ) -> None:
-    company = sandbox.bootstrap()
-    http = httpx.Client(transport=SmallBodyGateway(), timeout=30)
     rows = practice.entries(10, 100)
-    with ARClient(base_url=sandbox.base_url, api_key=company["live_key"], http_client=http) as ar:
-        ar.customers.bulk_upsert(practice.customers(10))
-        report = ar.ledgers.bulk_upsert(rows)
-        in_ar = practice.statements_in_ar(ar)
-    http.close()
+    with httpx.Client(transport=SmallBodyGateway(), timeout=30) as http:
+        report, in_ar = practice.pushed_through(sandbox, http, 10, rows)
     assert_accounted(report)
     assert report.created == len(rows)
     assert not report.rejected

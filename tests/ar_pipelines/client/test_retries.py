@@ -36,6 +36,7 @@ from tests.ar_pipelines.client.faults import (
     ScriptedTransport,
     Step,
 )
+from tests.ar_pipelines.client.resources.helpers import accounts_of
 from tests.sandbox_server import RunningSandbox
 
 
@@ -273,13 +274,5 @@ def _statement(ar: ARClient) -> str:
 
 
 def _account(ar: ARClient) -> str:
-    ar.customers.bulk_upsert([{"external_id": "PT-1", "email": "pt1@example.com"}])
-    invoice = {
-        "external_id": "INV-1",
-        "customer_external_id": "PT-1",
-        "amount": "100.00",
-        "issue_date": "2026-05-01",
-        "due_date": "2026-06-01",
-    }
-    assert ar.accounts.bulk_upsert([invoice]).created == 1
-    return next(iter(ar.accounts.list(billing_type="standard"))).id
+    (account,) = accounts_of(ar, "PT-1", "INV-1")
+    return account.id

@@ -61,15 +61,19 @@ def payment_types(*rows: dict[str, Any]) -> pd.DataFrame:
     return text_frame(rows, PAYMENT_TYPE_COLUMNS)
 
 
-def patient(patient_id: str = "100", **fields: Any) -> dict[str, Any]:
+def person(id_column: str, person_id: str, first: str, last: str) -> dict[str, Any]:
+    """A patient's or guarantor's row of practice P1, with an email made of the names."""
     return {
         "practice_id": "P1",
-        "patient_id": patient_id,
-        "firstname": "Jane",
-        "lastname": "Doe",
-        "email": f"jane{patient_id}@example.com",
-        **fields,
+        id_column: person_id,
+        "firstname": first,
+        "lastname": last,
+        "email": f"{first.lower()}{person_id}@example.com",
     }
+
+
+def patient(patient_id: str = "100", **fields: Any) -> dict[str, Any]:
+    return {**person("patient_id", patient_id, "Jane", "Doe"), **fields}
 
 
 def patients(*rows: dict[str, Any]) -> pd.DataFrame:
@@ -77,14 +81,7 @@ def patients(*rows: dict[str, Any]) -> pd.DataFrame:
 
 
 def guarantor(guarantor_id: str = "500", **fields: Any) -> dict[str, Any]:
-    return {
-        "practice_id": "P1",
-        "guarantor_id": guarantor_id,
-        "firstname": "Gary",
-        "lastname": "Payer",
-        "email": f"gary{guarantor_id}@example.com",
-        **fields,
-    }
+    return {**person("guarantor_id", guarantor_id, "Gary", "Payer"), **fields}
 
 
 def guarantors(*rows: dict[str, Any]) -> pd.DataFrame:

@@ -17,7 +17,13 @@ from ar_pipelines.reconcile import (
     ar_statements_frame,
     reconcile,
 )
-from tests.ar_pipelines.reconcile.statements import ar_statement, local_frame, local_row
+from tests.ar_pipelines.reconcile.statements import (
+    Side,
+    ar_statement,
+    both_sides,
+    local_frame,
+    local_row,
+)
 
 
 def only_row(local: pd.DataFrame, ar: list[Statement]) -> dict[str, object]:
@@ -41,30 +47,61 @@ def test_a_statement_equal_on_both_sides_to_the_cent_is_matched() -> None:
     assert not row["zeroed_in_ar"]
 
 
-def test_a_statement_whose_amounts_differ_is_an_amount_mismatch_whatever_was_paid() -> None:
-    local = local_frame(
-        local_row("PT-1", "2026-05", "240.00", "100.00"),
-        local_row("PT-2", "2026-05", "80.00", "0.00"),
-    )
-    ar = [
-        ar_statement("PT-1", "2026-05", "250.00", "100.00"),
-        ar_statement("PT-2", "2026-05", "70.00", "70.00"),
-    ]
+@pytest.mark.parametrize(
+    ("local", "ar", "status", "differences"),
+    [
+        pytest.param(
+            ("240.00", "100.00"),
+            ("250.00", "100.00"),
+            Status.AMOUNT_MISMATCH,
+            ("10.00", "0.00"),
+            id="AR bills more",
+        ),
+        pytest.param(
+            ("80.00", "0.00"),
+            ("70.00", "70.00"),
+            Status.AMOUNT_MISMATCH,
+            ("-10.00", "70.00"),
+            id="AR bills less and applies more: an amount mismatch whatever was paid",
+        ),
+        pytest.param(
+            ("240.00", "100.00"),
+            ("240.00", "140.00"),
+            Status.PAID_MISMATCH,
+            ("0.00", "40.00"),
+            id="equal amounts with different payments applied",
+        ),
+        pytest.param(
+            ("240.00", "100.00"),
+            ("240.01", "100.00"),
+            Status.AMOUNT_MISMATCH,
+            ("0.01", "0.00"),
+            id="one cent of amount",
+        ),
+        pytest.param(
+            ("10.00", "10.00"),
+            ("10.00", "9.99"),
+            Status.PAID_MISMATCH,
+            ("0.00", "-0.01"),
+            id="one cent of paid amount",
+        ),
+        pytest.param(
+            ("12.00", "0.00"),
+            ("0.00", "0.00"),
+            Status.AMOUNT_MISMATCH,
+            ("-12.00", "0.00"),
+            id="zeroed in AR while the ledger still bills it",
+        ),
+    ],
+)
+def test_a_statement_on_both_sides_differs_by_its_amount_first_then_by_what_was_paid(
+    local: Side, ar: Side, status: Status, differences: tuple[str, str]
+) -> None:
+    row = only_row(*both_sides(("PT-1", "2026-05", local, ar)))
 
-    result = reconcile("PR-1", local, ar)
-
-    assert list(result.rows["status"]) == [Status.AMOUNT_MISMATCH, Status.AMOUNT_MISMATCH]
-    assert list(result.rows["amount_difference"]) == [Decimal("10.00"), Decimal("-10.00")]
-    assert list(result.rows["paid_difference"]) == [Decimal("0.00"), Decimal("70.00")]
-
-
-def test_equal_amounts_with_different_payments_applied_are_a_paid_mismatch() -> None:
-    local = local_frame(local_row("PT-1", "2026-05", "240.00", "100.00"))
-    row = only_row(local, [ar_statement("PT-1", "2026-05", "240.00", "140.00")])
-
-    assert row["status"] == Status.PAID_MISMATCH
-    assert row["amount_difference"] == Decimal("0.00")
-    assert row["paid_difference"] == Decimal("40.00")
+    assert row["status"] == status
+    assert (row["amount_difference"], row["paid_difference"]) == tuple(map(Decimal, differences))
+    assert not row["zeroed_in_ar"]
 
 
 def test_a_statement_only_computed_locally_is_missing_in_ar() -> None:
@@ -106,14 +143,6 @@ def test_an_enrolled_statement_kept_at_zero_in_ar_without_a_local_one_is_matched
     assert bool(result.rows["zeroed_in_ar"].iloc[0]) is True
 
 
-def test_a_statement_zeroed_in_ar_that_the_ledger_still_bills_is_an_amount_mismatch() -> None:
-    local = local_frame(local_row("PT-1", "2026-03", "12.00", "0.00"))
-    row = only_row(local, [ar_statement("PT-1", "2026-03", "0.00", "0.00")])
-
-    assert row["status"] == Status.AMOUNT_MISMATCH
-    assert not row["zeroed_in_ar"]
-
-
 def test_an_ar_only_statement_with_a_balance_is_not_taken_for_a_zeroed_one() -> None:
     paid_only = ar_statement("PT-1", "2026-03", "0.00", "5.00")
     row = only_row(local_frame(), [paid_only])
@@ -122,35 +151,13 @@ def test_an_ar_only_statement_with_a_balance_is_not_taken_for_a_zeroed_one() -> 
     assert not row["zeroed_in_ar"]
 
 
-def test_one_cent_is_a_mismatch() -> None:
-    local = local_frame(
-        local_row("PT-1", "2026-05", "240.00", "100.00"),
-        local_row("PT-2", "2026-05", "10.00", "10.00"),
-    )
-    ar = [
-        ar_statement("PT-1", "2026-05", "240.01", "100.00"),
-        ar_statement("PT-2", "2026-05", "10.00", "9.99"),
-    ]
-
-    result = reconcile("PR-1", local, ar)
-
-    assert list(result.rows["status"]) == [Status.AMOUNT_MISMATCH, Status.PAID_MISMATCH]
-    assert list(result.rows["amount_difference"]) == [Decimal("0.01"), Decimal("0.00")]
-    assert list(result.rows["paid_difference"]) == [Decimal("0.00"), Decimal("-0.01")]
-
-
 def test_float_money_from_a_database_driver_makes_no_false_mismatch() -> None:
-    local = local_frame(
-        local_row("PT-1", "2026-01", 0.1 + 0.2, 0.1),
-        local_row("PT-2", "2026-01", 1.1 * 3, 100.0 - 99.99),
-        local_row("PT-3", "2026-01", 1234567.89, 0.0),
+    local, ar = both_sides(
+        ("PT-1", "2026-01", (0.1 + 0.2, 0.1), ("0.30", "0.10")),
+        ("PT-2", "2026-01", (1.1 * 3, 100.0 - 99.99), ("3.30", "0.01")),
+        ("PT-3", "2026-01", (1234567.89, 0.0), ("1234567.89", "0.00")),
     )
     assert local["amount"].dtype == np.float64
-    ar = [
-        ar_statement("PT-1", "2026-01", "0.30", "0.10"),
-        ar_statement("PT-2", "2026-01", "3.30", "0.01"),
-        ar_statement("PT-3", "2026-01", "1234567.89", "0.00"),
-    ]
 
     result = reconcile("PR-1", local, ar)
 
@@ -164,11 +171,11 @@ def test_float_money_from_a_database_driver_makes_no_false_mismatch() -> None:
 
 
 def test_money_as_text_and_dates_as_text_timestamps_or_datetimes_read_alike() -> None:
-    local = local_frame(
-        local_row("PT-1", "2026-01", "12.5", "0"),
-        local_row("PT-2", "2026-02", " 7.25 ", "7.250"),
-        local_row("PT-3", "2026-03", "99.99", "1.00"),
-        local_row("PT-4", "2026-04", 3, 1),
+    local, ar = both_sides(
+        ("PT-1", "2026-01", ("12.5", "0"), ("12.50", "0.00")),
+        ("PT-2", "2026-02", (" 7.25 ", "7.250"), ("7.25", "7.25")),
+        ("PT-3", "2026-03", ("99.99", "1.00"), ("99.99", "1.00")),
+        ("PT-4", "2026-04", (3, 1), ("3.00", "1.00")),
     )
     local["period_start"] = pd.Series(
         [
@@ -179,13 +186,6 @@ def test_money_as_text_and_dates_as_text_timestamps_or_datetimes_read_alike() ->
         ],
         dtype=object,
     )
-    ar = [
-        ar_statement("PT-1", "2026-01", "12.50", "0.00"),
-        ar_statement("PT-2", "2026-02", "7.25", "7.25"),
-        ar_statement("PT-3", "2026-03", "99.99", "1.00"),
-        ar_statement("PT-4", "2026-04", "3.00", "1.00"),
-    ]
-
     result = reconcile("PR-1", local, ar)
 
     assert result.clean
@@ -260,14 +260,11 @@ def test_a_statement_number_repeated_on_one_side_is_refused() -> None:
 
 
 def test_ar_statements_as_a_frame_reconcile_as_the_models_do() -> None:
-    local = local_frame(
-        local_row("PT-1", "2026-05", "240.00", "100.00"),
-        local_row("PT-2", "2026-05", "80.00", "0.00"),
+    local, ar = both_sides(
+        ("PT-1", "2026-05", ("240.00", "100.00"), ("240.00", "90.00")),
+        ("PT-2", "2026-05", ("80.00", "0.00"), None),
+        ("PT-3", "2026-05", None, ("5.00", "0.00")),
     )
-    ar = [
-        ar_statement("PT-1", "2026-05", "240.00", "90.00"),
-        ar_statement("PT-3", "2026-05", "5.00", "0.00"),
-    ]
     frame = ar_statements_frame(ar)
     frame["amount"] = frame["amount"].astype(str)  # as read back from a CSV, say
 
@@ -299,15 +296,12 @@ def test_nothing_on_either_side_is_clean_and_empty() -> None:
 
 
 def test_rows_are_one_per_statement_number_sorted_by_it() -> None:
-    local = local_frame(
-        local_row("PT-2", "2026-05", "1.00", "0.00"),
-        local_row("PT-1", "2026-06", "1.00", "0.00"),
-        local_row("PT-1", "2026-05", "1.00", "0.00"),
+    local, ar = both_sides(
+        ("PT-2", "2026-05", ("1.00", "0.00"), None),
+        ("PT-1", "2026-06", ("1.00", "0.00"), None),
+        ("PT-1", "2026-05", ("1.00", "0.00"), ("1.00", "0.00")),
+        ("PT-0", "2026-05", None, ("1.00", "0.00")),
     )
-    ar = [
-        ar_statement("PT-0", "2026-05", "1.00", "0.00"),
-        ar_statement("PT-1", "2026-05", "1.00", "0.00"),
-    ]
 
     result = reconcile("PR-1", local, ar)
 

@@ -11,8 +11,13 @@ from pathlib import Path
 import pytest
 
 from ar_pipelines.reconcile import Reconciliation, reconcile, write_report
-from ar_pipelines.reconcile.result import MONEY_COLUMNS, ROW_COLUMNS
-from tests.ar_pipelines.reconcile.statements import ar_statement, local_frame, local_row
+from ar_pipelines.reconcile.result import MONEY_COLUMNS, ROW_COLUMNS, TOTALS
+from tests.ar_pipelines.reconcile.statements import (
+    ar_statement,
+    both_sides,
+    local_frame,
+    local_row,
+)
 
 HOSTILE = '<script>alert("x")</script>'
 
@@ -20,22 +25,16 @@ HOSTILE = '<script>alert("x")</script>'
 @pytest.fixture
 def result() -> Reconciliation:
     """One statement of each kind, a zeroed one, and a hostile customer id."""
-    local = local_frame(
-        local_row("PT-1", "2026-01", "100.00", "40.00"),
-        local_row("PT-2", "2026-01", "80.00", "0.00"),
-        local_row("PT-3", "2026-02", "55.55", "5.55"),
-        local_row("PT-4", "2026-02", "1234.56", "0.00"),
-        local_row(HOSTILE, "2026-03", "9.99", "0.00"),
+    local, ar = both_sides(
+        ("PT-1", "2026-01", ("100.00", "40.00"), ("100.00", "40.00")),
+        ("PT-2", "2026-01", ("80.00", "0.00"), ("80.01", "0.00")),
+        ("PT-3", "2026-02", ("55.55", "5.55"), ("55.55", "0.00")),
+        ("PT-4", "2026-02", ("1234.56", "0.00"), None),
+        ("PT-5", "2026-03", None, ("12.00", "2.00")),
+        (HOSTILE, "2026-03", ("9.99", "0.00"), ("9.99", "1.00")),
     )
-    ar = [
-        ar_statement("PT-1", "2026-01", "100.00", "40.00"),
-        ar_statement("PT-2", "2026-01", "80.01", "0.00"),
-        ar_statement("PT-3", "2026-02", "55.55", "0.00"),
-        ar_statement("PT-5", "2026-03", "12.00", "2.00"),
-        ar_statement("PT-6", "2026-03", "0.00", "0.00", enrollment_status="enrolled"),
-        ar_statement(HOSTILE, "2026-03", "9.99", "1.00"),
-    ]
-    return reconcile("PR-1", local, ar)
+    zeroed = ar_statement("PT-6", "2026-03", "0.00", "0.00", enrollment_status="enrolled")
+    return reconcile("PR-1", local, [*ar, zeroed])
 
 
 def read_csv(path: Path) -> list[dict[str, str]]:
@@ -126,14 +125,7 @@ def test_totals_are_the_same_decimals_in_the_csv_the_page_and_the_summary(
     totals = result.summary()["totals"]
     assert isinstance(totals, dict)
 
-    for name, column in {
-        "local_billed": "local_amount",
-        "local_paid": "local_paid",
-        "local_outstanding": "local_outstanding",
-        "ar_billed": "ar_amount",
-        "ar_paid": "ar_paid",
-        "ar_outstanding": "ar_outstanding",
-    }.items():
+    for name, column in TOTALS.items():
         from_csv = sum((Decimal(r[column]) for r in read if r[column]), Decimal("0.00"))
         assert cell(page, f"total-{name}") == totals[name] == str(from_csv), name
     assert totals["local_billed"] == "1480.10"

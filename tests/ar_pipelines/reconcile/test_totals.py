@@ -12,7 +12,12 @@ from hypothesis import strategies as st
 
 from ar_pipelines.client.models import Statement
 from ar_pipelines.reconcile import Status, reconcile
-from tests.ar_pipelines.reconcile.statements import ar_statement, local_frame, local_row
+from tests.ar_pipelines.reconcile.statements import (
+    ar_statement,
+    both_sides,
+    local_frame,
+    local_row,
+)
 
 MONTHS = ["2025-11", "2025-12", "2026-01", "2026-02"]
 FATES = ("same", "amount", "paid", "not_in_ar", "only_in_ar", "zeroed_in_ar")
@@ -89,16 +94,12 @@ def expected_totals(local_rows: list[dict[str, object]], ar: list[Statement]) ->
 
 
 def test_by_month_sums_each_side_per_statement_month() -> None:
-    local = local_frame(
-        local_row("PT-1", "2026-01", "100.00", "40.00"),
-        local_row("PT-2", "2026-01", "0.10", "0.00"),
-        local_row("PT-1", "2026-02", "50.00", "0.00"),
+    local, ar = both_sides(
+        ("PT-1", "2026-01", ("100.00", "40.00"), ("100.00", "40.00")),
+        ("PT-2", "2026-01", ("0.10", "0.00"), ("0.20", "0.10")),
+        ("PT-1", "2026-02", ("50.00", "0.00"), None),
+        ("PT-9", "2026-03", None, ("7.00", "0.00")),
     )
-    ar = [
-        ar_statement("PT-1", "2026-01", "100.00", "40.00"),
-        ar_statement("PT-2", "2026-01", "0.20", "0.10"),
-        ar_statement("PT-9", "2026-03", "7.00", "0.00"),
-    ]
 
     by_month = reconcile("PR-1", local, ar).by_month
 
@@ -145,18 +146,13 @@ def test_outstanding_is_derived_from_amount_and_paid_when_a_side_does_not_state_
 
 
 def test_mismatch_samples_are_json_safe_largest_difference_first_and_limited() -> None:
-    local = local_frame(
-        local_row("PT-1", "2026-01", "10.00", "0.00"),
-        local_row("PT-2", "2026-01", "10.00", "0.00"),
-        local_row("PT-3", "2026-01", "10.00", "0.00"),
-        local_row("PT-4", "2026-01", "10.00", "0.00"),
+    local, ar = both_sides(
+        ("PT-1", "2026-01", ("10.00", "0.00"), ("10.00", "0.00")),
+        ("PT-2", "2026-01", ("10.00", "0.00"), ("10.50", "0.00")),
+        ("PT-3", "2026-01", ("10.00", "0.00"), ("10.00", "3.00")),
+        ("PT-4", "2026-01", ("10.00", "0.00"), None),
+        ("PT-9", "2026-01", None, ("900.00", "0.00")),
     )
-    ar = [
-        ar_statement("PT-1", "2026-01", "10.00", "0.00"),
-        ar_statement("PT-2", "2026-01", "10.50", "0.00"),
-        ar_statement("PT-3", "2026-01", "10.00", "3.00"),
-        ar_statement("PT-9", "2026-01", "900.00", "0.00"),
-    ]
     result = reconcile("PR-1", local, ar)
 
     samples = result.mismatches(limit=3)

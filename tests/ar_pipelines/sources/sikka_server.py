@@ -23,7 +23,7 @@ import math
 import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from typing import Annotated, Any
@@ -80,12 +80,8 @@ class Credentials:
     app_key: str = "ak-app-b81e20"
 
     def as_kwargs(self) -> dict[str, str]:
-        return {
-            "office_id": self.office_id,
-            "secret_key": self.secret_key,
-            "app_id": self.app_id,
-            "app_key": self.app_key,
-        }
+        """The credentials as a reader's keyword arguments, which share their names."""
+        return asdict(self)
 
 
 @dataclass

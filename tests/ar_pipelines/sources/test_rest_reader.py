@@ -8,7 +8,6 @@ import traceback
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -46,16 +45,10 @@ class Sleeps:
 
 
 @pytest.fixture
-def source_url(tmp_path: Path) -> str:
-    return f"sqlite:///{tmp_path / 'source.db'}"
-
-
-@pytest.fixture
-def engine(source_url: str) -> Iterator[Engine]:
-    engine = schema.source_engine(source_url)
+def engine(engine: Engine) -> Engine:
+    """The source, filled with the sample's first round of rows."""
     sample.fill(engine, sample.first_round())
-    yield engine
-    engine.dispose()
+    return engine
 
 
 @pytest.fixture

@@ -3,7 +3,7 @@ Postgres and MariaDB, whatever bookkeeping columns the loader added."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
@@ -27,18 +27,6 @@ def any_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     fixture = {"postgres": "postgres_url", "mariadb": "mysql_url"}[request.param]
     url: str = request.getfixturevalue(fixture)
     return url
-
-
-@pytest.fixture
-def url(tmp_path: Path) -> str:
-    return f"sqlite:///{tmp_path / 'source.db'}"
-
-
-@pytest.fixture
-def engine(url: str) -> Iterator[Engine]:
-    engine = schema.source_engine(url)
-    yield engine
-    engine.dispose()
 
 
 def read(extract: Iterable[pd.DataFrame]) -> pd.DataFrame:
@@ -83,10 +71,10 @@ def test_the_same_rows_read_as_the_same_frames_of_text_on_every_database(any_url
 
 
 def test_nulls_and_empty_strings_read_as_none_while_whitespace_and_unicode_survive(
-    url: str, engine: Engine
+    source_url: str, engine: Engine
 ) -> None:
     sample.fill(engine, sample.first_round())
-    with SqlSource(url, layout=LAYOUT) as source:
+    with SqlSource(source_url, layout=LAYOUT) as source:
         patients = source.patients().set_index("patient_id")
         transactions = read(source.transactions()).set_index("transaction_sr_no")
     assert patients.loc["9", "firstname"] == " Ana "
@@ -101,10 +89,10 @@ def test_nulls_and_empty_strings_read_as_none_while_whitespace_and_unicode_survi
 
 
 def test_transactions_stream_in_chunks_of_at_most_chunk_size_each_row_once(
-    url: str, engine: Engine
+    source_url: str, engine: Engine
 ) -> None:
     sample.fill(engine, sample.first_round())
-    with SqlSource(url, layout=LAYOUT, chunk_size=3) as source:
+    with SqlSource(source_url, layout=LAYOUT, chunk_size=3) as source:
         chunks = list(source.transactions())
     assert [len(chunk) for chunk in chunks] == [3, 3, 2]
     assert sorted(sr for chunk in chunks for sr in ids(chunk)) == sorted(
@@ -113,7 +101,7 @@ def test_transactions_stream_in_chunks_of_at_most_chunk_size_each_row_once(
 
 
 def test_each_row_read_carries_its_loaders_row_key_and_a_deletion_event_none(
-    url: str, engine: Engine
+    source_url: str, engine: Engine
 ) -> None:
     gone = event("alpha", "a0", T0 + timedelta(hours=1))
     sample.fill(engine, sample.first_round(), [gone])
@@ -121,10 +109,10 @@ def test_each_row_read_carries_its_loaders_row_key_and_a_deletion_event_none(
         keyed = dict(
             connection.execute(text("select transaction_sr_no, _row_id from transactions")).all()
         )
-    with SqlSource(url, layout=LAYOUT) as source:
+    with SqlSource(source_url, layout=LAYOUT) as source:
         rows = sample.read_all(source.transactions(since=T0), schema.TRANSACTION_COLUMNS)
         keys = pd.concat(list(source.transaction_keys()), ignore_index=True)
-    with SqlSource(url, layout=SqlLayout(cursor_column="_loaded_at")) as source:
+    with SqlSource(source_url, layout=SqlLayout(cursor_column="_loaded_at")) as source:
         unkeyed = sample.read_all(source.transactions(), schema.TRANSACTION_COLUMNS)
     read_keys = dict(zip(rows["transaction_sr_no"], rows[schema.ROW_KEY], strict=True))
     assert read_keys == {**{sr: str(key) for sr, key in keyed.items()}, "a0": None}
@@ -134,24 +122,24 @@ def test_each_row_read_carries_its_loaders_row_key_and_a_deletion_event_none(
 
 
 def test_rows_sharing_a_load_time_come_by_practice_in_code_point_order_then_by_row_key(
-    url: str, engine: Engine
+    source_url: str, engine: Engine
 ) -> None:
     rows = [transaction("alpha", "b", T0), transaction("alpha", "a", T0)]
     sample.fill(engine, [*rows, transaction("Zeta", "z", T0)])
-    with SqlSource(url, layout=LAYOUT) as source:
+    with SqlSource(source_url, layout=LAYOUT) as source:
         keyed = ids(read(source.transactions()))
     without_key = SqlLayout(cursor_column="_loaded_at")
-    with SqlSource(url, layout=without_key) as source:
+    with SqlSource(source_url, layout=without_key) as source:
         by_number = ids(read(source.transactions()))
     assert keyed == ["z", "b", "a"]  # "Zeta" < "alpha"; then as the loader keyed them
     assert by_number == ["z", "a", "b"]
 
 
 def test_incremental_reads_take_rows_loaded_within_the_lookback_and_fill_loaded_date(
-    url: str, engine: Engine
+    source_url: str, engine: Engine
 ) -> None:
     sample.fill(engine)
-    with SqlSource(url, layout=LAYOUT, chunk_size=2) as source:
+    with SqlSource(source_url, layout=LAYOUT, chunk_size=2) as source:
 
         def read_since(
             since: datetime | None, lookback: timedelta
@@ -162,20 +150,22 @@ def test_incremental_reads_take_rows_loaded_within_the_lookback_and_fill_loaded_
         sample.check_incremental_rounds(engine, read_since)
 
 
-def test_a_read_with_nothing_new_keeps_the_cursor_where_it_was(url: str, engine: Engine) -> None:
+def test_a_read_with_nothing_new_keeps_the_cursor_where_it_was(
+    source_url: str, engine: Engine
+) -> None:
     sample.fill(engine, sample.first_round())
     since = T0 + timedelta(days=30)
-    with SqlSource(url, layout=LAYOUT) as source:
+    with SqlSource(source_url, layout=LAYOUT) as source:
         extract = source.transactions(since=since)
         assert list(extract) == []
     assert (extract.rows, extract.cursor) == (0, since)
 
 
 def test_without_a_cursor_column_every_read_is_whole_and_the_cursor_stays_unset(
-    url: str, engine: Engine
+    source_url: str, engine: Engine
 ) -> None:
     sample.fill(engine, sample.first_round(), [event("alpha", "a0", T0 - timedelta(days=9))])
-    with SqlSource(url) as source:
+    with SqlSource(source_url) as source:
         extract = source.transactions(since=T0 + timedelta(days=30))
         got = read(extract)
     assert ids(got) == ["z1", "z2", "z3", "z4", "a1", "a2", "a3", "a4"]
@@ -185,7 +175,7 @@ def test_without_a_cursor_column_every_read_is_whole_and_the_cursor_stays_unset(
 
 
 def test_only_the_layouts_office_is_read_when_one_database_holds_several(
-    url: str, engine: Engine
+    source_url: str, engine: Engine
 ) -> None:
     sample.fill(engine, sample.first_round())
     other = {schema.OFFICE_ID: "D2000", "practice_id": "alpha", sample.LOADED_AT: T0}
@@ -196,7 +186,7 @@ def test_only_the_layouts_office_is_read_when_one_database_holds_several(
     sample.add_transactions(engine, [transaction("alpha", "x1", T0, office_id="D2000")])
     sample.add_events(engine, [event("alpha", "x2", T0, office_id="D2000")])
     office = SqlLayout(office_id=sample.OFFICE, cursor_column="_loaded_at", key_column="_row_id")
-    with SqlSource(url, layout=office) as source:
+    with SqlSource(source_url, layout=office) as source:
         sample.assert_frames_equal(source.practices(), sample.expected_practices())
         sample.assert_frames_equal(source.payment_types(), sample.expected_payment_types())
         sample.assert_frames_equal(source.patients(), sample.expected_patients())
@@ -205,17 +195,20 @@ def test_only_the_layouts_office_is_read_when_one_database_holds_several(
         sample.assert_frames_equal(read(source.transactions()), expected)
         keys = pd.concat(list(source.transaction_keys()))
         assert "x1" not in set(keys["transaction_sr_no"])
-    with SqlSource(url, layout=LAYOUT) as source:
+    with SqlSource(source_url, layout=LAYOUT) as source:
         assert {"x1", "x2"} <= set(ids(read(source.transactions(since=T0))))
     elsewhere = SqlLayout(office_id="D1", office_column="clinic")
-    with SqlSource(url, layout=elsewhere) as source, pytest.raises(SourceError, match="'clinic'"):
+    with (
+        SqlSource(source_url, layout=elsewhere) as source,
+        pytest.raises(SourceError, match="'clinic'"),
+    ):
         source.patients()
 
 
-def test_one_practice_can_be_read_alone(url: str, engine: Engine) -> None:
+def test_one_practice_can_be_read_alone(source_url: str, engine: Engine) -> None:
     sample.fill(engine, sample.first_round(), [event("Zeta", "z0", T0)])
     rows = [row for row in sample.first_round() if row["practice_id"] == "alpha"]
-    with SqlSource(url, layout=LAYOUT) as source:
+    with SqlSource(source_url, layout=LAYOUT) as source:
         sample.assert_frames_equal(
             read(source.transactions(practice_id="alpha")), sample.expected_transactions(rows)
         )
@@ -226,7 +219,7 @@ def test_one_practice_can_be_read_alone(url: str, engine: Engine) -> None:
 
 
 def test_deleted_events_in_the_window_follow_the_changed_rows_and_a_whole_read_takes_none(
-    url: str, engine: Engine
+    source_url: str, engine: Engine
 ) -> None:
     late = T0 + timedelta(hours=3)
     events = [
@@ -237,7 +230,7 @@ def test_deleted_events_in_the_window_follow_the_changed_rows_and_a_whole_read_t
         event("Zeta", "z8", late, events="patients"),  # another resource's event
     ]
     sample.fill(engine, sample.first_round(), events)
-    with SqlSource(url, layout=LAYOUT) as source:
+    with SqlSource(source_url, layout=LAYOUT) as source:
         window = source.transactions(since=late, lookback=timedelta(0))
         got = read(window)
         whole = read(source.transactions())
@@ -345,7 +338,7 @@ def test_a_loaders_own_tables_read_with_its_deleted_flag_and_without_columns_the
 
 
 def test_text_deleted_flags_read_true_for_one_true_and_yes_in_any_case(
-    url: str, engine: Engine
+    source_url: str, engine: Engine
 ) -> None:
     with engine.begin() as connection:
         connection.execute(
@@ -357,17 +350,17 @@ def test_text_deleted_flags_read_true_for_one_true_and_yes_in_any_case(
                 " ('3', 'p', '1'), ('4', 'p', 'false'), ('5', 'p', '0'), ('6', 'p', '')"
             )
         )
-    with SqlSource(url, layout=SqlLayout(deleted_column="gone")) as source:
+    with SqlSource(source_url, layout=SqlLayout(deleted_column="gone")) as source:
         got = read(source.transactions())
         keys = pd.concat(list(source.transaction_keys()))
     assert list(got["is_deleted"]) == ["true", "true", "true", None, None, None]
     assert sorted(keys["transaction_sr_no"]) == ["4", "5", "6"]
 
 
-def test_a_missing_required_table_is_an_error_naming_it(url: str, engine: Engine) -> None:
+def test_a_missing_required_table_is_an_error_naming_it(source_url: str, engine: Engine) -> None:
     with engine.begin() as connection:
         connection.execute(text("create table patients (patient_id text, practice_id text)"))
-    with SqlSource(url) as source:
+    with SqlSource(source_url) as source:
         assert source.patients().empty
         assert source.practices().empty
         assert source.guarantors().empty
@@ -421,7 +414,9 @@ def test_events_the_loader_did_not_time_are_windowed_by_sikkas_loadeddate(any_ur
     assert ids(every) == []  # a whole read takes no deletion events
 
 
-def test_events_with_no_load_time_at_all_cannot_be_windowed(url: str, engine: Engine) -> None:
+def test_events_with_no_load_time_at_all_cannot_be_windowed(
+    source_url: str, engine: Engine
+) -> None:
     sample.reset(engine)
     schema.practice_events.drop(engine)
     with engine.begin() as connection:
@@ -430,24 +425,29 @@ def test_events_with_no_load_time_at_all_cannot_be_windowed(url: str, engine: En
                 "create table practice_events (transaction_sr_no text, practice_id text, flag text)"
             )
         )
-    with SqlSource(url, layout=LAYOUT) as source:
+    with SqlSource(source_url, layout=LAYOUT) as source:
         with pytest.raises(SourceError, match=r"'practice_events'.*'_loaded_at' or 'loadeddate'"):
             source.transactions(since=T0)
         assert read(source.transactions()).empty
 
 
-def test_a_cursor_column_the_table_lacks_is_an_error_naming_it(url: str, engine: Engine) -> None:
+def test_a_cursor_column_the_table_lacks_is_an_error_naming_it(
+    source_url: str, engine: Engine
+) -> None:
     sample.fill(engine, sample.first_round())
     layout = SqlLayout(cursor_column="_synced")
-    with SqlSource(url, layout=layout) as source, pytest.raises(SourceError, match="'_synced'"):
+    with (
+        SqlSource(source_url, layout=layout) as source,
+        pytest.raises(SourceError, match="'_synced'"),
+    ):
         source.transactions()
 
 
 def test_the_cursor_is_refused_until_the_extract_is_read_to_the_end(
-    url: str, engine: Engine
+    source_url: str, engine: Engine
 ) -> None:
     sample.fill(engine, sample.first_round())
-    with SqlSource(url, layout=LAYOUT, chunk_size=3) as source:
+    with SqlSource(source_url, layout=LAYOUT, chunk_size=3) as source:
         extract = source.transactions()
         with pytest.raises(RuntimeError, match="to the end"):
             _ = extract.cursor
@@ -458,9 +458,9 @@ def test_the_cursor_is_refused_until_the_extract_is_read_to_the_end(
         assert len(read(source.transactions())) == len(sample.first_round())
 
 
-def test_an_aware_since_or_a_negative_lookback_is_refused(url: str, engine: Engine) -> None:
+def test_an_aware_since_or_a_negative_lookback_is_refused(source_url: str, engine: Engine) -> None:
     sample.fill(engine)
-    with SqlSource(url, layout=LAYOUT) as source:
+    with SqlSource(source_url, layout=LAYOUT) as source:
         with pytest.raises(ValueError, match="naive"):
             source.transactions(since=datetime.fromisoformat("2024-03-01T08:00:00+00:00"))
         with pytest.raises(ValueError, match="negative"):

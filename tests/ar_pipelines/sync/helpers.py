@@ -1,15 +1,32 @@
-"""What the sync tests read back: AR's ledger and the warehouse's push tables."""
+"""How the sync tests push practice P1's records, and what they read back: AR's ledger
+and the warehouse's push tables."""
 
 from __future__ import annotations
 
 import json
 from decimal import Decimal
+from typing import Any
 
 import httpx
 import pandas as pd
 
 from ar_pipelines.client import ARClient
+from ar_pipelines.sync import SyncReport, push_changes
 from ar_pipelines.warehouse import DEAD_LETTER, PUSH_STATE, Warehouse
+from tests.ar_pipelines.warehouse.frames import customer_row, customers
+
+
+def push(
+    ar: ARClient, warehouse: Warehouse, kind: str, records: pd.DataFrame, **options: Any
+) -> SyncReport:
+    """``push_changes`` of practice P1, the practice of every sync test."""
+    return push_changes(ar, warehouse, practice_id="P1", kind=kind, records=records, **options)
+
+
+def push_customers(ar: ARClient, warehouse: Warehouse, *external_ids: str) -> SyncReport:
+    """Practice P1's customers of these ids, as ``customer_row`` makes them, pushed."""
+    records = customers(*(customer_row(external_id) for external_id in external_ids))
+    return push(ar, warehouse, "customers", records)
 
 
 def ar_amounts(ar: ARClient) -> dict[str, Decimal]:

@@ -4,6 +4,7 @@ entry once with the latest values, and the push state says so."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from decimal import Decimal
 from typing import Any
 
@@ -12,10 +13,10 @@ import pandas as pd
 import pytest
 
 from ar_pipelines.client import ARClient
-from ar_pipelines.sync import SyncIncompleteError, payload_hashes, push_changes, records_frame
+from ar_pipelines.sync import SyncIncompleteError, payload_hashes, records_frame
 from ar_pipelines.sync.payloads import KINDS
 from ar_pipelines.warehouse import Warehouse
-from tests.ar_pipelines.sync.helpers import ar_amounts, dead_letters, state
+from tests.ar_pipelines.sync.helpers import ar_amounts, dead_letters, push, push_customers, state
 from tests.ar_pipelines.warehouse.frames import customer_row, customers, ledger, ledger_row
 from tests.sandbox_server import RunningSandbox
 
@@ -47,22 +48,28 @@ class BreaksAfter(httpx.HTTPTransport):
         raise httpx.ReadError("connection reset by peer (injected)", request=request)
 
 
+@contextmanager
+def client_over(
+    transport: BreaksAfter, sandbox: RunningSandbox, company: dict[str, Any], **options: Any
+) -> Iterator[ARClient]:
+    """A live client of the company whose requests go through ``transport``."""
+    with (
+        httpx.Client(transport=transport, timeout=30.0) as http,
+        ARClient(
+            base_url=sandbox.base_url, api_key=company["live_key"], http_client=http, **options
+        ) as client,
+    ):
+        yield client
+
+
 @pytest.fixture
 def breaking(
     sandbox: RunningSandbox, company: dict[str, Any], request: pytest.FixtureRequest
 ) -> Iterator[ARClient]:
     transport = BreaksAfter(1, after_work=request.param)
-    with (
-        httpx.Client(transport=transport, timeout=30.0) as http,
-        ARClient(
-            base_url=sandbox.base_url,
-            api_key=company["live_key"],
-            http_client=http,
-            concurrency=1,
-            max_retries=2,
-            sleep=lambda seconds: None,
-        ) as client,
-    ):
+    with client_over(
+        transport, sandbox, company, concurrency=1, max_retries=2, sleep=lambda seconds: None
+    ) as client:
         yield client
 
 
@@ -88,17 +95,10 @@ def test_a_push_cut_off_half_way_converges_when_run_again(
     breaking: ARClient, ar: ARClient, warehouse: Warehouse
 ) -> None:
     patients = customers(*(customer_row(f"P1-C{n}") for n in (1, 2, 3)))
-    push_changes(ar, warehouse, practice_id="P1", kind="customers", records=patients)
+    push(ar, warehouse, "customers", patients)
 
     with pytest.raises(SyncIncompleteError) as stopped:
-        push_changes(
-            breaking,
-            warehouse,
-            practice_id="P1",
-            kind="ledger_entries",
-            records=versioned(FIRST),
-            slice_size=SLICE,
-        )
+        push(breaking, warehouse, "ledger_entries", versioned(FIRST), slice_size=SLICE)
 
     counts = stopped.value.report.counts
     assert (counts.created, counts.unsent, counts.sent) == (SLICE, 12 - SLICE, 12)
@@ -107,9 +107,7 @@ def test_a_push_cut_off_half_way_converges_when_run_again(
     assert len(dead_letters(warehouse)) == 12 - SLICE
 
     # The next run reads changed values, for entries that landed, were lost and never left.
-    report = push_changes(
-        ar, warehouse, practice_id="P1", kind="ledger_entries", records=versioned(LATEST)
-    )
+    report = push(ar, warehouse, "ledger_entries", versioned(LATEST))
 
     assert report.clean
     assert ar_amounts(ar) == {name: Decimal(amount) for name, amount in LATEST.items()}
@@ -120,39 +118,23 @@ def test_a_push_cut_off_half_way_converges_when_run_again(
     assert remembered["payload_hash"].to_dict() == expected
     assert set(remembered["last_result"]) <= {"created", "updated"}
     assert dead_letters(warehouse).empty
-    again = push_changes(
-        ar, warehouse, practice_id="P1", kind="ledger_entries", records=versioned(LATEST)
-    )
+    again = push(ar, warehouse, "ledger_entries", versioned(LATEST))
     assert again.counts.sent == 0
 
 
 def test_a_push_cut_off_keeps_the_records_it_never_sent_for_the_next_run(
     ar: ARClient, warehouse: Warehouse, sandbox: RunningSandbox, company: dict[str, Any]
 ) -> None:
-    push_changes(
-        ar, warehouse, practice_id="P1", kind="customers", records=customers(customer_row("P1-C1"))
-    )
+    push_customers(ar, warehouse, "P1-C1")
     transport = BreaksAfter(0, after_work=False)
     with (
-        httpx.Client(transport=transport, timeout=30.0) as http,
-        ARClient(
-            base_url=sandbox.base_url,
-            api_key=company["live_key"],
-            http_client=http,
-            max_retries=0,
-        ) as down,
+        client_over(transport, sandbox, company, max_retries=0) as down,
         pytest.raises(SyncIncompleteError),
     ):
-        push_changes(
-            down,
-            warehouse,
-            practice_id="P1",
-            kind="ledger_entries",
-            records=versioned({"E01": "1.00", "E02": "2.00"}),
-        )
+        push(down, warehouse, "ledger_entries", versioned({"E01": "1.00", "E02": "2.00"}))
 
     # An incremental run that reads nothing new still sends them: they wait as dead letters.
-    report = push_changes(ar, warehouse, practice_id="P1", kind="ledger_entries", records=ledger())
+    report = push(ar, warehouse, "ledger_entries", ledger())
 
     assert (report.counts.retried_from_dead_letter, report.counts.created) == (2, 2)
     assert ar_amounts(ar) == {"E01": Decimal("1.00"), "E02": Decimal("2.00")}

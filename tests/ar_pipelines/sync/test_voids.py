@@ -10,11 +10,11 @@ import pytest
 
 from ar_pipelines.client import ARClient
 from ar_pipelines.normalize.present import KEY_COLUMNS, source_keys
-from ar_pipelines.sync import push_changes, voids_for_missing
+from ar_pipelines.sync import voids_for_missing
 from ar_pipelines.warehouse import LEDGER_ENTRIES, Warehouse
 from tests.ar_pipelines.normalize.rows import run, transaction, transactions
-from tests.ar_pipelines.sync.helpers import ar_amounts
-from tests.ar_pipelines.warehouse.frames import customer_row, customers, ledger, ledger_row
+from tests.ar_pipelines.sync.helpers import ar_amounts, push, push_customers
+from tests.ar_pipelines.warehouse.frames import ledger, ledger_row
 
 SOURCE = ledger(
     ledger_row("E1", "10.00"),
@@ -27,15 +27,9 @@ SOURCE = ledger(
 def pushed_and_stored(ar: ARClient, warehouse: Warehouse, records: pd.DataFrame) -> None:
     """As a run does: normalized entries stored, then pushed (their customers first)."""
     named = sorted(set(records["customer_external_id"]))
-    push_changes(
-        ar,
-        warehouse,
-        practice_id="P1",
-        kind="customers",
-        records=customers(*(customer_row(c) for c in named)),
-    )
+    push_customers(ar, warehouse, *named)
     warehouse.upsert(LEDGER_ENTRIES, records.assign(practice_id="P1"))
-    push_changes(ar, warehouse, practice_id="P1", kind="ledger_entries", records=records)
+    push(ar, warehouse, "ledger_entries", records)
 
 
 def test_voids_name_exactly_the_pushed_entries_absent_from_the_source(
@@ -70,7 +64,7 @@ def test_a_void_once_pushed_is_not_made_again(ar: ARClient, warehouse: Warehouse
     present = ["E1", "E2", "E4"]
     voids = voids_for_missing(warehouse, practice_id="P1", present_external_ids=present)
 
-    report = push_changes(ar, warehouse, practice_id="P1", kind="ledger_entries", records=voids)
+    report = push(ar, warehouse, "ledger_entries", voids)
     warehouse.upsert(LEDGER_ENTRIES, voids.assign(practice_id="P1"))
 
     assert (report.counts.sent, report.counts.updated) == (1, 1)
