@@ -58,16 +58,6 @@ class _Outcome:
     requests: int = 0
     stopped_by: ApiError | None = None
 
-    @property
-    def settled(self) -> int:
-        return (
-            self.created
-            + self.updated
-            + self.unidentified_skipped
-            + len(self.failed)
-            + len(self.rejected)
-        )
-
 
 class BulkPusher:
     """Sends prepared items in chunks of ``batch_size``, ``concurrency`` at a time."""
@@ -96,7 +86,6 @@ class BulkPusher:
         counter = RetryCounter()
         size = self.endpoint.batch_size
         chunks = [items[i : i + size] for i in range(0, len(items), size)]
-        settled = len(prepared.rejected) + len(prepared.skipped)
         stop: ApiError | None = None
         with ThreadPoolExecutor(self.concurrency, thread_name_prefix="ar-push") as pool:
             queue = iter(chunks)
@@ -115,12 +104,11 @@ class BulkPusher:
                     running.pop(future)
                     outcome = future.result()
                     self._merge(report, outcome)
-                    settled += outcome.settled
                     stop = stop or outcome.stopped_by
                     if stop is None:
                         submit_next()
                 if on_progress is not None:
-                    on_progress(Progress(settled, total, report.requests, counter.total))
+                    on_progress(Progress(report.settled, total, report.requests, counter.total))
             reason = f"not sent: the push stopped after an earlier request failed: {stop}"
             for chunk in queue:
                 report.unsent.extend(

@@ -13,6 +13,7 @@ import random
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
@@ -37,7 +38,8 @@ from ar_pipelines.client.errors import (
 
 logger = logging.getLogger("ar_pipelines.client")
 
-Params = Mapping[str, str | int | bool | None]
+QueryValue = str | int | bool | date
+Params = Mapping[str, QueryValue | None]
 
 
 @dataclass(frozen=True)
@@ -197,8 +199,13 @@ class Transport:
         self.sleep(delay)
 
 
-def _query_value(value: str | int | bool) -> str | int:
-    return str(value).lower() if isinstance(value, bool) else value
+def _query_value(value: QueryValue) -> str | int:
+    """The query text of a value: booleans as ``true``/``false``, dates as ISO dates."""
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, date):
+        return value.isoformat()
+    return value
 
 
 def _success(response: httpx.Response, method: str, path: str, attempts: int) -> Answer:

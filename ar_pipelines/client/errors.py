@@ -72,6 +72,10 @@ class PushIncompleteError(ApiError):
         self.report = report
 
 
+# Filled by ``ApiStatusError.__init_subclass__``: the class for each status it names.
+_BY_STATUS: dict[int, type[ApiStatusError]] = {}
+
+
 @dataclass(frozen=True)
 class ErrorDetail:
     """One problem the server named: the record ``index`` in a batch, the field, the message."""
@@ -89,6 +93,12 @@ class ApiStatusError(ApiError):
     """The server answered with an error status."""
 
     status_code: int = 0
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        """Every subclass that names its status is the error for that status."""
+        super().__init_subclass__(**kwargs)
+        if "status_code" in cls.__dict__:
+            _BY_STATUS[cls.status_code] = cls
 
     def __init__(
         self,
@@ -160,21 +170,6 @@ class RateLimitError(ApiStatusError):
 
 class InternalServerError(ApiStatusError):
     status_code = 500
-
-
-_BY_STATUS: dict[int, type[ApiStatusError]] = {
-    cls.status_code: cls
-    for cls in (
-        BadRequestError,
-        AuthenticationError,
-        PermissionDeniedError,
-        NotFoundError,
-        RequestTimeoutError,
-        ConflictError,
-        UnprocessableEntityError,
-        RateLimitError,
-    )
-}
 
 
 def _details(raw: Any) -> tuple[ErrorDetail, ...]:

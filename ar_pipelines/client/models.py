@@ -35,25 +35,27 @@ class RecordError(ApiModel):
     error: str
 
 
-class UpsertCounts(ApiModel):
+class _Counts(ApiModel):
+    """What an upsert answer counts, whether of the records sent or of the statements
+    they re-aggregated."""
+
     total: int = 0
     created: int = 0
     updated: int = 0
     skipped: int = 0
     failed: int = 0
+
+
+class UpsertCounts(_Counts):
     errors: list[RecordError] = Field(default_factory=list)
 
 
-class StatementCounts(ApiModel):
-    total: int = 0
-    created: int = 0
-    updated: int = 0
-    skipped: int = 0
-    failed: int = 0
+class StatementCounts(_Counts):
     allocations_created: int = 0
 
     def __add__(self, other: StatementCounts) -> StatementCounts:
-        names = ("total", "created", "updated", "skipped", "failed", "allocations_created")
+        """The counts of two answers together (every field is a count)."""
+        names = StatementCounts.model_fields
         return StatementCounts(**{n: getattr(self, n) + getattr(other, n) for n in names})
 
 

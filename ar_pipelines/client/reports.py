@@ -67,15 +67,15 @@ class PushReport:
         return len(self.skipped) + self.unidentified_skipped
 
     @property
-    def accounted(self) -> int:
+    def settled(self) -> int:
+        """Records answered for so far: all but those left unsent."""
         return (
-            self.created
-            + self.updated
-            + self.skipped_count
-            + len(self.failed)
-            + len(self.rejected)
-            + len(self.unsent)
+            self.created + self.updated + self.skipped_count + len(self.failed) + len(self.rejected)
         )
+
+    @property
+    def accounted(self) -> int:
+        return self.settled + len(self.unsent)
 
     @property
     def complete(self) -> bool:

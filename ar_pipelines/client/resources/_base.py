@@ -9,7 +9,7 @@ from pydantic import BaseModel
 
 from ar_pipelines.client._bulk import BulkEndpoint, BulkPusher, ProgressCallback
 from ar_pipelines.client._constants import MAX_PER_PAGE
-from ar_pipelines.client._http import Params, Transport
+from ar_pipelines.client._http import Params, QueryValue, Transport
 from ar_pipelines.client._prepare import R, prepare
 from ar_pipelines.client.errors import ApiResponseError, LiveKeyRequiredError
 from ar_pipelines.client.records import encode
@@ -42,17 +42,18 @@ class Resource:
         )
         return _parse(model, answer.data, method, path)
 
-    def _pages(
+    def _list(
         self,
         path: str,
         model: type[M],
         *,
         items: str,
-        params: Params,
         per_page: int | None,
         resource: str | None = None,
+        **filters: QueryValue | None,
     ) -> Iterator[M]:
-        """Every item of a list endpoint, fetching the next page as the last is used up.
+        """Every item of a list endpoint that matches ``filters``, fetching the next page
+        as the last is used up. Filters left ``None`` are not sent.
 
         Pages are as large as the endpoint serves unless ``per_page`` says otherwise.
         """
@@ -60,7 +61,7 @@ class Resource:
         page = 1
         while True:
             answer = self._transport.request(
-                "GET", path, params={**params, "page": page, "per_page": size}
+                "GET", path, params={**filters, "page": page, "per_page": size}
             )
             rows = answer.data.get(items) if isinstance(answer.data, dict) else None
             if not isinstance(rows, list):

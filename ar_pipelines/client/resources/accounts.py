@@ -44,13 +44,16 @@ class Accounts(Resource):
         billing_type: str | None = None,
         per_page: int | None = None,
     ) -> Iterator[Account]:
-        params = {
-            "customer_id": customer_id,
-            "customer_external_id": customer_external_id,
-            "status": status,
-            "billing_type": billing_type,
-        }
-        return self._pages("/accounts", Account, items="accounts", params=params, per_page=per_page)
+        return self._list(
+            "/accounts",
+            Account,
+            items="accounts",
+            per_page=per_page,
+            customer_id=customer_id,
+            customer_external_id=customer_external_id,
+            status=status,
+            billing_type=billing_type,
+        )
 
     def get(self, account_id: str) -> Account:
         return self._one("GET", f"/accounts/{account_id}", Account)

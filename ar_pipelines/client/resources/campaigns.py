@@ -17,9 +17,14 @@ class Campaigns(Resource):
         type: str | None = None,
         per_page: int | None = None,
     ) -> Iterator[Campaign]:
-        params = {"search": search, "status": status, "type": type}
-        return self._pages(
-            "/campaigns", Campaign, items="campaigns", params=params, per_page=per_page
+        return self._list(
+            "/campaigns",
+            Campaign,
+            items="campaigns",
+            per_page=per_page,
+            search=search,
+            status=status,
+            type=type,
         )
 
     def get(self, campaign_id: str) -> Campaign:

@@ -26,9 +26,8 @@ class Customers(Resource):
     def list(
         self, *, search: str | None = None, tags: str | None = None, per_page: int | None = None
     ) -> Iterator[Customer]:
-        params = {"search": search, "tags": tags}
-        return self._pages(
-            "/customers", Customer, items="customers", params=params, per_page=per_page
+        return self._list(
+            "/customers", Customer, items="customers", per_page=per_page, search=search, tags=tags
         )
 
     def get(self, customer_id: str) -> Customer:

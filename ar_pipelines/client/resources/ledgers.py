@@ -60,20 +60,17 @@ class Ledgers(Resource):
         per_page: int | None = None,
     ) -> Iterator[LedgerEntry]:
         """Entries newest first (``transaction_date``, then creation), every page."""
-        params = {
-            "customer_id": customer_id,
-            "customer_external_id": customer_external_id,
-            "from_date": from_date.isoformat() if from_date else None,
-            "to_date": to_date.isoformat() if to_date else None,
-            "transaction_type": transaction_type,
-        }
-        return self._pages(
+        return self._list(
             "/ledgers",
             LedgerEntry,
             items="entries",
-            params=params,
             per_page=per_page,
             resource="ledgers",
+            customer_id=customer_id,
+            customer_external_id=customer_external_id,
+            from_date=from_date,
+            to_date=to_date,
+            transaction_type=transaction_type,
         )
 
     def get(self, ledger_id: str) -> LedgerEntry:

@@ -3,14 +3,28 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from typing import Any
+from typing import Any, Generic
 
 from ar_pipelines.client.models import Dispute, DisputeOpened, Payment, PaymentRecorded
 from ar_pipelines.client.records import DisputeRecord, PaymentRecord
-from ar_pipelines.client.resources._base import Resource
+from ar_pipelines.client.resources._base import M, Resource
 
 
-class Payments(Resource):
+class _OfAccounts(Resource, Generic[M]):
+    """Items that belong to an account: listed for one account or across all of them."""
+
+    _items: str
+    _model: type[M]
+
+    def list(self, *, account_id: str | None = None, per_page: int | None = None) -> Iterator[M]:
+        path = f"/accounts/{account_id}/{self._items}" if account_id else f"/{self._items}"
+        return self._list(path, self._model, items=self._items, per_page=per_page)
+
+
+class Payments(_OfAccounts[Payment]):
+    _items = "payments"
+    _model = Payment
+
     def record(
         self, account_id: str, payment: PaymentRecord | Mapping[str, Any]
     ) -> PaymentRecorded:
@@ -25,29 +39,20 @@ class Payments(Resource):
             idempotent=record.external_id is not None,
         )
 
-    def list(
-        self, *, account_id: str | None = None, per_page: int | None = None
-    ) -> Iterator[Payment]:
-        path = f"/accounts/{account_id}/payments" if account_id else "/payments"
-        return self._pages(path, Payment, items="payments", params={}, per_page=per_page)
-
     def get(self, payment_id: str) -> Payment:
         return self._one("GET", f"/payments/{payment_id}", Payment)
 
 
-class Disputes(Resource):
+class Disputes(_OfAccounts[Dispute]):
+    _items = "disputes"
+    _model = Dispute
+
     def open(self, account_id: str, dispute: DisputeRecord | Mapping[str, Any]) -> DisputeOpened:
         """Open a dispute on an account. Resent only when surely not received."""
         body = DisputeRecord.model_validate(dispute).payload()
         return self._one(
             "POST", f"/accounts/{account_id}/disputes", DisputeOpened, body=body, idempotent=False
         )
-
-    def list(
-        self, *, account_id: str | None = None, per_page: int | None = None
-    ) -> Iterator[Dispute]:
-        path = f"/accounts/{account_id}/disputes" if account_id else "/disputes"
-        return self._pages(path, Dispute, items="disputes", params={}, per_page=per_page)
 
     def get(self, dispute_id: str) -> Dispute:
         return self._one("GET", f"/disputes/{dispute_id}", Dispute)

@@ -26,15 +26,16 @@ class Statements(Resource):
         per_page: int | None = None,
     ) -> Iterator[Statement]:
         """Statements newest first (``period_start``), every page."""
-        params = {
-            "customer_id": customer_id,
-            "customer_external_id": customer_external_id,
-            "status": status,
-            "from_date": from_date.isoformat() if from_date else None,
-            "to_date": to_date.isoformat() if to_date else None,
-        }
-        return self._pages(
-            "/statements", Statement, items="statements", params=params, per_page=per_page
+        return self._list(
+            "/statements",
+            Statement,
+            items="statements",
+            per_page=per_page,
+            customer_id=customer_id,
+            customer_external_id=customer_external_id,
+            status=status,
+            from_date=from_date,
+            to_date=to_date,
         )
 
     def get(self, statement_id: str, *, include_entries: bool = True) -> StatementDetail:
