@@ -20,6 +20,7 @@ import json
 import os
 import stat
 import sys
+from collections.abc import Sequence
 from contextlib import redirect_stdout
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -78,33 +79,26 @@ class DemoSize:
         return tuple(f"P{number:03d}" for number in range(1, self.practices + 1))
 
 
+class _File:
+    """One of the demo's files, by its name under the demo's root."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __get__(self, paths: DemoPaths, owner: type[DemoPaths]) -> Path:
+        return paths.root / self.name
+
+
 @dataclass(frozen=True)
 class DemoPaths:
     root: Path
 
-    @property
-    def source(self) -> Path:
-        return self.root / "source.db"
-
-    @property
-    def sandbox(self) -> Path:
-        return self.root / "ar_sandbox.db"
-
-    @property
-    def keys(self) -> Path:
-        return self.root / "keys.json"
-
-    @property
-    def practices(self) -> Path:
-        return self.root / "practices.toml"
-
-    @property
-    def warehouse(self) -> Path:
-        return self.root / "warehouse.duckdb"
-
-    @property
-    def dagster_home(self) -> Path:
-        return self.root / "dagster_home"
+    source = _File("source.db")
+    sandbox = _File("ar_sandbox.db")
+    keys = _File("keys.json")
+    practices = _File("practices.toml")
+    warehouse = _File("warehouse.duckdb")
+    dagster_home = _File("dagster_home")
 
 
 @dataclass
@@ -158,7 +152,9 @@ def prepare(
         }
         paths.keys.write_text(json.dumps(companies, indent=2) + "\n")
         paths.keys.chmod(stat.S_IRUSR | stat.S_IWUSR)  # the demo's keys: the owner's only
-    paths.practices.write_text(_practices_file(paths, size.practice_ids))
+    header = "# Written by `ar-pipelines demo`: the demo practices.\n\n"
+    source_url = f"sqlite:///{paths.source}"
+    paths.practices.write_text(header + practices_file(source_url, size.practice_ids))
     return companies
 
 
@@ -180,16 +176,18 @@ def _in_sikkas_shape(source: Path) -> bool:
         engine.dispose()
 
 
-def _practices_file(paths: DemoPaths, practice_ids: tuple[str, ...]) -> str:
-    """The generated office's practices "1", "2", ... as P001, P002, ..., read as the
-    demo's loader landed them."""
+def practices_file(
+    source_url: str, practice_ids: Sequence[str], *, defaults: Sequence[str] = ()
+) -> str:
+    """The generated office's practices "1", "2", ... as P001, P002, ..., read from
+    ``source_url`` as the demo's loader landed them; ``defaults``: more settings of
+    every practice."""
     from ar_demo.catalog import REFUND_PAYMENT_TYPE
     from ar_demo.generate import bills_guarantors
 
     lines = [
-        "# Written by `ar-pipelines demo`: the demo practices.",
-        "",
         "[defaults]",
+        *defaults,
         'cursor_column = "_loaded_at"',
         'key_column = "_row_id"',
         f'refund_payment_types = ["{REFUND_PAYMENT_TYPE}"]',
@@ -199,7 +197,7 @@ def _practices_file(paths: DemoPaths, practice_ids: tuple[str, ...]) -> str:
         lines += [
             "[[practices]]",
             f'id = "{practice}"',
-            f'source = "sqlite:///{paths.source}"',
+            f'source = "{source_url}"',
             f'sikka_practice_id = "{number}"',
             f'bill_to = "{"guarantor" if bills_guarantors(str(number)) else "patient"}"',
             f'ar_key_env = "AR_API_KEY_{practice}"',

@@ -6,7 +6,6 @@ import os
 import random
 import time
 from collections.abc import Callable, Iterable, Mapping
-from types import TracebackType
 from typing import Any
 
 import httpx
@@ -37,9 +36,10 @@ from ar_pipelines.client.resources.customers import Customers
 from ar_pipelines.client.resources.ledgers import Ledgers
 from ar_pipelines.client.resources.payments import Disputes, Payments
 from ar_pipelines.client.resources.statements import Statements
+from ar_pipelines.closing import Closing
 
 
-class ARClient:
+class ARClient(Closing):
     """A client of the AR External API.
 
     ``base_url`` and ``api_key`` default to ``AR_BASE_URL`` and ``AR_API_KEY``. Hand in
@@ -124,17 +124,6 @@ class ARClient:
     def close(self) -> None:
         if self._owns_http:
             self._http.close()
-
-    def __enter__(self) -> ARClient:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.close()
 
     def __repr__(self) -> str:
         return f"ARClient(base_url={self.base_url!r}, mode={self.mode!r})"

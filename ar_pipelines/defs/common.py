@@ -5,10 +5,11 @@ from __future__ import annotations
 import os
 import re
 import sqlite3
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager
+from dataclasses import dataclass, field
 from enum import Enum
+from typing import Any, TypeVar
 
 import dagster as dg
 import duckdb
@@ -32,9 +33,10 @@ from ar_pipelines.client import (
     UnprocessableEntityError,
 )
 from ar_pipelines.defs.practices import Practice, PracticeConfigError, PracticesConfig
-from ar_pipelines.defs.resources import Settings
+from ar_pipelines.defs.resources import Settings, WarehouseResource
 from ar_pipelines.sources.base import DailyQuotaSpent, SourceNotReady, SourceUnavailable
 from ar_pipelines.sources.sikka_http import SikkaAuthError
+from ar_pipelines.warehouse import Warehouse
 
 # Run tag carrying the name of the variable that holds the practice's AR key; dagster.yaml
 # limits runs per distinct value, so one key is never driven by two runs at once.
@@ -264,6 +266,78 @@ def practice_of(
     context: dg.AssetExecutionContext | dg.OpExecutionContext, settings: Settings
 ) -> Practice:
     return settings.practice(context.partition_key)
+
+
+Held = TypeVar("Held")
+Compute = TypeVar("Compute", bound=Callable[..., Any])
+
+
+@dataclass(frozen=True)
+class _Declared:
+    compute: Callable[..., Any]
+    key: dg.AssetKey
+    description: str
+    deps: Sequence[dg.AssetKey] | None
+    check_specs: Sequence[dg.AssetCheckSpec] | None
+    kinds: set[str]
+
+
+@dataclass(frozen=True)
+class Stage:
+    """The assets of one stage, declared on their functions with ``asset`` and defined by
+    ``assets`` for the practice partitions and the pool the runs queue in: they share a
+    group and, unless an asset says otherwise, kinds."""
+
+    group_name: str
+    kinds: frozenset[str]
+    declared: list[_Declared] = field(default_factory=list)
+
+    def asset(
+        self,
+        key: dg.AssetKey,
+        *,
+        description: str,
+        deps: Sequence[dg.AssetKey] | None = None,
+        check_specs: Sequence[dg.AssetCheckSpec] | None = None,
+        kinds: set[str] | None = None,
+    ) -> Callable[[Compute], Compute]:
+        def declare(compute: Compute) -> Compute:
+            chosen = set(self.kinds) if kinds is None else kinds
+            self.declared.append(_Declared(compute, key, description, deps, check_specs, chosen))
+            return compute
+
+        return declare
+
+    def assets(
+        self, partitions: dg.PartitionsDefinition, pool: str | None = None
+    ) -> list[dg.AssetsDefinition]:
+        return [
+            dg.asset(
+                pool=pool,
+                key=declared.key,
+                deps=declared.deps,
+                partitions_def=partitions,
+                group_name=self.group_name,
+                kinds=declared.kinds,
+                check_specs=declared.check_specs,
+                description=declared.description,
+            )(declared.compute)
+            for declared in self.declared
+        ]
+
+
+@contextmanager
+def practice_step(
+    context: dg.AssetExecutionContext,
+    settings: Settings,
+    warehouse: WarehouseResource,
+    other: Callable[[Practice], AbstractContextManager[Held]],
+) -> Iterator[tuple[Practice, Warehouse, Held]]:
+    """The practice of the run's partition, its warehouse and ``other(practice)`` (its
+    source, its AR client) open for one step whose transient failures are retried."""
+    practice = practice_of(context, settings)
+    with retried_when_transient(context), warehouse.open() as store, other(practice) as held:
+        yield practice, store, held
 
 
 def verdict(error: BaseException) -> Verdict:

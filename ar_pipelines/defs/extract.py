@@ -19,6 +19,7 @@ from ar_pipelines.defs.common import (
     RAW_PATIENTS,
     RAW_TRANSACTIONS,
     ExtractConfig,
+    Stage,
     practice_of,
     retried_when_transient,
 )
@@ -29,82 +30,72 @@ from ar_pipelines.sources.schema import TRANSACTION_COLUMNS
 from ar_pipelines.sync.normalized import CURSOR, PENDING_CURSOR, WHOLE_READ
 from ar_pipelines.warehouse import Warehouse, tables, utc_now
 
+EXTRACT = Stage("extract", kinds=frozenset({"sql"}))
 
-def extract_assets(
-    partitions: dg.PartitionsDefinition, pool: str | None = None
-) -> list[dg.AssetsDefinition]:
-    @dg.asset(
-        pool=pool,
-        key=RAW_PATIENTS,
-        partitions_def=partitions,
-        group_name="extract",
-        kinds={"sql"},
-        description=(
-            "The practice's patients, and its guarantors, as the source has them now, as text."
-        ),
-    )
-    def raw_patients(
-        context: dg.AssetExecutionContext,
-        sources: Sources,
-        warehouse: WarehouseResource,
-        settings: Settings,
-    ) -> dg.MaterializeResult[Any]:
-        practice = practice_of(context, settings)
+
+@EXTRACT.asset(
+    RAW_PATIENTS,
+    description=(
+        "The practice's patients, and its guarantors, as the source has them now, as text."
+    ),
+)
+def raw_patients(
+    context: dg.AssetExecutionContext,
+    sources: Sources,
+    warehouse: WarehouseResource,
+    settings: Settings,
+) -> dg.MaterializeResult[Any]:
+    practice = practice_of(context, settings)
+    extracted_at = utc_now()
+    with retried_when_transient(context), sources.open(practice) as source:
+        patients = source.patients(practice_id=practice.sikka_practice_id)
+        guarantors = source.guarantors(practice_id=practice.sikka_practice_id)
+    patients = as_practice(patients, practice.id).assign(extracted_at=extracted_at)
+    guarantors = as_practice(guarantors, practice.id).assign(extracted_at=extracted_at)
+    with retried_when_transient(context), warehouse.open() as store:
+        store.replace(tables.RAW_PATIENTS, patients, practice_id=practice.id)
+        store.replace(tables.RAW_GUARANTORS, guarantors, practice_id=practice.id)
+    return dg.MaterializeResult(metadata={"rows": len(patients), "guarantors": len(guarantors)})
+
+
+@EXTRACT.asset(
+    RAW_TRANSACTIONS,
+    description=(
+        "The practice's transactions changed since its cursor (less a lookback), and "
+        "the deletions reported in that window, as text: this run's increment."
+    ),
+)
+def raw_transactions(
+    context: dg.AssetExecutionContext,
+    config: ExtractConfig,
+    sources: Sources,
+    warehouse: WarehouseResource,
+    settings: Settings,
+) -> dg.MaterializeResult[Any]:
+    practice = practice_of(context, settings)
+    with retried_when_transient(context), warehouse.open() as store:
+        since = None if config.full_refresh else store.get_cursor(practice.id, CURSOR)
         extracted_at = utc_now()
-        with retried_when_transient(context), sources.open(practice) as source:
-            patients = source.patients(practice_id=practice.sikka_practice_id)
-            guarantors = source.guarantors(practice_id=practice.sikka_practice_id)
-        patients = as_practice(patients, practice.id).assign(extracted_at=extracted_at)
-        guarantors = as_practice(guarantors, practice.id).assign(extracted_at=extracted_at)
-        with retried_when_transient(context), warehouse.open() as store:
-            store.replace(tables.RAW_PATIENTS, patients, practice_id=practice.id)
-            store.replace(tables.RAW_GUARANTORS, guarantors, practice_id=practice.id)
-        return dg.MaterializeResult(metadata={"rows": len(patients), "guarantors": len(guarantors)})
-
-    @dg.asset(
-        pool=pool,
-        key=RAW_TRANSACTIONS,
-        partitions_def=partitions,
-        group_name="extract",
-        kinds={"sql"},
-        description=(
-            "The practice's transactions changed since its cursor (less a lookback), and "
-            "the deletions reported in that window, as text: this run's increment."
-        ),
+        with sources.open(practice) as source:
+            status = source.status()
+            extract = source.transactions(practice_id=practice.sikka_practice_id, since=since)
+            deletions = _store_increment(store, practice.id, extract, extracted_at)
+        if extract.cursor is not None:
+            store.set_cursor(practice.id, PENDING_CURSOR, extract.cursor)
+        _mark_whole_read(store, practice.id, whole=since is None, at=extracted_at)
+    warning = status.warning()
+    if warning is not None:
+        context.log.warning(f"practice {practice.id}: {warning}")
+    return dg.MaterializeResult(
+        metadata={
+            "rows": extract.rows,
+            "deletions": deletions,
+            "read": "every row" if since is None else "incremental",
+            "since": _describe(since),
+            "new_cursor": _describe(extract.cursor),
+            **_status_metadata(status),
+        }
     )
-    def raw_transactions(
-        context: dg.AssetExecutionContext,
-        config: ExtractConfig,
-        sources: Sources,
-        warehouse: WarehouseResource,
-        settings: Settings,
-    ) -> dg.MaterializeResult[Any]:
-        practice = practice_of(context, settings)
-        with retried_when_transient(context), warehouse.open() as store:
-            since = None if config.full_refresh else store.get_cursor(practice.id, CURSOR)
-            extracted_at = utc_now()
-            with sources.open(practice) as source:
-                status = source.status()
-                extract = source.transactions(practice_id=practice.sikka_practice_id, since=since)
-                deletions = _store_increment(store, practice.id, extract, extracted_at)
-            if extract.cursor is not None:
-                store.set_cursor(practice.id, PENDING_CURSOR, extract.cursor)
-            _mark_whole_read(store, practice.id, whole=since is None, at=extracted_at)
-        warning = status.warning()
-        if warning is not None:
-            context.log.warning(f"practice {practice.id}: {warning}")
-        return dg.MaterializeResult(
-            metadata={
-                "rows": extract.rows,
-                "deletions": deletions,
-                "read": "every row" if since is None else "incremental",
-                "since": _describe(since),
-                "new_cursor": _describe(extract.cursor),
-                **_status_metadata(status),
-            }
-        )
-
-    return [raw_patients, raw_transactions]
 
 
 def _store_increment(store: Warehouse, practice_id: str, extract: Extract, at: datetime) -> int:
@@ -157,3 +148,6 @@ def _status_metadata(status: SourceStatus) -> dict[str, Any]:
 
 def _describe(moment: datetime | None) -> str:
     return "the beginning" if moment is None else moment.isoformat(sep=" ")
+
+
+extract_assets = EXTRACT.assets

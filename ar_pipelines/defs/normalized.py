@@ -17,8 +17,7 @@ from ar_pipelines.defs.common import (
     QUARANTINE,
     RAW_PATIENTS,
     RAW_TRANSACTIONS,
-    practice_of,
-    retried_when_transient,
+    practice_step,
 )
 from ar_pipelines.defs.resources import Settings, Sources, WarehouseResource
 from ar_pipelines.sync import NormalizeOutcome, normalize_practice
@@ -29,7 +28,7 @@ QUARANTINE_SHARE_CHECK = "quarantine_share_under_threshold"
 def normalized_assets(
     partitions: dg.PartitionsDefinition, pool: str | None = None
 ) -> list[dg.AssetsDefinition]:
-    @dg.multi_asset(
+    as_assets = dg.multi_asset(
         pool=pool,
         specs=[
             dg.AssetSpec(
@@ -62,28 +61,24 @@ def normalized_assets(
         group_name="normalize",
         can_subset=False,
     )
-    def normalized(
-        context: dg.AssetExecutionContext,
-        sources: Sources,
-        warehouse: WarehouseResource,
-        settings: Settings,
-    ) -> Iterator[dg.MaterializeResult[Any] | dg.AssetCheckResult]:
-        practice = practice_of(context, settings)
-        with (
-            retried_when_transient(context),
-            warehouse.open() as store,
-            sources.open(practice) as source,
-        ):
-            outcome = normalize_practice(
-                store,
-                source,
-                practice_id=practice.id,
-                sikka_practice_id=practice.sikka_practice_id,
-                settings=practice.mapping,
-            )
-        yield from _results(outcome, practice.quarantine_threshold)
+    return [as_assets(normalized)]
 
-    return [normalized]
+
+def normalized(
+    context: dg.AssetExecutionContext,
+    sources: Sources,
+    warehouse: WarehouseResource,
+    settings: Settings,
+) -> Iterator[dg.MaterializeResult[Any] | dg.AssetCheckResult]:
+    with practice_step(context, settings, warehouse, sources.open) as (practice, store, source):
+        outcome = normalize_practice(
+            store,
+            source,
+            practice_id=practice.id,
+            sikka_practice_id=practice.sikka_practice_id,
+            settings=practice.mapping,
+        )
+    yield from _results(outcome, practice.quarantine_threshold)
 
 
 def _results(

@@ -13,111 +13,29 @@ from collections.abc import Iterator
 from typing import Any
 
 import dagster as dg
+import pandas as pd
 
+from ar_pipelines.client import ARClient
 from ar_pipelines.defs.common import (
     NORMALIZED_CUSTOMERS,
     NORMALIZED_LEDGER,
     PUSHED_CUSTOMERS,
     PUSHED_LEDGER,
     PushConfig,
-    practice_of,
-    retried_when_transient,
+    Stage,
+    practice_step,
 )
 from ar_pipelines.defs.resources import ArApi, Settings, WarehouseResource
 from ar_pipelines.normalize import schemas
-from ar_pipelines.sync import SyncReport, push_changes
-from ar_pipelines.warehouse import CUSTOMERS, LEDGER_ENTRIES
+from ar_pipelines.sync import Kind, SyncReport, push_changes
+from ar_pipelines.warehouse import CUSTOMERS, LEDGER_ENTRIES, Warehouse
 
 NO_FAILED_PUSHES = "no_failed_or_rejected_pushes"
 CUSTOMER_COLUMNS = tuple(schemas.customers.columns)
 LEDGER_COLUMNS = tuple(schemas.ledger_entries.columns)
 PUSHED_THROUGH = "ledger_entries_pushed_through"
 
-
-def push_assets(
-    partitions: dg.PartitionsDefinition, pool: str | None = None
-) -> list[dg.AssetsDefinition]:
-    @dg.asset(
-        pool=pool,
-        key=PUSHED_CUSTOMERS,
-        deps=[NORMALIZED_CUSTOMERS],
-        partitions_def=partitions,
-        group_name="push",
-        kinds={"api"},
-        check_specs=[_check_spec(PUSHED_CUSTOMERS)],
-        description="The practice's customers as AR holds them: new and changed ones pushed.",
-    )
-    def ar_customers(
-        context: dg.AssetExecutionContext,
-        config: PushConfig,
-        ar: ArApi,
-        warehouse: WarehouseResource,
-        settings: Settings,
-    ) -> Iterator[dg.MaterializeResult[Any] | dg.AssetCheckResult]:
-        practice = practice_of(context, settings)
-        with (
-            retried_when_transient(context),
-            warehouse.open() as store,
-            ar.client(practice) as client,
-        ):
-            records = store.read(CUSTOMERS, practice_id=practice.id, columns=CUSTOMER_COLUMNS)
-            report = push_changes(
-                client,
-                store,
-                practice_id=practice.id,
-                kind="customers",
-                records=records,
-                full=config.full_repush,
-            )
-        yield from _outcome(PUSHED_CUSTOMERS, report)
-
-    @dg.asset(
-        pool=pool,
-        key=PUSHED_LEDGER,
-        deps=[NORMALIZED_LEDGER, PUSHED_CUSTOMERS],
-        partitions_def=partitions,
-        group_name="push",
-        kinds={"api"},
-        check_specs=[_check_spec(PUSHED_LEDGER)],
-        description=(
-            "The practice's ledger entries as AR holds them: new, changed and voided ones "
-            "pushed; AR re-aggregates the statements of every customer touched."
-        ),
-    )
-    def ar_ledger_entries(
-        context: dg.AssetExecutionContext,
-        config: PushConfig,
-        ar: ArApi,
-        warehouse: WarehouseResource,
-        settings: Settings,
-    ) -> Iterator[dg.MaterializeResult[Any] | dg.AssetCheckResult]:
-        practice = practice_of(context, settings)
-        with (
-            retried_when_transient(context),
-            warehouse.open() as store,
-            ar.client(practice) as client,
-        ):
-            since = None if config.full_repush else store.get_cursor(practice.id, PUSHED_THROUGH)
-            records = store.read_after(
-                LEDGER_ENTRIES,
-                practice_id=practice.id,
-                column="loaded_at",
-                after=since,
-                columns=("loaded_at", *LEDGER_COLUMNS),
-            )
-            report = push_changes(
-                client,
-                store,
-                practice_id=practice.id,
-                kind="ledger_entries",
-                records=records,
-                full=config.full_repush,
-            )
-            if len(records):
-                store.set_cursor(practice.id, PUSHED_THROUGH, records["loaded_at"].max())
-        yield from _outcome(PUSHED_LEDGER, report)
-
-    return [ar_customers, ar_ledger_entries]
+PUSH = Stage("push", kinds=frozenset({"api"}))
 
 
 def _check_spec(key: dg.AssetKey) -> dg.AssetCheckSpec:
@@ -125,6 +43,71 @@ def _check_spec(key: dg.AssetKey) -> dg.AssetCheckSpec:
         NO_FAILED_PUSHES,
         asset=key,
         description="AR took every record sent; none is waiting in the dead letter.",
+    )
+
+
+@PUSH.asset(
+    PUSHED_CUSTOMERS,
+    deps=[NORMALIZED_CUSTOMERS],
+    check_specs=[_check_spec(PUSHED_CUSTOMERS)],
+    description="The practice's customers as AR holds them: new and changed ones pushed.",
+)
+def ar_customers(
+    context: dg.AssetExecutionContext,
+    config: PushConfig,
+    ar: ArApi,
+    warehouse: WarehouseResource,
+    settings: Settings,
+) -> Iterator[dg.MaterializeResult[Any] | dg.AssetCheckResult]:
+    with practice_step(context, settings, warehouse, ar.client) as (practice, store, client):
+        records = store.read(CUSTOMERS, practice_id=practice.id, columns=CUSTOMER_COLUMNS)
+        report = _push(client, store, practice.id, "customers", records, config)
+    yield from _outcome(PUSHED_CUSTOMERS, report)
+
+
+@PUSH.asset(
+    PUSHED_LEDGER,
+    deps=[NORMALIZED_LEDGER, PUSHED_CUSTOMERS],
+    check_specs=[_check_spec(PUSHED_LEDGER)],
+    description=(
+        "The practice's ledger entries as AR holds them: new, changed and voided ones "
+        "pushed; AR re-aggregates the statements of every customer touched."
+    ),
+)
+def ar_ledger_entries(
+    context: dg.AssetExecutionContext,
+    config: PushConfig,
+    ar: ArApi,
+    warehouse: WarehouseResource,
+    settings: Settings,
+) -> Iterator[dg.MaterializeResult[Any] | dg.AssetCheckResult]:
+    with practice_step(context, settings, warehouse, ar.client) as (practice, store, client):
+        since = None if config.full_repush else store.get_cursor(practice.id, PUSHED_THROUGH)
+        records = store.read_after(
+            LEDGER_ENTRIES,
+            practice_id=practice.id,
+            column="loaded_at",
+            after=since,
+            columns=("loaded_at", *LEDGER_COLUMNS),
+        )
+        report = _push(client, store, practice.id, "ledger_entries", records, config)
+        if len(records):
+            store.set_cursor(practice.id, PUSHED_THROUGH, records["loaded_at"].max())
+    yield from _outcome(PUSHED_LEDGER, report)
+
+
+def _push(
+    client: ARClient,
+    store: Warehouse,
+    practice_id: str,
+    kind: Kind,
+    records: pd.DataFrame,
+    config: PushConfig,
+) -> SyncReport:
+    """Push what changed of ``records``, or every one of them when the run asks for a full
+    repush."""
+    return push_changes(
+        client, store, practice_id=practice_id, kind=kind, records=records, full=config.full_repush
     )
 
 
@@ -153,3 +136,6 @@ def _outcome(
             "samples": dg.MetadataValue.json(report.issue_samples()),
         },
     )
+
+
+push_assets = PUSH.assets

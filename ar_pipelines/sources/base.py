@@ -12,11 +12,10 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from types import TracebackType
-from typing import Self
 
 import pandas as pd
 
+from ar_pipelines.closing import Closing
 from ar_pipelines.sources.frames import Extract, loaded_threshold
 from ar_pipelines.sources.schema import KEY_SCAN_COLUMNS
 
@@ -64,7 +63,7 @@ class SourceStatus:
         return f"the source reports data_sync_status {self.sync_status!r}{loaded}"
 
 
-class Source(ABC):
+class Source(Closing, ABC):
     # Whether ``transaction_keys`` reads a few columns (a database) rather than every row
     # (an API): a nightly run scans keys for silent deletions only when it is cheap.
     scans_keys_cheaply: bool = False
@@ -120,14 +119,3 @@ class Source(ABC):
 
     @abstractmethod
     def close(self) -> None: ...
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.close()

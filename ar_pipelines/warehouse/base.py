@@ -11,25 +11,26 @@ from __future__ import annotations
 
 import re
 from abc import ABC, abstractmethod
-from collections.abc import Collection, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from datetime import UTC, datetime
 from pathlib import Path
-from types import TracebackType
-from typing import Any, ClassVar, Literal, Self
+from typing import Any, ClassVar, Literal
 
 import pandas as pd
 
+from ar_pipelines.closing import Closing
 from ar_pipelines.warehouse.errors import WarehouseSchemaError
 from ar_pipelines.warehouse.frames import for_write
 from ar_pipelines.warehouse.location import Location
 from ar_pipelines.warehouse.marts import MART_EXPORTS, ExportedFile, export_query
-from ar_pipelines.warehouse.sql_text import Filters, column_list, quote
+from ar_pipelines.warehouse.sql_text import Filters, add_column, column_list, quote, select
 from ar_pipelines.warehouse.tables import (
     CURSORS,
     LEDGER_ENTRIES,
     PRACTICE_ID,
     TABLES,
+    ColumnType,
     Table,
     table_named,
 )
@@ -45,7 +46,7 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-class Warehouse(ABC):
+class Warehouse(Closing, ABC):
     """Raw rows, normalized records, push state and dbt's models, in one database.
 
     A context manager; schemas and tables are made (idempotently) when it opens.
@@ -308,25 +309,52 @@ class Warehouse(ABC):
 
     # Life -----------------------------------------------------------------------------
 
-    def close(self) -> None:  # noqa: B027 - most dialects hold nothing between operations
+    def close(self) -> None:
         """Release the database (see each dialect for what it holds between operations)."""
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.close()
 
     def __repr__(self) -> str:
         prefix = f", schema_prefix={self.schema_prefix!r}" if self.schema_prefix else ""
         return f"{type(self).__name__}({self.location.display()!r}{prefix})"
 
     # For the dialects -----------------------------------------------------------------
+
+    def _equals(self, name: str, value: object) -> str:
+        """A filter's condition in this dialect: ``name`` is the next parameter."""
+        return f"{name} = {self.placeholder}"
+
+    def _select_statement(
+        self,
+        table: Table,
+        columns: Sequence[str],
+        filters: Filters,
+        project: Callable[[str, ColumnType], str],
+    ) -> str:
+        """``select`` of ``columns`` matching ``filters``, each column as ``project`` has
+        the dialect read it back."""
+        relation = self.relation(table)
+        return select(relation, table, columns, filters, project=project, condition=self._equals)
+
+    def _delete_statement(self, table: Table, filters: Filters, member: str) -> str:
+        """``delete`` of the rows matching ``filters`` for which ``member`` holds: the
+        dialect's test that a column is one of the values, passed as it passes them."""
+        conditions = [self._equals(quote(name), value) for name, value in filters]
+        conditions.append(member)
+        return f"delete from {self.relation(table)} where {' and '.join(conditions)}"  # noqa: S608
+
+    def _add_missing_columns(
+        self,
+        find: Callable[[], Sequence[tuple[Any, ...]]],
+        run: Callable[[str], object],
+        types: dict[ColumnType, str],
+    ) -> Sequence[tuple[Any, ...]]:
+        """Add the columns ``_columns_to_add`` names; what ``find`` (the database's
+        schema, table and column names) gives then, for ``_refuse_other_columns``."""
+        found = find()
+        if additions := self._columns_to_add(found):
+            for table, name in additions:
+                run(add_column(self.relation(table), table, name, types))
+            found = find()
+        return found
 
     def _columns_to_add(self, found: Sequence[tuple[Any, ...]]) -> list[tuple[Table, str]]:
         """The columns a later version declares that a table made by an earlier one lacks:

@@ -47,13 +47,11 @@ from ar_pipelines.warehouse.location import DuckDBLocation
 from ar_pipelines.warehouse.sql_text import (
     DUCKDB_TYPES,
     Filters,
-    add_column,
     casts,
     column_list,
     create_table,
     literal,
     quote,
-    select,
 )
 from ar_pipelines.warehouse.tables import SCHEMAS, TABLES, ColumnType, Table
 
@@ -88,10 +86,6 @@ def duckdb_connection(
 def _projection(name: str, kind: ColumnType | None) -> str:
     # Decimals leave DuckDB as exact text: its frames would make them floats.
     return f"cast({name} as varchar) as {name}" if kind is ColumnType.MONEY else name
-
-
-def _parameter(name: str, value: object) -> str:
-    return f"{name} = ?"
 
 
 class DuckDBWarehouse(Warehouse):
@@ -220,11 +214,9 @@ class DuckDBWarehouse(Warehouse):
                 "select table_schema, table_name, column_name from information_schema.columns "
                 "where table_catalog = current_database()"
             )
-            found = connection.execute(query).fetchall()
-            if additions := self._columns_to_add(found):
-                for table, name in additions:
-                    connection.execute(add_column(self.relation(table), table, name, DUCKDB_TYPES))
-                found = connection.execute(query).fetchall()
+            found = self._add_missing_columns(
+                lambda: connection.execute(query).fetchall(), connection.execute, DUCKDB_TYPES
+            )
         self._refuse_other_columns(found)
 
     def _write(
@@ -269,10 +261,8 @@ class DuckDBWarehouse(Warehouse):
     ) -> int:
         frame = column_values(table, column, values)
         doomed = f"doomed_{uuid.uuid4().hex}"
-        conditions = [_parameter(quote(name), value) for name, value in filters]
         listed = f"select {quote(column)} from {doomed}"  # noqa: S608 - a declared column
-        conditions.append(f"{quote(column)} in ({listed})")
-        statement = f"delete from {self.relation(table)} where {' and '.join(conditions)}"  # noqa: S608
+        statement = self._delete_statement(table, filters, f"{quote(column)} in ({listed})")
         with self.connect() as connection:
             connection.register(doomed, frame)
             try:
@@ -283,14 +273,7 @@ class DuckDBWarehouse(Warehouse):
     def _select(
         self, table: Table, columns: Sequence[str], filters: Filters, *, chunk_rows: int | None
     ) -> Iterator[pd.DataFrame]:
-        statement = select(
-            self.relation(table),
-            table,
-            columns,
-            filters,
-            project=_projection,
-            condition=_parameter,
-        )
+        statement = self._select_statement(table, columns, filters, _projection)
         types: dict[str, ColumnType | None] = {name: table.types()[name] for name in columns}
         with self.connect() as connection:
             connection.execute(statement, [value for _, value in filters])

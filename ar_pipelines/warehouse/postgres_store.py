@@ -47,13 +47,11 @@ from ar_pipelines.warehouse.sql_text import (
     DUCKDB_TYPES,
     POSTGRES_TYPES,
     Filters,
-    add_column,
     casts,
     column_list,
     create_table,
     literal,
     quote,
-    select,
 )
 from ar_pipelines.warehouse.tables import PRACTICE_ID, SCHEMAS, TABLES, ColumnType, Table
 
@@ -87,10 +85,6 @@ def _summary(err: BaseException) -> str:
 def _projection(name: str, kind: ColumnType) -> str:
     # Postgres writes booleans as t/f in CSV; as text they read back as DuckDB expects.
     return f"cast({name} as text) as {name}" if kind is ColumnType.BOOLEAN else name
-
-
-def _placeholder(name: str, value: object) -> str:
-    return f"{name} = %s"
 
 
 class PostgresWarehouse(Warehouse):
@@ -176,12 +170,11 @@ class PostgresWarehouse(Warehouse):
                 "select table_schema, table_name, column_name from information_schema.columns "
                 "where table_schema = any(%s)"
             )
-            found = connection.execute(query, (schemas,)).fetchall()
-            if additions := self._columns_to_add(found):
-                for table, name in additions:
-                    statement = add_column(self.relation(table), table, name, POSTGRES_TYPES)
-                    connection.execute(statement)
-                found = connection.execute(query, (schemas,)).fetchall()
+            found = self._add_missing_columns(
+                lambda: connection.execute(query, (schemas,)).fetchall(),
+                connection.execute,
+                POSTGRES_TYPES,
+            )
         self._refuse_other_columns(found)
 
     def _load_ledger_file(self, path: Path) -> int:
@@ -267,9 +260,7 @@ class PostgresWarehouse(Warehouse):
         self, table: Table, filters: Filters, column: str, values: Collection[object]
     ) -> int:
         doomed = column_values(table, column, values)[column].tolist()
-        conditions = [_placeholder(quote(name), value) for name, value in filters]
-        conditions.append(f"{quote(column)} = any(%s)")
-        statement = f"delete from {self.relation(table)} where {' and '.join(conditions)}"  # noqa: S608
+        statement = self._delete_statement(table, filters, f"{quote(column)} = any(%s)")
         with self.connect() as connection:
             cursor = connection.execute(statement, [*(value for _, value in filters), doomed])
             return cursor.rowcount
@@ -277,14 +268,7 @@ class PostgresWarehouse(Warehouse):
     def _select(
         self, table: Table, columns: Sequence[str], filters: Filters, *, chunk_rows: int | None
     ) -> Iterator[pd.DataFrame]:
-        statement = select(
-            self.relation(table),
-            table,
-            columns,
-            filters,
-            project=_projection,
-            condition=_placeholder,
-        )
+        statement = self._select_statement(table, columns, filters, _projection)
         types = table.types()
         with tempfile.TemporaryDirectory(prefix="ar-warehouse-") as work:
             staged = Path(work) / "rows.csv"

@@ -12,8 +12,8 @@ import dagster as dg
 import pytest
 from sqlalchemy import text
 
-from ar_demo.catalog import REFUND_PAYMENT_TYPE
-from ar_demo.generate import bills_guarantors, generate
+from ar_demo.generate import generate
+from ar_pipelines.cli.demo import practices_file
 from ar_pipelines.defs import build_definitions
 from ar_pipelines.defs.practices import PracticesConfig, load_practices
 from tests.sandbox_server import RunningSandbox
@@ -99,28 +99,8 @@ def change_a_statement_in_ar(pipeline: Pipeline, practice: str) -> str:
 
 
 def write_practices(path: Path, source_url: str) -> None:
-    """The generated office's practices "1", "2", ... as P001, P002, ..., read as its
-    loader landed them."""
-    lines = [
-        "[defaults]",
-        "quarantine_threshold = 0.2",
-        'cursor_column = "_loaded_at"',
-        'key_column = "_row_id"',
-        f'refund_payment_types = ["{REFUND_PAYMENT_TYPE}"]',
-        "",
-    ]
-    for number, practice in enumerate(PRACTICES, start=1):
-        lines += [
-            "[[practices]]",
-            f'id = "{practice}"',
-            f'source = "{source_url}"',
-            f'sikka_practice_id = "{number}"',
-            f'bill_to = "{"guarantor" if bills_guarantors(str(number)) else "patient"}"',
-            f'ar_key_env = "AR_API_KEY_{practice}"',
-            f'sa_campaign_env = "AR_SA_CAMPAIGN_{practice}"',
-            "",
-        ]
-    path.write_text("\n".join(lines))
+    """The demo's practices file, with a quarantine threshold of 20%."""
+    path.write_text(practices_file(source_url, PRACTICES, defaults=["quarantine_threshold = 0.2"]))
 
 
 @pytest.fixture
