@@ -8,12 +8,14 @@ import threading
 import time
 from contextlib import suppress
 from pathlib import Path
-from types import TracebackType
+from typing import Self
 
 import psutil
 
+from ar_pipelines.closing import Closing
 
-class PeakRss:
+
+class PeakRss(Closing):
     """The peak resident memory of a process and its children, between ``reset`` calls.
 
     Two measures, the larger wins: a background sampler of the whole process tree
@@ -41,17 +43,13 @@ class PeakRss:
         self._stopped = threading.Event()
         self._thread = threading.Thread(target=self._sample_until_stopped, daemon=True)
 
-    def __enter__(self) -> PeakRss:
+    def __enter__(self) -> Self:
         self.reset()
         self._thread.start()
         return self
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
+    def close(self) -> None:
+        """Stop sampling (on leaving the ``with`` block)."""
         self._stopped.set()
         self._thread.join()
 
