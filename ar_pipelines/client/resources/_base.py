@@ -49,15 +49,25 @@ class Resource:
         *,
         items: str,
         per_page: int | None,
+        accepts: frozenset[str] = frozenset(),
         resource: str | None = None,
         **filters: QueryValue | None,
     ) -> Iterator[M]:
         """Every item of a list endpoint that matches ``filters``, fetching the next page
         as the last is used up. Filters left ``None`` are not sent.
 
+        A filter the endpoint does not take (not in ``accepts``) is refused at once, as
+        an unknown keyword is: sent, AR would ignore it and answer the whole list.
         Pages are as large as the endpoint serves unless ``per_page`` says otherwise.
         """
-        size = per_page or MAX_PER_PAGE[resource or items]
+        unknown = sorted(set(filters) - accepts)
+        if unknown:
+            raise TypeError(f"{path} cannot be filtered by {', '.join(unknown)}")
+        return self._pages(path, model, items, per_page or MAX_PER_PAGE[resource or items], filters)
+
+    def _pages(
+        self, path: str, model: type[M], items: str, size: int, filters: Params
+    ) -> Iterator[M]:
         page = 1
         while True:
             answer = self._transport.request(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
 from ar_pipelines.client._bulk import BulkEndpoint, ProgressCallback
 from ar_pipelines.client._constants import MAX_INVOICES_PER_REQUEST
@@ -25,6 +25,13 @@ ENROLLED_STATUSES = {"SUCCESS", "PENDING"}
 ACCOUNTS_BULK = BulkEndpoint("invoices", "/accounts/bulk", "invoices", MAX_INVOICES_PER_REQUEST)
 
 
+class AccountFilters(TypedDict, total=False):
+    customer_id: str | None
+    customer_external_id: str | None
+    status: str | None
+    billing_type: str | None
+
+
 class Accounts(Resource):
     def bulk_upsert(
         self,
@@ -36,23 +43,15 @@ class Accounts(Resource):
         return self._bulk_upsert(ACCOUNTS_BULK, invoices, InvoiceRecord, on_progress=on_progress)
 
     def list(
-        self,
-        *,
-        customer_id: str | None = None,
-        customer_external_id: str | None = None,
-        status: str | None = None,
-        billing_type: str | None = None,
-        per_page: int | None = None,
+        self, *, per_page: int | None = None, **filters: Unpack[AccountFilters]
     ) -> Iterator[Account]:
         return self._list(
             "/accounts",
             Account,
             items="accounts",
             per_page=per_page,
-            customer_id=customer_id,
-            customer_external_id=customer_external_id,
-            status=status,
-            billing_type=billing_type,
+            accepts=AccountFilters.__optional_keys__,
+            **filters,
         )
 
     def get(self, account_id: str) -> Account:

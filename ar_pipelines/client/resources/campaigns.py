@@ -3,28 +3,29 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import TypedDict, Unpack
 
 from ar_pipelines.client.models import Campaign
 from ar_pipelines.client.resources._base import Resource
 
 
+class CampaignFilters(TypedDict, total=False):
+    search: str | None
+    status: str | None
+    type: str | None
+
+
 class Campaigns(Resource):
     def list(
-        self,
-        *,
-        search: str | None = None,
-        status: str | None = None,
-        type: str | None = None,
-        per_page: int | None = None,
+        self, *, per_page: int | None = None, **filters: Unpack[CampaignFilters]
     ) -> Iterator[Campaign]:
         return self._list(
             "/campaigns",
             Campaign,
             items="campaigns",
             per_page=per_page,
-            search=search,
-            status=status,
-            type=type,
+            accepts=CampaignFilters.__optional_keys__,
+            **filters,
         )
 
     def get(self, campaign_id: str) -> Campaign:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
 from ar_pipelines.client._bulk import BulkEndpoint, ProgressCallback
 from ar_pipelines.client._constants import MAX_CUSTOMERS_PER_REQUEST
@@ -17,6 +17,11 @@ CUSTOMERS_BULK = BulkEndpoint(
 )
 
 
+class CustomerFilters(TypedDict, total=False):
+    search: str | None
+    tags: str | None
+
+
 class Customers(Resource):
     def create(self, record: CustomerRecord | Mapping[str, Any]) -> Customer:
         """Create one customer. Not idempotent: resent only when surely not received."""
@@ -24,10 +29,15 @@ class Customers(Resource):
         return self._one("POST", "/customers", Customer, body=body, idempotent=False)
 
     def list(
-        self, *, search: str | None = None, tags: str | None = None, per_page: int | None = None
+        self, *, per_page: int | None = None, **filters: Unpack[CustomerFilters]
     ) -> Iterator[Customer]:
         return self._list(
-            "/customers", Customer, items="customers", per_page=per_page, search=search, tags=tags
+            "/customers",
+            Customer,
+            items="customers",
+            per_page=per_page,
+            accepts=CustomerFilters.__optional_keys__,
+            **filters,
         )
 
     def get(self, customer_id: str) -> Customer:

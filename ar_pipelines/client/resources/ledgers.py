@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
 from datetime import date
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
 from ar_pipelines.client._bulk import BulkEndpoint, ProgressCallback
 from ar_pipelines.client._constants import MAX_LEDGER_ENTRIES_PER_REQUEST
@@ -22,6 +22,14 @@ def _counts(data: Any) -> tuple[UpsertCounts, StatementCounts]:
 LEDGERS_BULK = BulkEndpoint(
     "ledger_entries", "/ledgers/bulk", "ledger_entries", MAX_LEDGER_ENTRIES_PER_REQUEST, _counts
 )
+
+
+class LedgerFilters(TypedDict, total=False):
+    customer_id: str | None
+    customer_external_id: str | None
+    from_date: date | None
+    to_date: date | None
+    transaction_type: str | None
 
 
 def customer_of(entry: Mapping[str, Any]) -> str:
@@ -50,14 +58,7 @@ class Ledgers(Resource):
         )
 
     def list(
-        self,
-        *,
-        customer_id: str | None = None,
-        customer_external_id: str | None = None,
-        from_date: date | None = None,
-        to_date: date | None = None,
-        transaction_type: str | None = None,
-        per_page: int | None = None,
+        self, *, per_page: int | None = None, **filters: Unpack[LedgerFilters]
     ) -> Iterator[LedgerEntry]:
         """Entries newest first (``transaction_date``, then creation), every page."""
         return self._list(
@@ -65,12 +66,9 @@ class Ledgers(Resource):
             LedgerEntry,
             items="entries",
             per_page=per_page,
+            accepts=LedgerFilters.__optional_keys__,
             resource="ledgers",
-            customer_id=customer_id,
-            customer_external_id=customer_external_id,
-            from_date=from_date,
-            to_date=to_date,
-            transaction_type=transaction_type,
+            **filters,
         )
 
     def get(self, ledger_id: str) -> LedgerEntry:

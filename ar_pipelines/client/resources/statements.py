@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from datetime import date
+from typing import TypedDict, Unpack
 
 from ar_pipelines.client._retry import RetryCounter
 from ar_pipelines.client.errors import BadRequestError
@@ -14,16 +15,17 @@ from ar_pipelines.client.resources._base import Resource
 from ar_pipelines.client.resources._enroll import ChunkAnswer, enroll_in_chunks, met_own_enrollment
 
 
+class StatementFilters(TypedDict, total=False):
+    customer_id: str | None
+    customer_external_id: str | None
+    status: str | None
+    from_date: date | None
+    to_date: date | None
+
+
 class Statements(Resource):
     def list(
-        self,
-        *,
-        customer_id: str | None = None,
-        customer_external_id: str | None = None,
-        status: str | None = None,
-        from_date: date | None = None,
-        to_date: date | None = None,
-        per_page: int | None = None,
+        self, *, per_page: int | None = None, **filters: Unpack[StatementFilters]
     ) -> Iterator[Statement]:
         """Statements newest first (``period_start``), every page."""
         return self._list(
@@ -31,11 +33,8 @@ class Statements(Resource):
             Statement,
             items="statements",
             per_page=per_page,
-            customer_id=customer_id,
-            customer_external_id=customer_external_id,
-            status=status,
-            from_date=from_date,
-            to_date=to_date,
+            accepts=StatementFilters.__optional_keys__,
+            **filters,
         )
 
     def get(self, statement_id: str, *, include_entries: bool = True) -> StatementDetail:

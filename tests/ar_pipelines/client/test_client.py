@@ -50,6 +50,24 @@ def test_syncing_more_than_500_ledger_entries_is_refused_before_sending(
     assert list(recorded_ar.customers.list()) == []
 
 
+LIST_CALLS: dict[str, Callable[[ARClient], object]] = {
+    "accounts": lambda ar: ar.accounts.list(customer_idd="x"),  # type: ignore[call-arg]
+    "campaigns": lambda ar: ar.campaigns.list(customer_idd="x"),  # type: ignore[call-arg]
+    "customers": lambda ar: ar.customers.list(customer_idd="x"),  # type: ignore[call-arg]
+    "ledgers": lambda ar: ar.ledgers.list(customer_idd="x"),  # type: ignore[call-arg]
+    "statements": lambda ar: ar.statements.list(customer_idd="x"),  # type: ignore[call-arg]
+}
+
+
+@pytest.mark.parametrize("resource", sorted(LIST_CALLS))
+def test_a_list_filter_the_endpoint_does_not_take_is_refused_at_the_call_before_sending(
+    recorded_ar: ARClient, recorder: Recorder, resource: str
+) -> None:
+    with pytest.raises(TypeError, match="customer_idd"):
+        LIST_CALLS[resource](recorded_ar)
+    assert recorder.requests == []
+
+
 REFUSED_WITH_A_TEST_KEY: dict[str, Callable[[ARClient, str], object]] = {
     "statements.enroll": lambda ar, c: ar.statements.enroll([str(uuid.uuid4())], campaign_id=c),
     "statements.enroll_one": lambda ar, c: ar.statements.enroll_one(
