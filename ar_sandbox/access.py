@@ -16,6 +16,7 @@ import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated, TypeVar
+from uuid import UUID
 
 from fastapi import Depends, Request
 from fastapi.security import APIKeyHeader
@@ -25,6 +26,7 @@ from sqlalchemy.orm import Session
 from ar_sandbox.db import Database
 from ar_sandbox.errors import ApiError
 from ar_sandbox.models import ApiKey, Company
+from ar_sandbox.schemas.common import Envelope
 
 SCOPES = (
     "customers:read",
@@ -45,6 +47,9 @@ SCOPES = (
 MODES = {"sk_live_": "live", "sk_test_": "test"}
 
 T = TypeVar("T")
+R = TypeVar("R")
+Q = TypeVar("Q")
+P = TypeVar("P")
 
 api_key_header = APIKeyHeader(
     name="X-Api-Key", auto_error=False, description="sk_live_… or sk_test_…"
@@ -141,6 +146,30 @@ class Caller:
     def run(self, work: Callable[[Session, Principal], T]) -> T:
         """``work(session, principal)`` as one transaction (see ``Database.run``)."""
         return self.database.run(lambda session: work(session, self.principal))
+
+    def answer(self, message: str, work: Callable[[Session, Principal], T]) -> Envelope[T]:
+        """``work`` run as one transaction, its result sent in the success envelope."""
+        return Envelope(message=message, data=self.run(work))
+
+    def fetch(
+        self,
+        message: str,
+        getter: Callable[[Session, Principal, str], R],
+        key: UUID,
+        render: Callable[[R], T],
+    ) -> Envelope[T]:
+        """The one row ``getter`` finds by its UUID, rendered: every get route's shape."""
+        return self.answer(
+            message, lambda session, principal: render(getter(session, principal, str(key)))
+        )
+
+    def listing(
+        self, message: str, lister: Callable[[Session, Principal, Q, P], T], wanted: Q, paging: P
+    ) -> Envelope[T]:
+        """One page of what ``lister`` finds for the ``wanted`` query: every list route's shape."""
+        return self.answer(
+            message, lambda session, principal: lister(session, principal, wanted, paging)
+        )
 
 
 def any_caller(

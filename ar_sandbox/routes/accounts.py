@@ -24,8 +24,9 @@ api = router("accounts")
 
 
 def _bulk(caller: AccountsWrite, body: InvoiceBulkRequest) -> Envelope[UpsertCounts]:
-    counts = caller.run(lambda s, p: accounts.bulk_upsert(s, p, body.invoices))
-    return Envelope(message="Accounts processed", data=counts)
+    return caller.answer(
+        "Accounts processed", lambda s, p: accounts.bulk_upsert(s, p, body.invoices)
+    )
 
 
 api.post("/accounts/bulk", summary="Bulk upsert up to 100 accounts (invoices) by external_id")(
@@ -38,14 +39,12 @@ api.post("/invoices/batch", summary="Alias for /accounts/bulk")(_bulk)
 def list_accounts(
     caller: AccountsRead, wanted: Annotated[AccountQuery, Query()], paging: PagingQuery
 ) -> Envelope[AccountPage]:
-    data = caller.run(lambda s, p: accounts.list_accounts(s, p, wanted, paging))
-    return Envelope(message="Accounts retrieved", data=data)
+    return caller.listing("Accounts retrieved", accounts.list_accounts, wanted, paging)
 
 
 @api.get("/accounts/{account_id}", summary="Get one account by UUID")
 def get_account(caller: AccountsRead, account_id: UUID) -> Envelope[AccountOut]:
-    data = caller.run(lambda s, p: AccountOut.of(accounts.get_account(s, p, str(account_id))))
-    return Envelope(message="Account retrieved", data=data)
+    return caller.fetch("Account retrieved", accounts.get_account, account_id, AccountOut.of)
 
 
 @api.post(
@@ -69,7 +68,7 @@ def assign_account(
             session, principal, invoice, campaign_id, sa=False, customer_id=customer_id
         )
 
-    return Envelope(message="Account assigned to campaign", data=caller.run(work))
+    return caller.answer("Account assigned to campaign", work)
 
 
 @api.post(
@@ -98,7 +97,7 @@ def assign_accounts(
             results=results,
         )
 
-    return Envelope(message="Campaign assignment processed", data=caller.run(work))
+    return caller.answer("Campaign assignment processed", work)
 
 
 def _assignment(attempt: enrollment.Attempt) -> AccountAssignmentResult:

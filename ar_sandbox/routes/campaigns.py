@@ -18,13 +18,11 @@ api = router("campaigns")
 def list_campaigns(
     caller: CampaignsRead, wanted: Annotated[CampaignQuery, Query()], paging: PagingQuery
 ) -> Envelope[CampaignPage]:
-    data = caller.run(lambda s, p: enrollment.list_campaigns(s, p, wanted, paging))
-    return Envelope(message="Campaigns retrieved", data=data)
+    return caller.listing("Campaigns retrieved", enrollment.list_campaigns, wanted, paging)
 
 
 @api.get("/campaigns/{campaign_id}", summary="Get one campaign")
 def get_campaign(caller: CampaignsRead, campaign_id: UUID) -> Envelope[CampaignOut]:
-    data = caller.run(
-        lambda s, p: enrollment.campaign_out(enrollment.get_campaign(s, p, str(campaign_id)))
+    return caller.fetch(
+        "Campaign retrieved", enrollment.get_campaign, campaign_id, enrollment.campaign_out
     )
-    return Envelope(message="Campaign retrieved", data=data)

@@ -24,8 +24,10 @@ api = router("ledgers")
 
 def _push(caller: LedgersWrite, body: LedgerBulkRequest) -> Envelope[LedgerPushResult]:
     locks = LockPlan()  # outlives a restart of the transaction
-    result = caller.run(lambda s, p: ledgers.push_entries(s, p, body.ledger_entries, locks))
-    return Envelope(message="Ledger entries processed", data=result)
+    return caller.answer(
+        "Ledger entries processed",
+        lambda s, p: ledgers.push_entries(s, p, body.ledger_entries, locks),
+    )
 
 
 api.post(
@@ -41,11 +43,9 @@ def list_ledger_entries(
     wanted: Annotated[LedgerQuery, Query()],
     paging: Annotated[LedgerPaging, Query()],
 ) -> Envelope[LedgerPage]:
-    data = caller.run(lambda s, p: ledgers.list_entries(s, p, wanted, paging))
-    return Envelope(message="Ledger entries retrieved", data=data)
+    return caller.listing("Ledger entries retrieved", ledgers.list_entries, wanted, paging)
 
 
 @api.get("/ledgers/{ledger_id}", summary="Get one ledger entry by internal UUID")
 def get_ledger_entry(caller: LedgersRead, ledger_id: UUID) -> Envelope[LedgerEntryOut]:
-    entry = caller.run(lambda s, p: LedgerEntryOut.of(ledgers.get_entry(s, p, str(ledger_id))))
-    return Envelope(message="Ledger entry retrieved", data=entry)
+    return caller.fetch("Ledger entry retrieved", ledgers.get_entry, ledger_id, LedgerEntryOut.of)

@@ -59,14 +59,12 @@ def list_account_payments(
 def list_payments(
     caller: PaymentsRead, wanted: Annotated[ByAccount, Query()], paging: PagingQuery
 ) -> Envelope[PaymentPage]:
-    data = caller.run(lambda s, p: accounts.list_payments(s, p, wanted, paging))
-    return Envelope(message="Payments retrieved", data=data)
+    return caller.listing("Payments retrieved", accounts.list_payments, wanted, paging)
 
 
 @api.get("/payments/{payment_id}", summary="Get one payment")
 def get_payment(caller: PaymentsRead, payment_id: UUID) -> Envelope[PaymentOut]:
-    data = caller.run(lambda s, p: PaymentOut.of(accounts.get_payment(s, p, str(payment_id))))
-    return Envelope(message="Payment retrieved", data=data)
+    return caller.fetch("Payment retrieved", accounts.get_payment, payment_id, PaymentOut.of)
 
 
 @disputes_api.post("/accounts/{account_id}/disputes", summary="Open a dispute on an account")
@@ -77,7 +75,7 @@ def open_dispute(
         dispute, account = accounts.open_dispute(session, principal, str(account_id), body)
         return DisputeOpened(dispute=DisputeOut.of(dispute), account=AccountOut.of(account))
 
-    return Envelope(message="Dispute created", data=caller.run(work))
+    return caller.answer("Dispute created", work)
 
 
 @disputes_api.get("/accounts/{account_id}/disputes", summary="List an account's disputes")
@@ -91,11 +89,9 @@ def list_account_disputes(
 def list_disputes(
     caller: DisputesRead, wanted: Annotated[ByAccount, Query()], paging: PagingQuery
 ) -> Envelope[DisputePage]:
-    data = caller.run(lambda s, p: accounts.list_disputes(s, p, wanted, paging))
-    return Envelope(message="Disputes retrieved", data=data)
+    return caller.listing("Disputes retrieved", accounts.list_disputes, wanted, paging)
 
 
 @disputes_api.get("/disputes/{dispute_id}", summary="Get one dispute")
 def get_dispute(caller: DisputesRead, dispute_id: UUID) -> Envelope[DisputeOut]:
-    data = caller.run(lambda s, p: DisputeOut.of(accounts.get_dispute(s, p, str(dispute_id))))
-    return Envelope(message="Dispute retrieved", data=data)
+    return caller.fetch("Dispute retrieved", accounts.get_dispute, dispute_id, DisputeOut.of)

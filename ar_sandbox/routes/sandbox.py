@@ -19,13 +19,13 @@ api = router("sandbox")
 
 @api.get("/executions", summary="List campaign executions (sandbox only)")
 def list_executions(caller: AnyKey, invoice_id: UUID | None = None) -> Envelope[list[ExecutionOut]]:
-    data = caller.run(
+    return caller.answer(
+        "Executions retrieved",
         lambda s, p: [
             ExecutionOut.of(e)
             for e in enrollment.list_executions(s, p, str(invoice_id) if invoice_id else None)
-        ]
+        ],
     )
-    return Envelope(message="Executions retrieved", data=data)
 
 
 @api.post("/executions/{execution_id}/advance", summary="Advance an execution (sandbox only)")
@@ -44,4 +44,4 @@ def advance_execution(
             next_execution=ExecutionOut.of(follow_up) if follow_up else None,
         )
 
-    return Envelope(message="Execution advanced", data=caller.run(work))
+    return caller.answer("Execution advanced", work)

@@ -29,8 +29,7 @@ api = router("statements")
 def list_statements(
     caller: StatementsRead, wanted: Annotated[StatementQuery, Query()], paging: PagingQuery
 ) -> Envelope[StatementPage]:
-    data = caller.run(lambda s, p: statements.list_statements(s, p, wanted, paging))
-    return Envelope(message="Statements retrieved", data=data)
+    return caller.listing("Statements retrieved", statements.list_statements, wanted, paging)
 
 
 @api.get(
@@ -50,7 +49,7 @@ def get_statement(
             ]
         return StatementDetail.of(statement, entries=entries)
 
-    return Envelope(message="Statement retrieved", data=caller.run(work))
+    return caller.answer("Statement retrieved", work)
 
 
 @api.post(
@@ -70,7 +69,7 @@ def enroll_statement(
         statement = enrollment.lock_invoices(session, principal, [found.id])[found.id]
         return enrollment.enroll_alone(session, principal, statement, str(campaign_id), sa=True)
 
-    return Envelope(message="Statement enrolled in campaign", data=caller.run(work))
+    return caller.answer("Statement enrolled in campaign", work)
 
 
 @api.post(

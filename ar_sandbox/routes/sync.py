@@ -32,4 +32,4 @@ def sync(caller: SyncWrite, body: SyncRequest) -> Envelope[SyncResult]:
             result.ledger_entries, result.statements = pushed.ledger_entries, pushed.statements
         return result
 
-    return Envelope(message="Sync completed successfully", data=caller.run(work))
+    return caller.answer("Sync completed successfully", work)
