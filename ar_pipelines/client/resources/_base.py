@@ -3,19 +3,33 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from typing import Any, TypeVar
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar, cast
 
 from pydantic import BaseModel
 
 from ar_pipelines.client._bulk import BulkEndpoint, BulkPusher, ProgressCallback
 from ar_pipelines.client._constants import MAX_PER_PAGE
-from ar_pipelines.client._http import Params, QueryValue, Transport
+from ar_pipelines.client._http import Params, Transport
 from ar_pipelines.client._prepare import R, prepare
 from ar_pipelines.client.errors import ApiResponseError, LiveKeyRequiredError
 from ar_pipelines.client.records import encode
 from ar_pipelines.client.reports import PushReport
 
 M = TypeVar("M", bound=BaseModel)
+
+
+@dataclass(frozen=True)
+class ListEndpoint(Generic[M]):
+    """A list route: where it is, the model of its items and the key they come under,
+    the filters it takes (the keys of the resource's filters TypedDict), and the
+    page-size limit that applies when it is not the one named after ``items``."""
+
+    path: str
+    model: type[M]
+    items: str
+    filters: frozenset[str] = frozenset()
+    limit_of: str | None = None
 
 
 class Resource:
@@ -44,26 +58,26 @@ class Resource:
 
     def _list(
         self,
-        path: str,
-        model: type[M],
-        *,
-        items: str,
+        endpoint: ListEndpoint[M],
         per_page: int | None,
-        accepts: frozenset[str] = frozenset(),
-        resource: str | None = None,
-        **filters: QueryValue | None,
+        filters: Mapping[str, object],
+        *,
+        path: str | None = None,
     ) -> Iterator[M]:
         """Every item of a list endpoint that matches ``filters``, fetching the next page
         as the last is used up. Filters left ``None`` are not sent.
 
-        A filter the endpoint does not take (not in ``accepts``) is refused at once, as
-        an unknown keyword is: sent, AR would ignore it and answer the whole list.
-        Pages are as large as the endpoint serves unless ``per_page`` says otherwise.
+        A filter the endpoint does not take is refused at once, as an unknown keyword
+        is: sent, AR would ignore it and answer the whole list. Pages are as large as
+        the endpoint serves unless ``per_page`` says otherwise.
         """
-        unknown = sorted(set(filters) - accepts)
+        unknown = sorted(set(filters) - endpoint.filters)
         if unknown:
-            raise TypeError(f"{path} cannot be filtered by {', '.join(unknown)}")
-        return self._pages(path, model, items, per_page or MAX_PER_PAGE[resource or items], filters)
+            raise TypeError(f"{endpoint.path} cannot be filtered by {', '.join(unknown)}")
+        size = per_page or MAX_PER_PAGE[endpoint.limit_of or endpoint.items]
+        # The filters TypedDicts declare query values only (str, int, bool, date).
+        query = cast(Params, filters)
+        return self._pages(path or endpoint.path, endpoint.model, endpoint.items, size, query)
 
     def _pages(
         self, path: str, model: type[M], items: str, size: int, filters: Params

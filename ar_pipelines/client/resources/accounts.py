@@ -17,7 +17,7 @@ from ar_pipelines.client.models import (
 )
 from ar_pipelines.client.records import InvoiceRecord, encode
 from ar_pipelines.client.reports import EnrollmentReport, NotEnrolled, PushReport
-from ar_pipelines.client.resources._base import Resource
+from ar_pipelines.client.resources._base import ListEndpoint, Resource
 from ar_pipelines.client.resources._enroll import ChunkAnswer, enroll_in_chunks, met_own_enrollment
 
 ENROLLED_STATUSES = {"SUCCESS", "PENDING"}
@@ -30,6 +30,9 @@ class AccountFilters(TypedDict, total=False):
     customer_external_id: str | None
     status: str | None
     billing_type: str | None
+
+
+ACCOUNTS_LIST = ListEndpoint("/accounts", Account, "accounts", AccountFilters.__optional_keys__)
 
 
 class Accounts(Resource):
@@ -45,14 +48,7 @@ class Accounts(Resource):
     def list(
         self, *, per_page: int | None = None, **filters: Unpack[AccountFilters]
     ) -> Iterator[Account]:
-        return self._list(
-            "/accounts",
-            Account,
-            items="accounts",
-            per_page=per_page,
-            accepts=AccountFilters.__optional_keys__,
-            **filters,
-        )
+        return self._list(ACCOUNTS_LIST, per_page, filters)
 
     def get(self, account_id: str) -> Account:
         return self._one("GET", f"/accounts/{account_id}", Account)

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from typing import TypedDict, Unpack
 
 from ar_pipelines.client.models import Campaign
-from ar_pipelines.client.resources._base import Resource
+from ar_pipelines.client.resources._base import ListEndpoint, Resource
 
 
 class CampaignFilters(TypedDict, total=False):
@@ -15,18 +15,16 @@ class CampaignFilters(TypedDict, total=False):
     type: str | None
 
 
+CAMPAIGNS_LIST = ListEndpoint(
+    "/campaigns", Campaign, "campaigns", CampaignFilters.__optional_keys__
+)
+
+
 class Campaigns(Resource):
     def list(
         self, *, per_page: int | None = None, **filters: Unpack[CampaignFilters]
     ) -> Iterator[Campaign]:
-        return self._list(
-            "/campaigns",
-            Campaign,
-            items="campaigns",
-            per_page=per_page,
-            accepts=CampaignFilters.__optional_keys__,
-            **filters,
-        )
+        return self._list(CAMPAIGNS_LIST, per_page, filters)
 
     def get(self, campaign_id: str) -> Campaign:
         return self._one("GET", f"/campaigns/{campaign_id}", Campaign)

@@ -10,7 +10,7 @@ from ar_pipelines.client._constants import MAX_CUSTOMERS_PER_REQUEST
 from ar_pipelines.client.models import Customer
 from ar_pipelines.client.records import CustomerRecord
 from ar_pipelines.client.reports import PushReport
-from ar_pipelines.client.resources._base import Resource
+from ar_pipelines.client.resources._base import ListEndpoint, Resource
 
 CUSTOMERS_BULK = BulkEndpoint(
     "customers", "/customers/bulk", "customers", MAX_CUSTOMERS_PER_REQUEST
@@ -22,6 +22,11 @@ class CustomerFilters(TypedDict, total=False):
     tags: str | None
 
 
+CUSTOMERS_LIST = ListEndpoint(
+    "/customers", Customer, "customers", CustomerFilters.__optional_keys__
+)
+
+
 class Customers(Resource):
     def create(self, record: CustomerRecord | Mapping[str, Any]) -> Customer:
         """Create one customer. Not idempotent: resent only when surely not received."""
@@ -31,14 +36,7 @@ class Customers(Resource):
     def list(
         self, *, per_page: int | None = None, **filters: Unpack[CustomerFilters]
     ) -> Iterator[Customer]:
-        return self._list(
-            "/customers",
-            Customer,
-            items="customers",
-            per_page=per_page,
-            accepts=CustomerFilters.__optional_keys__,
-            **filters,
-        )
+        return self._list(CUSTOMERS_LIST, per_page, filters)
 
     def get(self, customer_id: str) -> Customer:
         return self._one("GET", f"/customers/{customer_id}", Customer)

@@ -11,7 +11,7 @@ from ar_pipelines.client._constants import MAX_LEDGER_ENTRIES_PER_REQUEST
 from ar_pipelines.client.models import LedgerEntry, LedgerPushResult, StatementCounts, UpsertCounts
 from ar_pipelines.client.records import LedgerEntryRecord
 from ar_pipelines.client.reports import PushReport
-from ar_pipelines.client.resources._base import Resource
+from ar_pipelines.client.resources._base import ListEndpoint, Resource
 
 
 def _counts(data: Any) -> tuple[UpsertCounts, StatementCounts]:
@@ -30,6 +30,11 @@ class LedgerFilters(TypedDict, total=False):
     from_date: date | None
     to_date: date | None
     transaction_type: str | None
+
+
+LEDGERS_LIST = ListEndpoint(
+    "/ledgers", LedgerEntry, "entries", LedgerFilters.__optional_keys__, limit_of="ledgers"
+)
 
 
 def customer_of(entry: Mapping[str, Any]) -> str:
@@ -61,15 +66,7 @@ class Ledgers(Resource):
         self, *, per_page: int | None = None, **filters: Unpack[LedgerFilters]
     ) -> Iterator[LedgerEntry]:
         """Entries newest first (``transaction_date``, then creation), every page."""
-        return self._list(
-            "/ledgers",
-            LedgerEntry,
-            items="entries",
-            per_page=per_page,
-            accepts=LedgerFilters.__optional_keys__,
-            resource="ledgers",
-            **filters,
-        )
+        return self._list(LEDGERS_LIST, per_page, filters)
 
     def get(self, ledger_id: str) -> LedgerEntry:
         return self._one("GET", f"/ledgers/{ledger_id}", LedgerEntry)

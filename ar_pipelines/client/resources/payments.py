@@ -7,23 +7,22 @@ from typing import Any, Generic
 
 from ar_pipelines.client.models import Dispute, DisputeOpened, Payment, PaymentRecorded
 from ar_pipelines.client.records import DisputeRecord, PaymentRecord
-from ar_pipelines.client.resources._base import M, Resource
+from ar_pipelines.client.resources._base import ListEndpoint, M, Resource
 
 
 class _OfAccounts(Resource, Generic[M]):
     """Items that belong to an account: listed for one account or across all of them."""
 
-    _items: str
-    _model: type[M]
+    _listing: ListEndpoint[M]
 
     def list(self, *, account_id: str | None = None, per_page: int | None = None) -> Iterator[M]:
-        path = f"/accounts/{account_id}/{self._items}" if account_id else f"/{self._items}"
-        return self._list(path, self._model, items=self._items, per_page=per_page)
+        items = self._listing.items
+        path = f"/accounts/{account_id}/{items}" if account_id else None
+        return self._list(self._listing, per_page, {}, path=path)
 
 
 class Payments(_OfAccounts[Payment]):
-    _items = "payments"
-    _model = Payment
+    _listing = ListEndpoint("/payments", Payment, "payments")
 
     def record(
         self, account_id: str, payment: PaymentRecord | Mapping[str, Any]
@@ -44,8 +43,7 @@ class Payments(_OfAccounts[Payment]):
 
 
 class Disputes(_OfAccounts[Dispute]):
-    _items = "disputes"
-    _model = Dispute
+    _listing = ListEndpoint("/disputes", Dispute, "disputes")
 
     def open(self, account_id: str, dispute: DisputeRecord | Mapping[str, Any]) -> DisputeOpened:
         """Open a dispute on an account. Resent only when surely not received."""

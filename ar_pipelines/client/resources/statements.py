@@ -11,7 +11,7 @@ from ar_pipelines.client.errors import BadRequestError
 from ar_pipelines.client.models import Enrollment, Statement, StatementDetail, StatementEnrollment
 from ar_pipelines.client.records import encode
 from ar_pipelines.client.reports import EnrollmentReport, NotEnrolled
-from ar_pipelines.client.resources._base import Resource
+from ar_pipelines.client.resources._base import ListEndpoint, Resource
 from ar_pipelines.client.resources._enroll import ChunkAnswer, enroll_in_chunks, met_own_enrollment
 
 
@@ -23,19 +23,17 @@ class StatementFilters(TypedDict, total=False):
     to_date: date | None
 
 
+STATEMENTS_LIST = ListEndpoint(
+    "/statements", Statement, "statements", StatementFilters.__optional_keys__
+)
+
+
 class Statements(Resource):
     def list(
         self, *, per_page: int | None = None, **filters: Unpack[StatementFilters]
     ) -> Iterator[Statement]:
         """Statements newest first (``period_start``), every page."""
-        return self._list(
-            "/statements",
-            Statement,
-            items="statements",
-            per_page=per_page,
-            accepts=StatementFilters.__optional_keys__,
-            **filters,
-        )
+        return self._list(STATEMENTS_LIST, per_page, filters)
 
     def get(self, statement_id: str, *, include_entries: bool = True) -> StatementDetail:
         """One statement; with ``include_entries`` its billable rows and allocations."""
