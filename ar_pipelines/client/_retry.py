@@ -24,6 +24,7 @@ from ar_pipelines.client._constants import (
     NOT_PROCESSED_STATUSES,
     RETRYABLE_STATUSES,
 )
+from ar_pipelines.clock import utc_now
 
 # Failures before a single byte of the request left: safe to resend anything.
 _NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
@@ -72,7 +73,7 @@ def parse_retry_after(value: str | None, *, now: datetime | None = None) -> floa
             return None
         if when.tzinfo is None:
             when = when.replace(tzinfo=UTC)
-        seconds = (when - (now or datetime.now(UTC))).total_seconds()
+        seconds = (when - (now or utc_now())).total_seconds()
     if seconds != seconds or seconds == float("inf"):  # NaN or infinite
         return None
     return max(0.0, seconds)

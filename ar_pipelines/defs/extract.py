@@ -15,6 +15,7 @@ from typing import Any
 import dagster as dg
 import pandas as pd
 
+from ar_pipelines.clock import utc_now
 from ar_pipelines.defs.common import (
     RAW_PATIENTS,
     RAW_TRANSACTIONS,
@@ -28,7 +29,7 @@ from ar_pipelines.sources.base import SourceStatus
 from ar_pipelines.sources.frames import Extract, as_practice
 from ar_pipelines.sources.schema import TRANSACTION_COLUMNS
 from ar_pipelines.sync.normalized import CURSOR, PENDING_CURSOR, WHOLE_READ
-from ar_pipelines.warehouse import Warehouse, tables, utc_now
+from ar_pipelines.warehouse import Warehouse, tables
 
 EXTRACT = Stage("extract", kinds=frozenset({"sql"}))
 

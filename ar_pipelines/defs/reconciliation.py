@@ -11,6 +11,7 @@ from typing import Any
 
 import dagster as dg
 
+from ar_pipelines.clock import utc_now
 from ar_pipelines.defs.common import (
     AR_STATEMENTS,
     LOCAL_STATEMENTS,
@@ -24,7 +25,7 @@ from ar_pipelines.defs.resources import ArApi, Settings, WarehouseResource
 from ar_pipelines.reconcile import reconcile, write_report
 from ar_pipelines.reconcile.readback import read_statements
 from ar_pipelines.statements.dbt import practice_schema
-from ar_pipelines.warehouse import Warehouse, tables, utc_now
+from ar_pipelines.warehouse import Warehouse, tables
 
 RECONCILIATION_CLEAN = "reconciliation_clean"
 

@@ -5,13 +5,14 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from ar_pipelines.clock import utc_now
 from ar_pipelines.reconcile.html import render_html
 from ar_pipelines.reconcile.inputs import ObjectArray
 from ar_pipelines.reconcile.result import MONEY_COLUMNS, Reconciliation, money_text
@@ -34,7 +35,7 @@ def write_report(
     stem = f"reconciliation_{report_name(result.practice_id)}"
     files = ReportFiles(csv=out_dir / f"{stem}.csv", html=out_dir / f"{stem}.html")
     csv_frame(result).to_csv(files.csv, index=False, lineterminator="\n")
-    when = generated_at or datetime.now(UTC)
+    when = generated_at or utc_now()
     files.html.write_text(render_html(result, generated_at=when, csv_name=files.csv.name), "utf-8")
     return files
 

@@ -16,10 +16,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from contextlib import closing
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import pandas as pd
+
+from ar_pipelines.clock import naive_utc
 
 LOADED_DATE = "loaded_date"
 LOADED_FORMAT = "%Y-%m-%d %H:%M:%S"
@@ -30,8 +32,7 @@ def as_text(value: Any) -> str | None:
     if value is None or value == "":
         return None
     if isinstance(value, datetime):
-        moment = value if value.tzinfo is None else value.astimezone(UTC).replace(tzinfo=None)
-        return moment.isoformat(sep=" ", timespec="seconds")
+        return naive_utc(value).isoformat(sep=" ", timespec="seconds")
     return str(value)
 
 

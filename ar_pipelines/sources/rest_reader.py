@@ -22,6 +22,7 @@ from typing import Any
 import httpx
 import pandas as pd
 
+from ar_pipelines.clock import naive_utc, utc_now
 from ar_pipelines.sources import schema
 from ar_pipelines.sources.base import Source, SourceStatus
 from ar_pipelines.sources.frames import Extract, frame
@@ -30,7 +31,6 @@ from ar_pipelines.sources.sikka_http import (
     SikkaAuthError,
     SikkaError,
     SikkaSession,
-    utc_now,
 )
 
 __all__ = ["MAX_PAGE_SIZE", "SikkaAuthError", "SikkaError", "SikkaRestSource"]
@@ -117,7 +117,7 @@ class SikkaRestSource(Source):
         Nothing is asked for until the extract is iterated, so an error (Sikka loading
         the office, a spent quota) surfaces while iterating, before any cursor exists."""
         params = {**_practice(practice_id), **_fields(schema.TRANSACTION_EXTRA_FIELDS)}
-        end = self._now().replace(microsecond=0)
+        end = naive_utc(self._now()).replace(microsecond=0)  # Sikka's times: UTC, no zone
         if loaded_from is None:
             return Extract(lambda: self._transaction_pages(params), since=None, window_end=end)
         window = {

@@ -26,12 +26,13 @@ import re
 import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from email.utils import parsedate_to_datetime
 from typing import Any
 
 import httpx
 
+from ar_pipelines.clock import naive_utc, utc_now
 from ar_pipelines.sources.base import (
     DailyQuotaSpent,
     SourceError,
@@ -103,10 +104,6 @@ def api_base(base_url: str) -> str:
     return base[: -len(API_PREFIX)] if base.endswith(API_PREFIX) else base
 
 
-def utc_now() -> datetime:
-    return datetime.now(UTC).replace(tzinfo=None)
-
-
 class SikkaSession:
     """Sends GETs to the API with a valid key, retrying what can be retried."""
 
@@ -131,7 +128,7 @@ class SikkaSession:
         self._request_key: Secret | None = None
         self._refresh_key: Secret | None = None
         self._renew_at = 0.0
-        # Request-Key-Expires: naive UTC, and as a deadline on ``clock`` when it was heard
+        # Request-Key-Expires: in UTC, and as a deadline on ``clock`` when it was heard
         self._expires_at: tuple[datetime, float] | None = None
         self._owns_client = http_client is None
         self._http = http_client or httpx.Client(timeout=TIMEOUT)
@@ -212,7 +209,8 @@ class SikkaSession:
             return False
         wall, deadline = self._expires_at
         margin = timedelta(seconds=RENEW_MARGIN_SECONDS)
-        return self._now() >= wall - margin or self._clock() >= deadline - RENEW_MARGIN_SECONDS
+        now = naive_utc(self._now())
+        return now >= wall - margin or self._clock() >= deadline - RENEW_MARGIN_SECONDS
 
     def _renew(self) -> None:
         if self._refresh_key is not None:
@@ -288,9 +286,8 @@ class SikkaSession:
             expires = parsedate_to_datetime(header)
         except (TypeError, ValueError):
             return
-        if expires.tzinfo is not None:
-            expires = expires.astimezone(UTC).replace(tzinfo=None)
-        left = (expires - self._now()).total_seconds()
+        expires = naive_utc(expires)  # a header without a zone is taken as UTC
+        left = (expires - naive_utc(self._now())).total_seconds()
         self._expires_at = (expires, self._clock() + left)
 
     # -- transport --------------------------------------------------------------------

@@ -38,6 +38,7 @@ from datetime import datetime
 
 import pandas as pd
 
+from ar_pipelines.clock import utc_now
 from ar_pipelines.normalize import Normalizer, PracticeSettings
 from ar_pipelines.normalize.contacts import BOOK_COLUMNS, ContactBook
 from ar_pipelines.normalize.present import (
@@ -62,7 +63,6 @@ from ar_pipelines.warehouse import (
     RAW_PATIENTS,
     RAW_TRANSACTIONS,
     Warehouse,
-    utc_now,
 )
 
 # The practice's cursors of the transaction increment (``push.cursors``).

@@ -19,6 +19,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from ar_pipelines.client import ARClient, Progress, PushIncompleteError, PushReport, RecordIssue
+from ar_pipelines.clock import utc_now
 from ar_pipelines.sync.payloads import (
     Kind,
     KindSpec,
@@ -38,7 +39,7 @@ from ar_pipelines.sync.state import (
     read_state,
     record_outcome,
 )
-from ar_pipelines.warehouse import Warehouse, utc_now
+from ar_pipelines.warehouse import Warehouse
 
 DEFAULT_SLICE_SIZE = 50_000
 ProgressCallback = Callable[[Progress], None]

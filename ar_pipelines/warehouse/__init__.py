@@ -12,8 +12,8 @@ database, DuckDB (embedded) or Postgres (production).
         env = warehouse.dbt_env()        # for dbt's process: the same database
 
 Tables are declared in ``tables.py``; values keep their types both ways (money as
-``Decimal``, exactly); an aware timestamp is stored in UTC without its zone (``utc_now``
-gives the time of a write).
+``Decimal``, exactly); an aware timestamp is stored in UTC without its zone (the project's
+``clock.utc_now`` gives the time of a write).
 
 Opened ``for_ledger_file`` (the statements command), a warehouse holds instead one
 ledger file's entries, loaded by ``load_ledger_file`` (.csv or .parquet, typed and
@@ -22,7 +22,7 @@ checked in ``ledger_file.py``), and the models dbt builds from them, whose marts
 in memory. No Dagster here, and no dbt: ``ar_pipelines.statements.dbt`` invokes it.
 """
 
-from ar_pipelines.warehouse.base import Dialect, Warehouse, utc_now
+from ar_pipelines.warehouse.base import Dialect, Warehouse
 from ar_pipelines.warehouse.duckdb_store import DuckDBWarehouse
 from ar_pipelines.warehouse.errors import LedgerFileError, WarehouseError, WarehouseSchemaError
 from ar_pipelines.warehouse.location import DuckDBLocation, parse_location
@@ -96,5 +96,4 @@ __all__ = [
     "WarehouseError",
     "WarehouseSchemaError",
     "open_warehouse",
-    "utc_now",
 ]

@@ -13,12 +13,13 @@ import re
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, nullcontext
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
 import pandas as pd
 
+from ar_pipelines.clock import utc_now
 from ar_pipelines.closing import Closing
 from ar_pipelines.warehouse.errors import WarehouseSchemaError
 from ar_pipelines.warehouse.frames import for_write
@@ -38,12 +39,6 @@ from ar_pipelines.warehouse.tables import (
 Dialect = Literal["duckdb", "postgres"]
 PREFIX = re.compile(r"[a-z_][a-z0-9_]{0,39}")
 DEFAULT_CHUNK_ROWS = 100_000
-
-
-def utc_now() -> datetime:
-    """Now, aware, in UTC: the time of a write. The warehouse stores it in UTC without
-    its zone (``frames.for_write``), the same on DuckDB and Postgres."""
-    return datetime.now(UTC)
 
 
 class Warehouse(Closing, ABC):

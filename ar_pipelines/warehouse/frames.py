@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Collection, Hashable
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -20,6 +20,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from ar_pipelines.clock import naive_utc, utc_now
 from ar_pipelines.warehouse.tables import ColumnType, Table
 
 ObjectArray = npt.NDArray[np.object_]
@@ -43,7 +44,7 @@ def for_write(table: Table, frame: pd.DataFrame, *, now: datetime) -> pd.DataFra
         if column.name in frame.columns:
             columns[column.name] = _WRITERS[column.type](frame[column.name], where)
         elif column.default_now:
-            moment = np.datetime64(now.astimezone(UTC).replace(tzinfo=None), "us")
+            moment = np.datetime64(naive_utc(now), "us")
             columns[column.name] = pd.Series(np.full(len(frame), moment))
         else:
             raise ValueError(f"the frame for {table.logical_name} lacks {column.name!r}")
@@ -54,7 +55,7 @@ def column_values(table: Table, column: str, values: Collection[object]) -> pd.D
     """``values`` as a one-column frame, converted as the table's ``column`` is written."""
     one = Table(table.schema, table.name, (table.column(column),))
     frame = pd.DataFrame({column: pd.Series(list(values), dtype=object)})
-    return for_write(one, frame, now=datetime.now(UTC))
+    return for_write(one, frame, now=utc_now())
 
 
 def _with_none(values: pd.Series) -> ObjectArray:

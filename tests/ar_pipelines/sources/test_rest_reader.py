@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 import traceback
 from collections.abc import Iterable, Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from email.utils import format_datetime
 from typing import Any
 
@@ -244,6 +244,20 @@ def test_a_full_read_reads_no_events_and_its_cursor_is_when_it_started(
     assert extract.cursor == NOW
     assert calls_to(sikka, "practice_events") == []
     assert "loaded_startdate" not in calls_to(sikka, "transactions")[0]
+
+
+def test_an_aware_clock_in_another_zone_ends_the_window_at_the_same_moment_in_utc(
+    sikka: RunningSikka,
+) -> None:
+    eastern = timezone(timedelta(hours=-5))
+    wall = NOW.replace(tzinfo=UTC).astimezone(eastern)
+    since = T0 + timedelta(hours=2, minutes=30)
+    with reader(sikka, now=lambda: wall) as api:
+        extract = api.transactions(since=since, lookback=timedelta(minutes=30))
+        read(extract)
+    assert extract.cursor == NOW
+    ends = {call["loaded_enddate"] for call in calls_to(sikka, "transactions")}
+    assert ends == {"2024-03-02T08:00:00"}
 
 
 def test_the_key_scan_reads_every_transaction_page_for_the_two_key_columns(

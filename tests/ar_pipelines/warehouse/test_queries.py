@@ -6,7 +6,8 @@ from datetime import date, datetime
 
 import pandas as pd
 
-from ar_pipelines.warehouse import LEDGER_ENTRIES, RAW_TRANSACTIONS, Warehouse, utc_now
+from ar_pipelines.clock import utc_now
+from ar_pipelines.warehouse import LEDGER_ENTRIES, RAW_TRANSACTIONS, Warehouse
 from tests.ar_pipelines.warehouse.frames import ledger, ledger_row
 
 
