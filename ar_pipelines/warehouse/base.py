@@ -13,9 +13,10 @@ import re
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, nullcontext
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, TypedDict, Unpack
 
 import pandas as pd
 
@@ -39,6 +40,26 @@ from ar_pipelines.warehouse.tables import (
 Dialect = Literal["duckdb", "postgres"]
 PREFIX = re.compile(r"[a-z_][a-z0-9_]{0,39}")
 DEFAULT_CHUNK_ROWS = 100_000
+
+
+class Selection(TypedDict, total=False):
+    """Which rows and columns a read takes: the practice's rows (``practice_id``), those
+    equal to ``where`` column by column, the ``columns`` named (every one by default)."""
+
+    practice_id: str | None
+    columns: Sequence[str] | None
+    where: Mapping[str, object] | None
+
+
+@dataclass(frozen=True)
+class Write:
+    """Prepared rows (``frames.for_write``) to insert into ``table``, after deleting the
+    practice's rows (``practice_id``) or the rows with the same key (``by_key``)."""
+
+    table: Table
+    rows: pd.DataFrame
+    practice_id: str | None = None
+    by_key: bool = False
 
 
 class Warehouse(Closing, ABC):
@@ -106,7 +127,7 @@ class Warehouse(Closing, ABC):
         may leave out ``practice_id``; where it has one, it must be this practice."""
         declared = table_named(table)
         prepared = for_write(declared, _of_practice(frame, practice_id), now=utc_now())
-        self._write(declared, prepared, practice_id=practice_id)
+        self._write(Write(declared, prepared, practice_id=practice_id))
         return len(prepared)
 
     def append(self, table: Table | str, frame: pd.DataFrame) -> int:
@@ -115,7 +136,7 @@ class Warehouse(Closing, ABC):
         declared = table_named(table)
         if declared.key:
             raise ValueError(f"{declared.logical_name} has a key: upsert into it")
-        self._write(declared, for_write(declared, frame, now=utc_now()))
+        self._write(Write(declared, for_write(declared, frame, now=utc_now())))
         return len(frame)
 
     def upsert(self, table: Table | str, frame: pd.DataFrame) -> int:
@@ -130,7 +151,7 @@ class Warehouse(Closing, ABC):
             raise ValueError(f"{declared.logical_name}: a key column is missing a value")
         if keys.duplicated().any():
             raise ValueError(f"{declared.logical_name}: the frame repeats a key")
-        self._write(declared, prepared, by_key=True)
+        self._write(Write(declared, prepared, by_key=True))
         return len(prepared)
 
     def delete(
@@ -152,37 +173,30 @@ class Warehouse(Closing, ABC):
 
     # Reads ----------------------------------------------------------------------------
 
-    def read(
-        self,
-        table: Table | str,
-        *,
-        practice_id: str | None = None,
-        columns: Sequence[str] | None = None,
-        where: Mapping[str, object] | None = None,
-    ) -> pd.DataFrame:
+    def read(self, table: Table | str, **selection: Unpack[Selection]) -> pd.DataFrame:
         """Rows of a table (of one practice, matching ``where``), in key order."""
-        declared = table_named(table)
-        names = self._columns(declared, columns)
-        filters = self._filters(declared, practice_id, where)
-        chunks = list(self._select(declared, names, filters, chunk_rows=None))
+        chunks = list(self._selected(table, selection, chunk_rows=None))
         return chunks[0] if len(chunks) == 1 else pd.concat(chunks, ignore_index=True)
 
     def read_chunks(
         self,
         table: Table | str,
         *,
-        practice_id: str | None = None,
-        columns: Sequence[str] | None = None,
-        where: Mapping[str, object] | None = None,
         chunk_rows: int = DEFAULT_CHUNK_ROWS,
+        **selection: Unpack[Selection],
     ) -> Iterator[pd.DataFrame]:
         """As ``read``, in frames of at most about ``chunk_rows`` rows (DuckDB hands rows
         over in vectors of 2,048, so a chunk is a multiple of that)."""
         if chunk_rows < 1:
             raise ValueError("chunk_rows must be at least 1")
+        return self._selected(table, selection, chunk_rows=chunk_rows)
+
+    def _selected(
+        self, table: Table | str, selection: Selection, *, chunk_rows: int | None
+    ) -> Iterator[pd.DataFrame]:
         declared = table_named(table)
-        names = self._columns(declared, columns)
-        filters = self._filters(declared, practice_id, where)
+        names = self._columns(declared, selection.get("columns"))
+        filters = self._filters(declared, selection.get("practice_id"), selection.get("where"))
         return self._select(declared, names, filters, chunk_rows=chunk_rows)
 
     @abstractmethod
@@ -302,6 +316,9 @@ class Warehouse(Closing, ABC):
         frame = pd.DataFrame({PRACTICE_ID: [practice_id], "name": [name], "value": [value]})
         self.upsert(CURSORS, frame)
 
+    def clear_cursor(self, practice_id: str, name: str) -> None:
+        self.delete(CURSORS, practice_id=practice_id, column="name", values=[name])
+
     # Life -----------------------------------------------------------------------------
 
     def close(self) -> None:
@@ -386,16 +403,8 @@ class Warehouse(Closing, ABC):
         """Write the rows of ``query`` to ``path`` as CSV with a header; how many."""
 
     @abstractmethod
-    def _write(
-        self,
-        table: Table,
-        prepared: pd.DataFrame,
-        *,
-        practice_id: str | None = None,
-        by_key: bool = False,
-    ) -> None:
-        """Insert ``prepared``, first deleting the practice's rows (``practice_id``) or the
-        rows with its keys (``by_key``), in one transaction."""
+    def _write(self, write: Write) -> None:
+        """Carry out ``write`` in one transaction."""
 
     @abstractmethod
     def _delete(

@@ -34,7 +34,7 @@ from typing import Any, ClassVar
 import duckdb
 import pandas as pd
 
-from ar_pipelines.warehouse.base import Dialect, Warehouse
+from ar_pipelines.warehouse.base import Dialect, Warehouse, Write
 from ar_pipelines.warehouse.errors import WarehouseError
 from ar_pipelines.warehouse.frames import column_values, converted, duckdb_logical_type
 from ar_pipelines.warehouse.ledger_file import (
@@ -50,6 +50,7 @@ from ar_pipelines.warehouse.sql_text import (
     casts,
     column_list,
     create_table,
+    delete_same_keys,
     literal,
     quote,
 )
@@ -219,30 +220,21 @@ class DuckDBWarehouse(Warehouse):
             )
         self._refuse_other_columns(found)
 
-    def _write(
-        self,
-        table: Table,
-        prepared: pd.DataFrame,
-        *,
-        practice_id: str | None = None,
-        by_key: bool = False,
-    ) -> None:
+    def _write(self, write: Write) -> None:
+        table = write.table
         relation = self.relation(table)
         incoming = f"incoming_{uuid.uuid4().hex}"
         with self.connect() as connection:
-            connection.register(incoming, prepared)
+            connection.register(incoming, write.rows)
             try:
                 connection.execute("begin transaction")
-                if practice_id is not None:
+                if write.practice_id is not None:
                     connection.execute(
                         f"delete from {relation} where practice_id = ?",  # noqa: S608
-                        [practice_id],
+                        [write.practice_id],
                     )
-                elif by_key:
-                    same_key = " and ".join(f"t.{quote(k)} = i.{quote(k)}" for k in table.key)
-                    connection.execute(
-                        f"delete from {relation} as t using {incoming} as i where {same_key}"  # noqa: S608
-                    )
+                elif write.by_key:
+                    connection.execute(delete_same_keys(table, relation, incoming))
                 names = column_list(table.column_names)
                 connection.execute(
                     f"insert into {relation} ({names}) "  # noqa: S608

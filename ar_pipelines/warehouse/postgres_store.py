@@ -27,7 +27,7 @@ import pandas as pd
 import psycopg
 from psycopg import errors as pg_errors
 
-from ar_pipelines.warehouse.base import Dialect, Warehouse
+from ar_pipelines.warehouse.base import Dialect, Warehouse, Write
 from ar_pipelines.warehouse.duckdb_store import (
     duckdb_connection,
     fetch_frames,
@@ -50,6 +50,7 @@ from ar_pipelines.warehouse.sql_text import (
     casts,
     column_list,
     create_table,
+    delete_same_keys,
     literal,
     quote,
 )
@@ -223,35 +224,26 @@ class PostgresWarehouse(Warehouse):
             _copy_out(cursor, f"copy ({query}) to stdout (format csv, header true)", path)
             return cursor.rowcount
 
-    def _write(
-        self,
-        table: Table,
-        prepared: pd.DataFrame,
-        *,
-        practice_id: str | None = None,
-        by_key: bool = False,
-    ) -> None:
+    def _write(self, write: Write) -> None:
+        table = write.table
         relation = self.relation(table)
         names = column_list(table.column_names)
         with tempfile.TemporaryDirectory(prefix="ar-warehouse-") as work:
             staged = Path(work) / "rows.csv"
-            _stage_csv(table, prepared, staged)
+            _stage_csv(table, write.rows, staged)
             with self.connect() as connection, connection.cursor() as cursor:
-                if practice_id is not None:
+                if write.practice_id is not None:
                     cursor.execute(
                         f"delete from {relation} where {quote(PRACTICE_ID)} = %s",  # noqa: S608
-                        (practice_id,),
+                        (write.practice_id,),
                     )
-                if not by_key:
+                if not write.by_key:
                     _copy_in(cursor, f"copy {relation} ({names}) from stdin (format csv)", staged)
                     return
                 incoming = quote(f"incoming_{uuid.uuid4().hex}")
                 cursor.execute(f"create temp table {incoming} (like {relation}) on commit drop")
                 _copy_in(cursor, f"copy {incoming} ({names}) from stdin (format csv)", staged)
-                same_key = " and ".join(f"t.{quote(k)} = i.{quote(k)}" for k in table.key)
-                cursor.execute(
-                    f"delete from {relation} as t using {incoming} as i where {same_key}"  # noqa: S608
-                )
+                cursor.execute(delete_same_keys(table, relation, incoming))
                 cursor.execute(
                     f"insert into {relation} ({names}) select {names} from {incoming}"  # noqa: S608
                 )

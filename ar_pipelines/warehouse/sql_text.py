@@ -65,6 +65,12 @@ def add_column(relation: str, table: Table, name: str, types: dict[ColumnType, s
     return f"alter table {relation} add column if not exists {quote(name)} {types[column.type]}"
 
 
+def delete_same_keys(table: Table, relation: str, incoming: str) -> str:
+    """Delete the rows of ``relation`` whose key some row of ``incoming`` has."""
+    same_key = " and ".join(f"t.{quote(k)} = i.{quote(k)}" for k in table.key)
+    return f"delete from {relation} as t using {incoming} as i where {same_key}"  # noqa: S608
+
+
 def casts(table: Table, types: dict[ColumnType, str]) -> str:
     """The select list that casts a scanned frame (see ``frames.for_write``) to the
     table's column types, exactly: money arrives as decimal text of at most 2 places."""
