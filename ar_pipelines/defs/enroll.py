@@ -1,18 +1,17 @@
 """An optional job: enroll the practice's `not_assigned` statements with a balance into its
 statement-acknowledgement (SA) campaign.
 
-Live keys only (AR refuses test keys, which would send nothing real). Idempotent: only
-statements still `not_assigned` are asked for, and one already enrolled is confirmed by
-reading it back rather than enrolled twice.
+Live keys only (AR refuses test keys, which would send nothing real). Idempotent
+(``sync.enroll``): only statements still `not_assigned` are asked for, and one already
+enrolled is confirmed by reading it back rather than enrolled twice.
 """
-
-from decimal import Decimal
 
 import dagster as dg
 
 from ar_pipelines.defs.common import practice_of, retried_when_transient, tagged_by_ar_key
 from ar_pipelines.defs.practices import PracticesConfig
 from ar_pipelines.defs.resources import ArApi, Settings
+from ar_pipelines.sync.enroll import LiveKeyNeededError, enroll_waiting_statements
 
 
 def enroll_job(partitions: dg.PartitionsDefinition, config: PracticesConfig) -> dg.JobDefinition:
@@ -30,31 +29,22 @@ def enroll_job(partitions: dg.PartitionsDefinition, config: PracticesConfig) -> 
                 )
             )
         with retried_when_transient(context), ar.client(practice) as client:
-            if client.mode != "live":
-                raise dg.Failure(
-                    description=(
-                        "enrolling needs the practice's live key (sk_live_…): AR refuses "
-                        "test keys for campaigns"
-                    )
-                )
-            waiting = [
-                statement.id
-                for statement in client.statements.list(status="not_assigned", per_page=100)
-                if statement.outstanding > Decimal("0")
-            ]
-            report = client.statements.enroll(waiting, campaign_id=campaign_id)
-        summary = report.summary()
-        if report.uncertain or report.unsent:
+            try:
+                outcome = enroll_waiting_statements(client, campaign_id=campaign_id)
+            except LiveKeyNeededError as err:
+                raise dg.Failure(description=str(err)) from None
+        summary = outcome.report.summary()
+        if not outcome.settled:
             raise dg.Failure(
                 description="some enrollments could not be confirmed; run the job again",
                 metadata={"enrollment": dg.MetadataValue.json(summary)},
             )
         return dg.Output(
-            len(report.enrolled),
+            len(outcome.report.enrolled),
             metadata={
-                "candidates": len(waiting),
-                "enrolled": len(report.enrolled),
-                "skipped": len(report.skipped),
+                "candidates": outcome.candidates,
+                "enrolled": len(outcome.report.enrolled),
+                "skipped": len(outcome.report.skipped),
                 "enrollment": dg.MetadataValue.json(summary),
             },
         )

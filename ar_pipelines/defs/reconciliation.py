@@ -6,12 +6,10 @@ holds the summary, and its check fails, with samples, unless every statement mat
 """
 
 from collections.abc import Iterator
-from datetime import date
 from typing import Any
 
 import dagster as dg
 
-from ar_pipelines.clock import utc_now
 from ar_pipelines.defs.common import (
     AR_STATEMENTS,
     LOCAL_STATEMENTS,
@@ -19,13 +17,11 @@ from ar_pipelines.defs.common import (
     RECONCILIATION,
     Stage,
     practice_of,
-    retried_when_transient,
+    practice_step,
 )
 from ar_pipelines.defs.resources import ArApi, Settings, WarehouseResource
-from ar_pipelines.reconcile import reconcile, write_report
-from ar_pipelines.reconcile.readback import read_statements
 from ar_pipelines.statements.dbt import practice_schema
-from ar_pipelines.warehouse import Warehouse, tables
+from ar_pipelines.sync import read_back_statements, reconcile_practice
 
 RECONCILIATION_CLEAN = "reconciliation_clean"
 
@@ -45,15 +41,11 @@ def ar_statements(
     warehouse: WarehouseResource,
     settings: Settings,
 ) -> dg.MaterializeResult[Any]:
-    practice = practice_of(context, settings)
-    with retried_when_transient(context), warehouse.open() as store:
-        months = _ledger_months(store, practice.id)
-    with retried_when_transient(context), ar.client(practice) as client:
-        frame = read_statements(client, months, concurrency=ar.concurrency)
-    frame = frame.assign(practice_id=practice.id, read_at=utc_now())
-    with retried_when_transient(context), warehouse.open() as store:
-        store.replace(tables.AR_STATEMENTS, frame, practice_id=practice.id)
-    return dg.MaterializeResult(metadata={"statements": len(frame)})
+    with practice_step(context, settings, warehouse, ar.client) as (practice, store, client):
+        read = read_back_statements(
+            client, store, practice_id=practice.id, concurrency=ar.concurrency
+        )
+    return dg.MaterializeResult(metadata={"statements": read})
 
 
 @RECONCILE.asset(
@@ -76,11 +68,13 @@ def reconciliation(
 ) -> Iterator[dg.MaterializeResult[Any] | dg.AssetCheckResult]:
     practice = practice_of(context, settings)
     with warehouse.open() as store:
-        schema = practice_schema(practice, store.schema_prefix)
-        local = store.read_model(schema, "statements")
-        ar = store.read(tables.AR_STATEMENTS, practice_id=practice.id)
-    result = reconcile(practice.id, local, ar)
-    files = write_report(result, settings.reports_path)
+        done = reconcile_practice(
+            store,
+            practice_id=practice.id,
+            local_schema=practice_schema(practice, store.schema_prefix),
+            reports_dir=settings.reports_path,
+        )
+    result, files = done.result, done.files
     summary = result.summary()
     yield dg.MaterializeResult(
         asset_key=RECONCILIATION,
@@ -102,12 +96,6 @@ def reconciliation(
             "report": dg.MetadataValue.path(str(files.html)),
         },
     )
-
-
-def _ledger_months(store: Warehouse, practice_id: str) -> list[date]:
-    """The first and last month of the practice's ledger: where its statements are."""
-    bounds = store.bounds(tables.LEDGER_ENTRIES, practice_id=practice_id, column="transaction_date")
-    return [d for d in bounds if isinstance(d, date)]
 
 
 reconciliation_assets = RECONCILE.assets

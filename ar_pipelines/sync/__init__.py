@@ -1,28 +1,47 @@
-"""The warehouse's records kept in step with the source and with AR: a practice's raw rows
-normalized into the warehouse (``normalize_practice``), and pushed with change detection:
-send AR only what is new or changed, retry what did not land, and void what disappeared
-from the source.
+"""The warehouse's records kept in step with the source and with AR, a practice at a
+time: its raw rows extracted (``extract_patients``, ``extract_transactions``),
+normalized into the warehouse (``normalize_practice``), pushed with change detection
+(send AR only what is new or changed, retry what did not land, void what disappeared
+from the source), and AR's statements read back and reconciled.
 
 ::
 
-    from ar_pipelines.sync import normalize_practice, push_changes, voids_for_missing
+    from ar_pipelines import sync
 
-    outcome = normalize_practice(warehouse, source, practice_id="P1",
-                                 sikka_practice_id="1", settings=settings)
-
-    report = push_changes(client, warehouse, practice_id="P1", kind="customers",
-                          records=customers)
-    report = push_changes(client, warehouse, practice_id="P1", kind="ledger_entries",
-                          records=entries)
+    sync.extract_patients(warehouse, source, practice_id="P1", sikka_practice_id="1")
+    sync.extract_transactions(warehouse, source, practice_id="P1", sikka_practice_id="1")
+    outcome = sync.normalize_practice(warehouse, source, practice_id="P1",
+                                      sikka_practice_id="1", settings=settings)
+    report = sync.push_customers(client, warehouse, practice_id="P1")
+    report = sync.push_ledger_entries(client, warehouse, practice_id="P1")
     report.clean, report.summary()          # counts, for Dagster metadata
+    sync.read_back_statements(client, warehouse, practice_id="P1")
+    done = sync.reconcile_practice(warehouse, practice_id="P1",
+                                   local_schema="statements_p1", reports_dir=reports)
 
-State lives in the warehouse (``push.state``, ``push.dead_letter``, ``push.cursors``).
-No Dagster here.
+``push_changes`` pushes any frame of records of one kind. State lives in the warehouse
+(``push.state``, ``push.dead_letter``, ``push.cursors``). No Dagster here.
 """
 
+from ar_pipelines.sync.extract import (
+    PatientsExtract,
+    TransactionsExtract,
+    extract_patients,
+    extract_transactions,
+)
 from ar_pipelines.sync.normalized import NormalizeOutcome, normalize_practice
 from ar_pipelines.sync.payloads import Kind, payload_hashes, records_frame
-from ar_pipelines.sync.push import DEFAULT_SLICE_SIZE, push_changes
+from ar_pipelines.sync.push import (
+    DEFAULT_SLICE_SIZE,
+    push_changes,
+    push_customers,
+    push_ledger_entries,
+)
+from ar_pipelines.sync.reconciled import (
+    PracticeReconciliation,
+    read_back_statements,
+    reconcile_practice,
+)
 from ar_pipelines.sync.report import SyncCounts, SyncIncompleteError, SyncReport
 from ar_pipelines.sync.voids import voids_for_missing
 
@@ -30,12 +49,21 @@ __all__ = [
     "DEFAULT_SLICE_SIZE",
     "Kind",
     "NormalizeOutcome",
+    "PatientsExtract",
+    "PracticeReconciliation",
     "SyncCounts",
     "SyncIncompleteError",
     "SyncReport",
+    "TransactionsExtract",
+    "extract_patients",
+    "extract_transactions",
     "normalize_practice",
     "payload_hashes",
     "push_changes",
+    "push_customers",
+    "push_ledger_entries",
+    "read_back_statements",
+    "reconcile_practice",
     "records_frame",
     "voids_for_missing",
 ]

@@ -53,6 +53,7 @@ from ar_pipelines.normalize.present import (
 from ar_pipelines.sources.base import Source
 from ar_pipelines.sources.frames import as_practice
 from ar_pipelines.sources.schema import GUARANTOR_COLUMNS, PATIENT_COLUMNS, TRANSACTION_COLUMNS
+from ar_pipelines.sync.extract import CURSOR, PENDING_CURSOR, WHOLE_READ
 from ar_pipelines.sync.voids import voids_for_missing
 from ar_pipelines.warehouse import (
     CONTACT_BOOK,
@@ -64,13 +65,6 @@ from ar_pipelines.warehouse import (
     RAW_TRANSACTIONS,
     Warehouse,
 )
-
-# The practice's cursors of the transaction increment (``push.cursors``).
-CURSOR = "transactions"
-PENDING_CURSOR = "transactions_pending"
-# Set when the increment is every row the source holds (a first run or a full refresh),
-# so normalization knows the increment itself says which rows still exist.
-WHOLE_READ = "transactions_whole_read"
 
 _NO_VOIDS = pd.DataFrame()
 ROW_SOURCE_KEY = "transactions#row:"  # a keyed transaction row's identity in the quarantine

@@ -20,6 +20,7 @@ import pandas as pd
 
 from ar_pipelines.client import ARClient, Progress, PushIncompleteError, PushReport, RecordIssue
 from ar_pipelines.clock import utc_now
+from ar_pipelines.normalize import schemas
 from ar_pipelines.sync.payloads import (
     Kind,
     KindSpec,
@@ -39,9 +40,13 @@ from ar_pipelines.sync.state import (
     read_state,
     record_outcome,
 )
-from ar_pipelines.warehouse import Warehouse
+from ar_pipelines.warehouse import CUSTOMERS, LEDGER_ENTRIES, Warehouse
 
 DEFAULT_SLICE_SIZE = 50_000
+CUSTOMER_COLUMNS = tuple(schemas.customers.columns)
+LEDGER_COLUMNS = tuple(schemas.ledger_entries.columns)
+# The ``loaded_at`` of the last ledger entry a completed push sent (``push.cursors``).
+PUSHED_THROUGH = "ledger_entries_pushed_through"
 ProgressCallback = Callable[[Progress], None]
 BoolArray = npt.NDArray[np.bool_]
 
@@ -147,6 +152,43 @@ def push_changes(
                 report,
             ) from stopped
     report.dead_letter_size = dead_letter_size(warehouse, practice_id, spec)
+    return report
+
+
+def push_customers(
+    client: ARClient, warehouse: Warehouse, *, practice_id: str, full: bool = False
+) -> SyncReport:
+    """Push the practice's new and changed customers (every one with ``full``)."""
+    records = warehouse.read(CUSTOMERS, practice_id=practice_id, columns=CUSTOMER_COLUMNS)
+    return push_changes(
+        client, warehouse, practice_id=practice_id, kind="customers", records=records, full=full
+    )
+
+
+def push_ledger_entries(
+    client: ARClient, warehouse: Warehouse, *, practice_id: str, full: bool = False
+) -> SyncReport:
+    """Push the practice's new, changed and voided ledger entries: those loaded since the
+    last push that completed (every one with ``full``), so a push that stopped half-way
+    is picked up where it was. The mark moves only when the push completed."""
+    since = None if full else warehouse.get_cursor(practice_id, PUSHED_THROUGH)
+    records = warehouse.read_after(
+        LEDGER_ENTRIES,
+        practice_id=practice_id,
+        column="loaded_at",
+        after=since,
+        columns=("loaded_at", *LEDGER_COLUMNS),
+    )
+    report = push_changes(
+        client,
+        warehouse,
+        practice_id=practice_id,
+        kind="ledger_entries",
+        records=records,
+        full=full,
+    )
+    if len(records):
+        warehouse.set_cursor(practice_id, PUSHED_THROUGH, records["loaded_at"].max())
     return report
 
 
