@@ -20,8 +20,8 @@ from ar_pipelines.defs.common import (
     practice_step,
 )
 from ar_pipelines.defs.resources import ArApi, Settings, WarehouseResource
+from ar_pipelines.reconcile import read_back_statements, reconcile_practice
 from ar_pipelines.statements.dbt import practice_schema
-from ar_pipelines.sync import read_back_statements, reconcile_practice
 
 RECONCILIATION_CLEAN = "reconciliation_clean"
 

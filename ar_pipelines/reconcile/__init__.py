@@ -9,6 +9,11 @@
     result.clean, result.counts(), result.summary(), result.mismatches(limit=20)
     write_report(result, Path("reports"))
 
+    # a practice in the warehouse: AR read back, then reconciled into its report
+    read_back_statements(client, warehouse, practice_id="PR-1")
+    done = reconcile_practice(warehouse, practice_id="PR-1",
+                              local_schema="statements_pr_1", reports_dir=Path("reports"))
+
 Every statement number (``external_invoice_id``) is one row, with one status:
 ``matched`` (amount and paid amount equal to the cent), ``amount_mismatch``,
 ``paid_mismatch`` (same amount, different payments applied), ``missing_in_ar``
@@ -35,15 +40,23 @@ Totals are ``Decimal`` sums of the same rows in the CSV, the page and ``summary(
 
 from ar_pipelines.reconcile.compare import reconcile
 from ar_pipelines.reconcile.inputs import ReconcileInputError, ar_statements_frame
+from ar_pipelines.reconcile.practice import (
+    PracticeReconciliation,
+    read_back_statements,
+    reconcile_practice,
+)
 from ar_pipelines.reconcile.report import ReportFiles, write_report
 from ar_pipelines.reconcile.result import Reconciliation, Status
 
 __all__ = [
+    "PracticeReconciliation",
     "ReconcileInputError",
     "Reconciliation",
     "ReportFiles",
     "Status",
     "ar_statements_frame",
+    "read_back_statements",
     "reconcile",
+    "reconcile_practice",
     "write_report",
 ]

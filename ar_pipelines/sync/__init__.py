@@ -2,7 +2,7 @@
 time: its raw rows extracted (``extract_patients``, ``extract_transactions``),
 normalized into the warehouse (``normalize_practice``), pushed with change detection
 (send AR only what is new or changed, retry what did not land, void what disappeared
-from the source), and AR's statements read back and reconciled.
+from the source), and its statements enrolled (``sync.enroll``).
 
 ::
 
@@ -15,9 +15,6 @@ from the source), and AR's statements read back and reconciled.
     report = sync.push_customers(client, warehouse, practice_id="P1")
     report = sync.push_ledger_entries(client, warehouse, practice_id="P1")
     report.clean, report.summary()          # counts, for Dagster metadata
-    sync.read_back_statements(client, warehouse, practice_id="P1")
-    done = sync.reconcile_practice(warehouse, practice_id="P1",
-                                   local_schema="statements_p1", reports_dir=reports)
 
 ``push_changes`` pushes any frame of records of one kind. State lives in the warehouse
 (``push.state``, ``push.dead_letter``, ``push.cursors``). No Dagster here.
@@ -37,11 +34,6 @@ from ar_pipelines.sync.push import (
     push_customers,
     push_ledger_entries,
 )
-from ar_pipelines.sync.reconciled import (
-    PracticeReconciliation,
-    read_back_statements,
-    reconcile_practice,
-)
 from ar_pipelines.sync.report import SyncCounts, SyncIncompleteError, SyncReport
 from ar_pipelines.sync.voids import voids_for_missing
 
@@ -50,7 +42,6 @@ __all__ = [
     "Kind",
     "NormalizeOutcome",
     "PatientsExtract",
-    "PracticeReconciliation",
     "SyncCounts",
     "SyncIncompleteError",
     "SyncReport",
@@ -62,8 +53,6 @@ __all__ = [
     "push_changes",
     "push_customers",
     "push_ledger_entries",
-    "read_back_statements",
-    "reconcile_practice",
     "records_frame",
     "voids_for_missing",
 ]

@@ -1,7 +1,7 @@
-"""A practice's statements as AR holds them, read back into the warehouse, and reconciled
-against the local ones (the dbt mart) into the finance report.
-
-No Dagster here: the assets report what these return.
+"""A practice's reconciliation against the warehouse: AR's statements read back into it
+(``read_back_statements``), and reconciled against the local ones dbt built
+(``reconcile_practice``) into the finance report. No Dagster here: the assets report
+what these return.
 """
 
 from __future__ import annotations
@@ -12,8 +12,10 @@ from pathlib import Path
 
 from ar_pipelines.client import ARClient
 from ar_pipelines.clock import utc_now
-from ar_pipelines.reconcile import Reconciliation, ReportFiles, reconcile, write_report
+from ar_pipelines.reconcile.compare import reconcile
 from ar_pipelines.reconcile.readback import read_statements
+from ar_pipelines.reconcile.report import ReportFiles, write_report
+from ar_pipelines.reconcile.result import Reconciliation
 from ar_pipelines.warehouse import AR_STATEMENTS, LEDGER_ENTRIES, Warehouse
 
 
