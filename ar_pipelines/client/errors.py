@@ -72,7 +72,7 @@ class PushIncompleteError(ApiError):
         self.report = report
 
 
-# Filled by ``ApiStatusError.__init_subclass__``: the class for each status it names.
+# Filled by ``ApiStatusError.__init_subclass__``: the class for each status a subclass names.
 _BY_STATUS: dict[int, type[ApiStatusError]] = {}
 
 
@@ -94,11 +94,13 @@ class ApiStatusError(ApiError):
 
     status_code: int = 0
 
-    def __init_subclass__(cls, **kwargs: Any) -> None:
-        """Every subclass that names its status is the error for that status."""
+    def __init_subclass__(cls, *, status_code: int | None = None, **kwargs: Any) -> None:
+        """A subclass that names its ``status_code`` in its class statement is the error
+        for that status."""
         super().__init_subclass__(**kwargs)
-        if "status_code" in cls.__dict__:
-            _BY_STATUS[cls.status_code] = cls
+        if status_code is not None:
+            cls.status_code = status_code
+            _BY_STATUS[status_code] = cls
 
     def __init__(
         self,
@@ -136,40 +138,31 @@ class ApiStatusError(ApiError):
         return text
 
 
-class BadRequestError(ApiStatusError):
-    status_code = 400
+class BadRequestError(ApiStatusError, status_code=400): ...
 
 
-class AuthenticationError(ApiStatusError):
-    status_code = 401
+class AuthenticationError(ApiStatusError, status_code=401): ...
 
 
-class PermissionDeniedError(ApiStatusError):
-    status_code = 403
+class PermissionDeniedError(ApiStatusError, status_code=403): ...
 
 
-class NotFoundError(ApiStatusError):
-    status_code = 404
+class NotFoundError(ApiStatusError, status_code=404): ...
 
 
-class RequestTimeoutError(ApiStatusError):
-    status_code = 408
+class RequestTimeoutError(ApiStatusError, status_code=408): ...
 
 
-class ConflictError(ApiStatusError):
-    status_code = 409
+class ConflictError(ApiStatusError, status_code=409): ...
 
 
-class UnprocessableEntityError(ApiStatusError):
-    status_code = 422
+class UnprocessableEntityError(ApiStatusError, status_code=422): ...
 
 
-class RateLimitError(ApiStatusError):
-    status_code = 429
+class RateLimitError(ApiStatusError, status_code=429): ...
 
 
-class InternalServerError(ApiStatusError):
-    status_code = 500
+class InternalServerError(ApiStatusError, status_code=500): ...
 
 
 def _details(raw: Any) -> tuple[ErrorDetail, ...]:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar, cast
+from datetime import date
+from typing import Any, Generic, TypedDict, TypeVar, cast
 
 from pydantic import BaseModel
 
@@ -17,6 +18,20 @@ from ar_pipelines.client.records import encode
 from ar_pipelines.client.reports import PushReport
 
 M = TypeVar("M", bound=BaseModel)
+
+
+class ByCustomer(TypedDict, total=False):
+    """The filters of a list that narrow it to one customer's rows, named either way."""
+
+    customer_id: str | None
+    customer_external_id: str | None
+
+
+class ByDates(TypedDict, total=False):
+    """The filters of a list that bound the dates of its rows, both ends included."""
+
+    from_date: date | None
+    to_date: date | None
 
 
 @dataclass(frozen=True)

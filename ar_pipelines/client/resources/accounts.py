@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
-from typing import Any, TypedDict, Unpack
+from typing import Any, Unpack
 
 from ar_pipelines.client._bulk import BulkEndpoint, ProgressCallback
 from ar_pipelines.client._constants import MAX_INVOICES_PER_REQUEST
@@ -17,7 +17,7 @@ from ar_pipelines.client.models import (
 )
 from ar_pipelines.client.records import InvoiceRecord, encode
 from ar_pipelines.client.reports import EnrollmentReport, NotEnrolled, PushReport
-from ar_pipelines.client.resources._base import ListEndpoint, Resource
+from ar_pipelines.client.resources._base import ByCustomer, ListEndpoint, Resource
 from ar_pipelines.client.resources._enroll import ChunkAnswer, enroll_in_chunks, met_own_enrollment
 
 ENROLLED_STATUSES = {"SUCCESS", "PENDING"}
@@ -25,9 +25,7 @@ ENROLLED_STATUSES = {"SUCCESS", "PENDING"}
 ACCOUNTS_BULK = BulkEndpoint("invoices", "/accounts/bulk", "invoices", MAX_INVOICES_PER_REQUEST)
 
 
-class AccountFilters(TypedDict, total=False):
-    customer_id: str | None
-    customer_external_id: str | None
+class AccountFilters(ByCustomer, total=False):
     status: str | None
     billing_type: str | None
 

@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
-from datetime import date
-from typing import Any, TypedDict, Unpack
+from typing import Any, Unpack
 
 from ar_pipelines.client._bulk import BulkEndpoint, ProgressCallback
 from ar_pipelines.client._constants import MAX_LEDGER_ENTRIES_PER_REQUEST
 from ar_pipelines.client.models import LedgerEntry, LedgerPushResult, StatementCounts, UpsertCounts
 from ar_pipelines.client.records import LedgerEntryRecord
 from ar_pipelines.client.reports import PushReport
-from ar_pipelines.client.resources._base import ListEndpoint, Resource
+from ar_pipelines.client.resources._base import ByCustomer, ByDates, ListEndpoint, Resource
 
 
 def _counts(data: Any) -> tuple[UpsertCounts, StatementCounts]:
@@ -24,11 +23,7 @@ LEDGERS_BULK = BulkEndpoint(
 )
 
 
-class LedgerFilters(TypedDict, total=False):
-    customer_id: str | None
-    customer_external_id: str | None
-    from_date: date | None
-    to_date: date | None
+class LedgerFilters(ByCustomer, ByDates, total=False):
     transaction_type: str | None
 
 

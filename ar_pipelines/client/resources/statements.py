@@ -3,24 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from datetime import date
-from typing import TypedDict, Unpack
+from typing import Unpack
 
 from ar_pipelines.client._retry import RetryCounter
 from ar_pipelines.client.errors import BadRequestError
 from ar_pipelines.client.models import Enrollment, Statement, StatementDetail, StatementEnrollment
 from ar_pipelines.client.records import encode
 from ar_pipelines.client.reports import EnrollmentReport, NotEnrolled
-from ar_pipelines.client.resources._base import ListEndpoint, Resource
+from ar_pipelines.client.resources._base import ByCustomer, ByDates, ListEndpoint, Resource
 from ar_pipelines.client.resources._enroll import ChunkAnswer, enroll_in_chunks, met_own_enrollment
 
 
-class StatementFilters(TypedDict, total=False):
-    customer_id: str | None
-    customer_external_id: str | None
+class StatementFilters(ByCustomer, ByDates, total=False):
     status: str | None
-    from_date: date | None
-    to_date: date | None
 
 
 STATEMENTS_LIST = ListEndpoint(
