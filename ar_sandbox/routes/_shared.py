@@ -1,8 +1,9 @@
-"""What every router shares: the Decimal-parsing route class, paging, error docs."""
+"""What every router shares: the Decimal-parsing route class, paging, error docs, aliases."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from collections.abc import Callable
+from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Query
 
@@ -27,6 +28,25 @@ CONFLICT_RESPONSES: dict[int | str, dict[str, Any]] = {
 
 PagingQuery = Annotated[Paging, Query()]
 
+EndpointT = TypeVar("EndpointT", bound=Callable[..., Any])
 
-def router(tag: str) -> APIRouter:
-    return APIRouter(route_class=DecimalJSONRoute, tags=[tag], responses=ERROR_RESPONSES)
+
+class Router(APIRouter):
+    """An ``APIRouter`` that can also register a POST endpoint under a second path."""
+
+    def post_with_alias(
+        self, path: str, alias: str, *, summary: str
+    ) -> Callable[[EndpointT], EndpointT]:
+        """Register the endpoint at ``path`` and again at ``alias``, the other name the
+        API documents for it."""
+
+        def register(endpoint: EndpointT) -> EndpointT:
+            self.post(path, summary=summary)(endpoint)
+            self.post(alias, summary=f"Alias for {path}")(endpoint)
+            return endpoint
+
+        return register
+
+
+def router(tag: str) -> Router:
+    return Router(route_class=DecimalJSONRoute, tags=[tag], responses=ERROR_RESPONSES)

@@ -22,19 +22,17 @@ from ar_sandbox.services.common import LockPlan
 api = router("ledgers")
 
 
+@api.post_with_alias(
+    "/ledgers/bulk",
+    "/ledgers/batch",
+    summary="Bulk upsert up to 500 ledger entries by external_id, then re-aggregate statements",
+)
 def _push(caller: LedgersWrite, body: LedgerBulkRequest) -> Envelope[LedgerPushResult]:
     locks = LockPlan()  # outlives a restart of the transaction
     return caller.answer(
         "Ledger entries processed",
         lambda s, p: ledgers.push_entries(s, p, body.ledger_entries, locks),
     )
-
-
-api.post(
-    "/ledgers/bulk",
-    summary="Bulk upsert up to 500 ledger entries by external_id, then re-aggregate statements",
-)(_push)
-api.post("/ledgers/batch", summary="Alias for /ledgers/bulk")(_push)
 
 
 @api.get("/ledgers", summary="List ledger entries (transaction_date DESC, created_at DESC)")

@@ -28,6 +28,7 @@ from ar_sandbox.schemas.accounts import (
 from ar_sandbox.schemas.common import Paging, UpsertCounts
 from ar_sandbox.services.common import (
     accept_records,
+    file_against,
     filed_against,
     get_scoped,
     in_scope,
@@ -180,19 +181,17 @@ def open_dispute(
         raise bad_request(
             f"Disputed amount {body.amount} exceeds the account amount {account.amount}"
         )
-    now = utcnow()
-    dispute = Dispute(
-        **filed_against(principal, account),
+    dispute = file_against(
+        session,
+        principal,
+        account,
+        Dispute,
         reason=body.reason,
         description=body.description,
         amount=body.amount,
         status="open",
-        created_at=now,
-        updated_at=now,
     )
-    session.add(dispute)
     account.status = "disputed"
-    account.updated_at = now
     session.flush()
     return dispute, account
 

@@ -13,7 +13,7 @@ from sqlalchemy.orm import InstrumentedAttribute, Session
 from ar_sandbox.access import Principal
 from ar_sandbox.db import RestartTransaction
 from ar_sandbox.errors import not_found
-from ar_sandbox.models import Customer, Invoice, new_id
+from ar_sandbox.models import CampaignExecution, Customer, Dispute, Invoice, new_id, utcnow
 from ar_sandbox.schemas.common import (
     ByCustomer,
     CustomerRecord,
@@ -26,6 +26,8 @@ from ar_sandbox.schemas.common import (
 
 RowT = TypeVar("RowT")
 PageT = TypeVar("PageT", bound=ItemPage)
+# The timestamped rows filed against an invoice.
+FiledT = TypeVar("FiledT", Dispute, CampaignExecution)
 
 
 def in_scope(model: type[Any], principal: Principal) -> list[ColumnElement[bool]]:
@@ -42,6 +44,23 @@ def filed_against(principal: Principal, invoice: Invoice) -> dict[str, Any]:
     """A new row filed against ``invoice`` (a payment, a dispute, a campaign execution),
     which belongs to the invoice's customer."""
     return new_row(principal, invoice_id=invoice.id, customer_id=invoice.customer_id)
+
+
+def file_against(
+    session: Session,
+    principal: Principal,
+    invoice: Invoice,
+    model: type[FiledT],
+    **values: Any,
+) -> FiledT:
+    """Add a new ``model`` row filed against ``invoice`` (see ``filed_against``), created
+    now, and mark the invoice updated at the same instant. The caller moves the invoice
+    on (its status) and flushes."""
+    now = utcnow()
+    row = model(**filed_against(principal, invoice), **values, created_at=now, updated_at=now)
+    session.add(row)
+    invoice.updated_at = now
+    return row
 
 
 def one_of(

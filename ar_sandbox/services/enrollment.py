@@ -19,19 +19,27 @@ from ar_sandbox.errors import ApiError, bad_request
 from ar_sandbox.models import Campaign, CampaignExecution, Customer, Invoice, utcnow
 from ar_sandbox.schemas.common import Paging
 from ar_sandbox.schemas.statements import (
+    AccountAssignmentResult,
+    AccountAssignRequest,
+    AccountBulkAssignment,
+    AccountBulkAssignRequest,
     CampaignOut,
     CampaignPage,
     CampaignQuery,
+    EnrollmentResult,
+    SkippedStatement,
+    StatementBulkEnrollRequest,
     StatementEnrollment,
 )
 from ar_sandbox.services.accounts import today
 from ar_sandbox.services.common import (
-    filed_against,
+    file_against,
     get_scoped,
     in_scope,
     like_pattern,
     paginate,
 )
+from ar_sandbox.services.statements import get_statement
 
 SA_CATEGORY = "statement_acknowledgement"
 ACTIVE_EXECUTION = ("pending", "running", "waiting")
@@ -185,6 +193,110 @@ def enroll_alone(
     return StatementEnrollment.of_one(execution)
 
 
+def assign_account(
+    session: Session, principal: Principal, account_id: str, body: AccountAssignRequest
+) -> StatementEnrollment:
+    """Assign one account to a campaign (003), checked against the customer named, if any."""
+    refuse_test_keys(principal)
+    invoice = lock_invoices(session, principal, [account_id]).get(account_id)
+    if invoice is None:
+        raise ApiError(404, NOT_FOUND_MESSAGE)
+    customer_id = str(body.customer_id) if body.customer_id else None
+    campaign_id = str(body.campaign_id)
+    return enroll_alone(session, principal, invoice, campaign_id, sa=False, customer_id=customer_id)
+
+
+def assign_accounts(
+    session: Session, principal: Principal, body: AccountBulkAssignRequest
+) -> AccountBulkAssignment:
+    """Assign a batch of accounts to one campaign (003): each account succeeds or fails
+    on its own."""
+    refuse_test_keys(principal)
+    wanted = [str(i) for i in body.account_ids]
+    campaign, attempts = _enroll_batch(session, principal, str(body.campaign_id), wanted, sa=False)
+    results = [_assignment(attempt) for attempt in attempts]
+    succeeded = sum(r.status == "SUCCESS" for r in results)
+    return AccountBulkAssignment(
+        campaign_id=campaign.id,
+        total_enrollments=len(results),
+        successful_enrollments=succeeded,
+        failed_enrollments=len(results) - succeeded,
+        results=results,
+    )
+
+
+def _assignment(attempt: Attempt) -> AccountAssignmentResult:
+    """How the bulk assignment reports one of its accounts."""
+    if attempt.invoice is None:
+        return AccountAssignmentResult(
+            invoice_id=attempt.invoice_id, status="FAILED", error=NOT_FOUND_MESSAGE
+        )
+    number = attempt.invoice.invoice_number
+    if attempt.execution is None:
+        return AccountAssignmentResult(
+            invoice_id=attempt.invoice_id,
+            invoice_number=number,
+            status="FAILED",
+            error=attempt.refusal,
+        )
+    return AccountAssignmentResult(
+        invoice_id=attempt.invoice_id,
+        invoice_number=number,
+        status="SUCCESS",
+        execution_id=attempt.execution.id,
+    )
+
+
+def enroll_statement(
+    session: Session, principal: Principal, statement_id: str, campaign_id: str
+) -> StatementEnrollment:
+    """Enroll one statement into a statement-acknowledgement campaign (004)."""
+    refuse_test_keys(principal)
+    found = get_statement(session, principal, statement_id)
+    statement = lock_invoices(session, principal, [found.id])[found.id]
+    return enroll_alone(session, principal, statement, campaign_id, sa=True)
+
+
+def enroll_statements(
+    session: Session, principal: Principal, body: StatementBulkEnrollRequest
+) -> StatementEnrollment:
+    """Enroll a batch of statements into one statement-acknowledgement campaign (004):
+    the ones that cannot be enrolled are skipped, each with its reason."""
+    refuse_test_keys(principal)
+    wanted = list(dict.fromkeys(str(i) for i in body.statement_ids))
+    campaign, attempts = _enroll_batch(session, principal, str(body.campaign_id), wanted, sa=True)
+    results: list[EnrollmentResult] = []
+    skipped: list[SkippedStatement] = []
+    for attempt in attempts:
+        if attempt.execution is not None:
+            results.append(EnrollmentResult.of(attempt.execution))
+        else:
+            error = "Statement not found" if attempt.invoice is None else attempt.refusal
+            skipped.append(SkippedStatement(statement_id=attempt.invoice_id, error=error))
+    return StatementEnrollment(
+        campaign_id=campaign.id,
+        enrolled_count=len(results),
+        skipped_count=len(skipped),
+        results=results,
+        skipped_errors=skipped or None,
+    )
+
+
+def _enroll_batch(
+    session: Session, principal: Principal, campaign_id: str, wanted: Sequence[str], *, sa: bool
+) -> tuple[Campaign, list[Attempt]]:
+    """Open the campaign, lock the ``wanted`` invoices and try each in order (see
+    ``enroll_each``). A batch for a statement-acknowledgement campaign takes statements
+    only, and is refused when it names none."""
+    campaign = open_campaign(session, principal, campaign_id, sa=sa)
+    found = lock_invoices(session, principal, wanted)
+    if sa:
+        found = {i: s for i, s in found.items() if s.billing_type == "statement"}
+        if not found:
+            raise bad_request("No valid statements in batch")
+    return campaign, enroll_each(session, principal, campaign, wanted, found)
+
+
 def enroll_each(
     session: Session,
     principal: Principal,
@@ -212,19 +324,12 @@ def enroll_each(
 def _start(
     session: Session, principal: Principal, invoice: Invoice, campaign: Campaign
 ) -> CampaignExecution:
-    now = utcnow()
-    execution = CampaignExecution(
-        **filed_against(principal, invoice),
-        campaign_id=campaign.id,
-        status="pending",
-        created_at=now,
-        updated_at=now,
+    execution = file_against(
+        session, principal, invoice, CampaignExecution, campaign_id=campaign.id, status="pending"
     )
-    session.add(execution)
     invoice.status = "in_progress"
     invoice.enrollment_status = "enrolled"
     invoice.campaign_id = campaign.id
-    invoice.updated_at = now
     session.flush()
     return execution
 
