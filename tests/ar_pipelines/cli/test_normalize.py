@@ -113,6 +113,12 @@ def test_an_office_sikka_is_still_loading_exits_3_with_one_line_and_no_secret(
     assert not (tmp_path / "out" / "ledger_entries.csv").exists()
 
 
+def usage_error(capsys: pytest.CaptureFixture[str], *arguments: str) -> str:
+    """What ``normalize`` says when it refuses its command line, which exits 2."""
+    assert main(["normalize", *arguments]) == 2
+    return capsys.readouterr().err
+
+
 def test_reading_sikka_without_the_app_credentials_is_a_usage_error(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -120,22 +126,25 @@ def test_reading_sikka_without_the_app_credentials_is_a_usage_error(
     monkeypatch.delenv("SIKKA_APP_KEY", raising=False)
     api = ["--sikka-url", "http://127.0.0.1:9", "--office-id", "D1"]
 
-    assert main(["normalize", *api, "--out", str(tmp_path)]) == 2
-    assert "set SIKKA_APP_ID and SIKKA_APP_KEY" in capsys.readouterr().err
+    error = usage_error(capsys, *api, "--out", str(tmp_path))
+
+    assert "set SIKKA_APP_ID and SIKKA_APP_KEY" in error
 
 
 def test_naming_both_a_database_and_sikka_is_a_usage_error(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     both = ["--source", "sqlite:///x.db", "--sikka-url", "http://127.0.0.1:9"]
-    assert main(["normalize", *both, "--out", str(tmp_path)]) == 2
-    assert "either --source or --sikka-url" in capsys.readouterr().err
+
+    assert "either --source or --sikka-url" in usage_error(capsys, *both, "--out", str(tmp_path))
 
 
 def test_a_missing_sqlite_source_is_a_clear_error_not_an_empty_database(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     missing = tmp_path / "nowhere" / "source.db"
-    assert main(["normalize", "--source", f"sqlite:///{missing}", "--out", str(tmp_path)]) == 2
-    assert f"no SQLite source database at {missing}" in capsys.readouterr().err
+
+    error = usage_error(capsys, "--source", f"sqlite:///{missing}", "--out", str(tmp_path))
+
+    assert f"no SQLite source database at {missing}" in error
     assert not missing.exists()

@@ -10,7 +10,7 @@ from typing import Any
 
 import pandas as pd
 
-from ar_pipelines.normalize import Normalized, PracticeSettings, normalize
+from ar_pipelines.normalize import Normalized, Normalizer, PracticeSettings, normalize
 from ar_pipelines.sources.schema import (
     GUARANTOR_COLUMNS,
     PATIENT_COLUMNS,
@@ -125,3 +125,9 @@ def run(
         today=TODAY,
         **kwargs,
     )
+
+
+def default_normalizer(**options: Any) -> Normalizer:
+    """A ``Normalizer`` of the default payment types and patient, on ``TODAY``, with the
+    other ``options`` given (settings, earlier ids ...)."""
+    return Normalizer(payment_types=payment_types(), patients=patients(), today=TODAY, **options)

@@ -13,9 +13,7 @@ from ar_pipelines.normalize.present import earlier_external_ids, source_keys
 from ar_pipelines.normalize.reasons import Reason
 from ar_pipelines.normalize.seen import SeenKeys
 from tests.ar_pipelines.normalize.rows import (
-    TODAY,
-    patients,
-    payment_types,
+    default_normalizer,
     transaction,
     transactions,
 )
@@ -26,12 +24,7 @@ def _keys(*pairs: tuple[str | None, str | None]) -> pd.DataFrame:
 
 
 def _normalizer(earlier: list[str]) -> Normalizer:
-    return Normalizer(
-        payment_types=payment_types(),
-        patients=patients(),
-        today=TODAY,
-        earlier_external_ids=earlier,
-    )
+    return default_normalizer(earlier_external_ids=earlier)
 
 
 def test_a_row_of_an_id_read_in_an_earlier_run_is_quarantined_and_the_others_kept() -> None:

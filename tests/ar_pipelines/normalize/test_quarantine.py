@@ -8,14 +8,11 @@ from typing import Any
 
 import pytest
 
-from ar_pipelines.normalize import Normalizer
 from ar_pipelines.normalize.reasons import Reason
 from tests.ar_pipelines.normalize.rows import (
     SETTINGS,
-    TODAY,
+    default_normalizer,
     patient,
-    patients,
-    payment_types,
     run,
     transaction,
     transactions,
@@ -139,7 +136,7 @@ def test_a_guarantor_the_practice_does_not_have_is_a_missing_patient() -> None:
 
 
 def test_a_repeated_transaction_number_keeps_the_first_row_even_across_chunks() -> None:
-    normalizer = Normalizer(payment_types=payment_types(), patients=patients(), today=TODAY)
+    normalizer = default_normalizer()
     first = normalizer.transactions(
         transactions(transaction("1", amount="10"), transaction("2"), transaction("1", amount="11"))
     )
@@ -195,7 +192,7 @@ def test_columns_a_reader_left_out_are_read_as_empty() -> None:
     frame = transactions(transaction("1")).drop(
         columns=["note", "payment_procedure_link_id", "amount_paid", "is_deleted"]
     )
-    normalizer = Normalizer(payment_types=payment_types(), patients=patients(), today=TODAY)
+    normalizer = default_normalizer()
 
     assert normalizer.transactions(frame).ledger_entries["external_id"].tolist() == ["P1-1"]
 

@@ -22,6 +22,7 @@ from ar_pipelines.normalize.reasons import Reason
 from tests.ar_pipelines.normalize.rows import (
     SETTINGS,
     TODAY,
+    default_normalizer,
     patients,
     payment_types,
     transaction,
@@ -60,11 +61,8 @@ class Office:
 def _normalizer(office: Office, increment: pd.DataFrame) -> Normalizer:
     """A normalizer set up as the nightly job sets it up, from the source's key scan."""
     keys = source_keys([office.key_scan()])
-    return Normalizer(
+    return default_normalizer(
         settings=SETTINGS,
-        payment_types=payment_types(),
-        patients=patients(),
-        today=TODAY,
         earlier_external_ids=earlier_external_ids(keys.unkeyed_repeats, [increment]),
         record_keys=keys.records,
     )
