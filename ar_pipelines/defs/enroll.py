@@ -8,10 +8,11 @@ enrolled is confirmed by reading it back rather than enrolled twice.
 
 import dagster as dg
 
+from ar_pipelines.client import LiveKeyRequiredError
 from ar_pipelines.defs.common import practice_of, retried_when_transient, tagged_by_ar_key
 from ar_pipelines.defs.practices import PracticesConfig
 from ar_pipelines.defs.resources import ArApi, Settings
-from ar_pipelines.sync.enroll import LiveKeyNeededError, enroll_waiting_statements
+from ar_pipelines.sync.enroll import enroll_waiting_statements
 
 
 def enroll_job(partitions: dg.PartitionsDefinition, config: PracticesConfig) -> dg.JobDefinition:
@@ -31,7 +32,7 @@ def enroll_job(partitions: dg.PartitionsDefinition, config: PracticesConfig) -> 
         with retried_when_transient(context), ar.client(practice) as client:
             try:
                 outcome = enroll_waiting_statements(client, campaign_id=campaign_id)
-            except LiveKeyNeededError as err:
+            except LiveKeyRequiredError as err:
                 raise dg.Failure(description=str(err)) from None
         summary = outcome.report.summary()
         if not outcome.settled:

@@ -11,11 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
-from ar_pipelines.client import ARClient, EnrollmentReport
-
-
-class LiveKeyNeededError(Exception):
-    """Enrolling was asked of a client holding a test key."""
+from ar_pipelines.client import ARClient, EnrollmentReport, LiveKeyRequiredError
 
 
 @dataclass(frozen=True)
@@ -32,9 +28,10 @@ class EnrollOutcome:
 
 
 def enroll_waiting_statements(client: ARClient, *, campaign_id: str) -> EnrollOutcome:
-    """Enroll every ``not_assigned`` statement with a balance into ``campaign_id``."""
+    """Enroll every ``not_assigned`` statement with a balance into ``campaign_id``; a
+    client with a test key raises ``LiveKeyRequiredError`` before anything is read."""
     if client.mode != "live":
-        raise LiveKeyNeededError(
+        raise LiveKeyRequiredError(
             "enrolling needs the practice's live key (sk_live_…): AR refuses test keys "
             "for campaigns"
         )
