@@ -24,6 +24,39 @@ POSTGRES_ENV = "AR_TEST_POSTGRES_URL"
 MYSQL_ENV = "AR_TEST_MYSQL_URL"
 
 
+# The heaviest modules, about heaviest first (by a full run's durations): those that run the
+# whole pipeline, a daemon, a benchmark, dbt, or many generated requests. Under xdist a
+# module goes to one worker whole (see addopts in pyproject.toml), in the order of the
+# collection: these are handed out before the rest, so that no worker starts one of them
+# when the other is nearly done.
+HEAVIEST_FIRST = (
+    "tests/ar_pipelines/defs/test_daemon.py",
+    "tests/ar_pipelines/defs/test_nightly_sync.py",
+    "tests/ar_pipelines/cli/test_demo.py",
+    "tests/bench/test_bench.py",
+    "tests/bench/test_pipeline_bench.py",
+    "tests/ar_pipelines/defs/test_reconciliation_sensor.py",
+    "tests/ar_sandbox/test_openapi_fuzz.py",
+    "tests/ar_pipelines/defs/test_on_postgres.py",
+    "tests/ar_pipelines/statements/test_local_differential.py",
+    "tests/ar_pipelines/defs/test_rest_source.py",
+    "tests/ar_pipelines/defs/test_enroll_job.py",
+    "tests/ar_pipelines/client/test_faults.py",
+    "tests/ar_pipelines/statements/test_dbt_project.py",
+    "tests/ar_pipelines/normalize/test_validation.py",
+)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """The heaviest modules first, in ``HEAVIEST_FIRST``'s order; the others after them,
+    as collected."""
+    missing = [path for path in HEAVIEST_FIRST if not (config.rootpath / path).is_file()]
+    if missing:
+        raise pytest.UsageError(f"HEAVIEST_FIRST names modules that are not there: {missing}")
+    rank = {path: place for place, path in enumerate(HEAVIEST_FIRST)}
+    items.sort(key=lambda item: rank.get(item.nodeid.split("::", 1)[0], len(rank)))
+
+
 @pytest.fixture(scope="session")
 def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningSandbox]:
     """One sandbox on SQLite for the session; tests isolate by making their own company."""

@@ -4,6 +4,7 @@ code location built on them, run in-process on an ephemeral Dagster instance."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -103,22 +104,45 @@ def write_practices(path: Path, source_url: str) -> None:
     path.write_text(practices_file(source_url, PRACTICES, defaults=["quarantine_threshold = 0.2"]))
 
 
-@pytest.fixture
-def pipeline(
-    tmp_path: Path, sandbox: RunningSandbox, monkeypatch: pytest.MonkeyPatch
+@contextmanager
+def built_pipeline(
+    root: Path, sandbox: RunningSandbox, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[Pipeline]:
-    source_url = f"sqlite:///{tmp_path / 'source.db'}"
+    """The generated source, a company per practice and the environment the code location
+    reads, under ``root``; the instance is dropped afterwards."""
+    source_url = f"sqlite:///{root / 'source.db'}"
     generate(source_url, practices=2, patients=30, months=6, seed=11, defect_rate=0.03)
-    write_practices(tmp_path / "practices.toml", source_url)
+    write_practices(root / "practices.toml", source_url)
     companies = {p: sandbox.bootstrap(f"Practice {p}") for p in PRACTICES}
-    warehouse_url = f"duckdb:///{tmp_path / 'warehouse.duckdb'}"
+    warehouse_url = f"duckdb:///{root / 'warehouse.duckdb'}"
     monkeypatch.setenv("AR_BASE_URL", sandbox.base_url)
     monkeypatch.setenv("AR_RETRY_SECONDS", "0")
-    monkeypatch.setenv("AR_PRACTICES_FILE", str(tmp_path / "practices.toml"))
+    monkeypatch.setenv("AR_PRACTICES_FILE", str(root / "practices.toml"))
     monkeypatch.setenv("AR_WAREHOUSE_URL", warehouse_url)
-    monkeypatch.setenv("AR_REPORTS_DIR", str(tmp_path / "reports"))
+    monkeypatch.setenv("AR_REPORTS_DIR", str(root / "reports"))
     for practice, company in companies.items():
         monkeypatch.setenv(f"AR_API_KEY_{practice}", company["live_key"])
         monkeypatch.setenv(f"AR_SA_CAMPAIGN_{practice}", company["sa_campaign_id"])
     with dg.DagsterInstance.ephemeral() as instance:
-        yield Pipeline(tmp_path, source_url, warehouse_url, sandbox, companies, instance)
+        yield Pipeline(root, source_url, warehouse_url, sandbox, companies, instance)
+
+
+@pytest.fixture
+def pipeline(
+    tmp_path: Path, sandbox: RunningSandbox, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Pipeline]:
+    """A pipeline of the test's own."""
+    with built_pipeline(tmp_path, sandbox, monkeypatch) as built:
+        yield built
+
+
+@pytest.fixture(scope="module")
+def shared_pipeline(
+    tmp_path_factory: pytest.TempPathFactory, sandbox: RunningSandbox
+) -> Iterator[Pipeline]:
+    """One pipeline for a whole module, whose tests assert on the runs it makes in turn
+    (each a module-scoped fixture of that module)."""
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        root = tmp_path_factory.mktemp("shared_pipeline")
+        with built_pipeline(root, sandbox, monkeypatch) as built:
+            yield built

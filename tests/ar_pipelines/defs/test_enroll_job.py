@@ -1,9 +1,12 @@
 """The `enroll_statements` job after a clean nightly run: a live key puts every waiting
 statement with a balance into the practice's SA campaign, once; a test key is refused
-before anything is sent."""
+before anything is sent. Both tests follow one nightly run on a pipeline the module
+shares: the job with the test key first, since it must change nothing, then twice with
+the live key."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from decimal import Decimal
 
 import dagster as dg
@@ -41,11 +44,52 @@ def failure_messages(result: dg.ExecuteInProcessResult) -> list[str]:
     return messages
 
 
+@pytest.fixture(scope="module")
+def nightly(shared_pipeline: Pipeline) -> dg.ExecuteInProcessResult:
+    """A clean nightly run of P001, which the enrollments below follow."""
+    return shared_pipeline.run("P001")
+
+
+@dataclass(frozen=True)
+class Enrollment:
+    before: dict[str, Statement]
+    result: dg.ExecuteInProcessResult
+    after: dict[str, Statement]
+
+
+@pytest.fixture(scope="module")
+def with_a_test_key(shared_pipeline: Pipeline, nightly: dg.ExecuteInProcessResult) -> Enrollment:
+    """The job run with the practice's test key: it must change nothing, so the
+    enrollments with its live key come after it."""
+    before = statements(shared_pipeline)
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        monkeypatch.setenv("AR_API_KEY_P001", shared_pipeline.companies["P001"]["test_key"])
+        result = enroll(shared_pipeline)
+    return Enrollment(before, result, statements(shared_pipeline))
+
+
+@dataclass(frozen=True)
+class Enrollments:
+    first: Enrollment
+    second: Enrollment
+
+
+@pytest.fixture(scope="module")
+def with_the_live_key(shared_pipeline: Pipeline, with_a_test_key: Enrollment) -> Enrollments:
+    """The job run twice with the practice's live key."""
+    runs = []
+    for _ in range(2):
+        before = statements(shared_pipeline)
+        result = enroll(shared_pipeline)
+        runs.append(Enrollment(before, result, statements(shared_pipeline)))
+    return Enrollments(*runs)
+
+
 def test_enrolling_puts_every_waiting_statement_with_a_balance_into_the_sa_campaign_once(
-    pipeline: Pipeline,
+    shared_pipeline: Pipeline, nightly: dg.ExecuteInProcessResult, with_the_live_key: Enrollments
 ) -> None:
-    assert pipeline.run("P001").success
-    before = statements(pipeline)
+    assert nightly.success
+    before = with_the_live_key.first.before
     waiting = {
         sid
         for sid, s in before.items()
@@ -55,33 +99,32 @@ def test_enrolling_puts_every_waiting_statement_with_a_balance_into_the_sa_campa
     assert waiting
     assert paid_off  # the source pays some statements in full: those must stay put
 
-    first = enroll(pipeline)
+    first = with_the_live_key.first.result
     assert first.success
     assert first.output_for_node(ENROLL_STEP) == len(waiting)
-    after = statements(pipeline)
-    campaign = pipeline.companies["P001"]["sa_campaign_id"]
+    after = with_the_live_key.first.after
+    campaign = shared_pipeline.companies["P001"]["sa_campaign_id"]
     for sid in waiting:
         assert after[sid].status == "in_progress", sid
         assert after[sid].campaign_id == campaign
         assert after[sid].enrollment_status != "not_enrolled"
     assert {sid for sid in paid_off if after[sid].status != "not_assigned"} == set()
 
-    second = enroll(pipeline)
+    second = with_the_live_key.second.result
     assert second.success
     assert second.output_for_node(ENROLL_STEP) == 0
-    assert statements(pipeline) == after
+    assert with_the_live_key.second.after == after
 
 
 def test_a_test_key_fails_the_job_saying_a_live_key_is_needed_and_enrolls_nothing(
-    pipeline: Pipeline, monkeypatch: pytest.MonkeyPatch
+    nightly: dg.ExecuteInProcessResult, with_a_test_key: Enrollment
 ) -> None:
-    assert pipeline.run("P001").success
-    before = statements(pipeline)
+    assert nightly.success
+    before = with_a_test_key.before
     assert any(s.status == "not_assigned" and s.outstanding > 0 for s in before.values())
 
-    monkeypatch.setenv("AR_API_KEY_P001", pipeline.companies["P001"]["test_key"])
-    result = enroll(pipeline)
+    result = with_a_test_key.result
 
     assert not result.success
     assert any("live key" in message for message in failure_messages(result))
-    assert statements(pipeline) == before
+    assert with_a_test_key.after == before

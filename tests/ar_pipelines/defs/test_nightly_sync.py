@@ -1,15 +1,28 @@
 """The whole graph against the sandbox and DuckDB: a first run, a second that pushes
 nothing, source changes pushed exactly, a killed push that converges, and a statement
-changed behind the pipeline's back caught by reconciliation."""
+changed behind the pipeline's back caught by reconciliation.
+
+Most tests here assert on the nights of one shared pipeline, each night a module-scoped
+fixture that runs after the nights it needs, so that a run several tests look at is made
+once (under xdist a module goes to one worker whole: see pyproject.toml). P001 has its
+story (first run; a quiet night; a night of source changes; a quiet night; a full repush
+through AR that cannot be reached at first; a statement changed in AR); P002 has its own
+(a run whose AR key is refused; a run killed in the middle of its push; the run that
+converges). What a test checks of AR, the warehouse and the reports is read right after
+its night, before any later night changes it. The duplicates test makes its own
+pipeline: its nights push other counts than P001's.
+"""
 
 from __future__ import annotations
 
 import json
 import os
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+import dagster as dg
 import httpx
 import pandas as pd
 import pytest
@@ -32,6 +45,8 @@ from tests.ar_pipelines.defs.conftest import (
     check_passed,
     materialized,
 )
+
+REFUSED_KEY = "sk_live_not_a_key_it_knows"
 
 
 def ar_entries(pipeline: Pipeline, practice: str = "P001") -> dict[str, Decimal]:
@@ -56,55 +71,82 @@ def local_entries(pipeline: Pipeline, practice: str = "P001") -> dict[str, Decim
     return dict(zip(frame["external_id"], frame["amount"], strict=True))
 
 
-def test_the_whole_graph_materializes_and_reconciles_clean(pipeline: Pipeline) -> None:
-    result = pipeline.run("P001")
-    assert result.success
-    run = pipeline.instance.get_run_by_id(result.run_id)
-    assert run is not None
-    assert run.tags[AR_KEY_TAG] == "AR_API_KEY_P001"  # one run at a time per AR key
-    normalized = materialized(result, "normalized/ledger_entries")
-    # Every transaction read is a ledger entry or in the quarantine.
-    assert normalized["transactions_read"] == (
-        normalized["ledger_entries"] + normalized["transactions_quarantined"]
+def ar_emails(pipeline: Pipeline, practice: str = "P001") -> dict[str | None, str | None]:
+    key = pipeline.companies[practice]["live_key"]
+    with ARClient(base_url=pipeline.sandbox.base_url, api_key=key) as client:
+        return {c.external_id: c.email for c in client.customers.list(per_page=100)}
+
+
+@dataclass(frozen=True)
+class Night:
+    """A run of the nightly job, and what AR, the warehouse and the reports held right
+    after it."""
+
+    result: dg.ExecuteInProcessResult
+    in_ar: dict[str, Decimal]
+    stored: dict[str, Decimal]
+    report: str | None
+    report_rows: str | None
+
+
+def observed(pipeline: Pipeline, result: dg.ExecuteInProcessResult, practice: str) -> Night:
+    html = pipeline.reports / f"reconciliation_{practice}.html"
+    rows = pipeline.reports / f"reconciliation_{practice}.csv"
+    return Night(
+        result=result,
+        in_ar=ar_entries(pipeline, practice),
+        stored=local_entries(pipeline, practice),
+        report=html.read_text() if html.exists() else None,
+        report_rows=rows.read_text() if rows.exists() else None,
     )
-    assert normalized["transactions_quarantined"] > 0  # the source has defects
-    pushed = materialized(result, "ar/ledger_entries")
-    assert pushed["sent"] == normalized["ledger_entries"] > 0
-    assert ar_entries(pipeline) == local_entries(pipeline)
-    reconciliation = materialized(result, "reconciliation")
-    assert reconciliation["clean"] is True
-    assert reconciliation["matched"] == materialized(result, "ar/statements")["statements"] > 0
-    assert check_passed(result, "reconciliation_clean") == {"reconciliation": True}
-    assert check_passed(result, "no_failed_or_rejected_pushes") == {
-        "ar/customers": True,
-        "ar/ledger_entries": True,
-    }
-    report = pipeline.reports / "reconciliation_P001.html"
-    assert report.exists()
-    assert "<svg" in report.read_text()
-    # The other practice's partition is untouched until its own run.
-    assert local_entries(pipeline, "P002") == {}
 
 
-def test_a_second_run_pushes_nothing_and_stays_clean(pipeline: Pipeline) -> None:
-    pipeline.run("P001")
-    second = pipeline.run("P001")
-    assert materialized(second, "ar/customers")["sent"] == 0
-    assert materialized(second, "ar/ledger_entries")["sent"] == 0
-    assert materialized(second, "reconciliation")["clean"] is True
+def night(pipeline: Pipeline, practice: str = "P001", **run: Any) -> Night:
+    return observed(pipeline, pipeline.run(practice, **run), practice)
 
 
-def test_a_run_parses_only_the_contacts_no_earlier_run_met(pipeline: Pipeline) -> None:
-    first = materialized(pipeline.run("P001"), "normalized/customers")
-    assert first["contacts_parsed"] > 0
-    assert first["contacts_known"] == 0
-    second = materialized(pipeline.run("P001"), "normalized/customers")
-    assert second["contacts_parsed"] == 0
-    assert second["contacts_known"] == first["contacts_parsed"]
+# --- P001's nights -------------------------------------------------------------------
 
+
+@dataclass(frozen=True)
+class FirstNight:
+    night: Night
+    other_practice_stored: dict[str, Decimal]
+
+
+@pytest.fixture(scope="module")
+def first(shared_pipeline: Pipeline) -> FirstNight:
+    """P001's first run: every source row read, every record pushed."""
+    first = night(shared_pipeline)
+    return FirstNight(first, local_entries(shared_pipeline, "P002"))
+
+
+@pytest.fixture(scope="module")
+def second(shared_pipeline: Pipeline, first: FirstNight) -> Night:
+    """Again, with nothing changed in the source."""
+    return night(shared_pipeline)
+
+
+@dataclass(frozen=True)
+class ChangesNight:
+    """The night after a customer's email, a transaction's amount changed, a transaction
+    was deleted and another added in the source."""
+
+    night: Night
+    before: dict[str, Decimal]
+    moved_customer: str
+    changed_sr_no: str
+    deleted_sr_no: str
+    emails: dict[str | None, str | None]
+
+
+@pytest.fixture(scope="module")
+def changes(shared_pipeline: Pipeline, second: Night) -> ChangesNight:
+    pipeline = shared_pipeline
+    before = second.stored
     with open_warehouse(pipeline.warehouse_url) as store:
         customers = store.read("normalized.customers", practice_id="P001")
-    external_id = customers.dropna(subset=["email"])["external_id"].iloc[0]
+    moved = str(customers.dropna(subset=["email"])["external_id"].iloc[0])
     engine = create_engine(pipeline.source_url)
     with engine.begin() as connection:
         connection.execute(
@@ -112,28 +154,8 @@ def test_a_run_parses_only_the_contacts_no_earlier_run_met(pipeline: Pipeline) -
                 "update patients set email = 'moved.away@example.org'"
                 " where practice_id = '1' and trim(patient_id) = :patient"
             ),
-            {"patient": external_id.removeprefix("P001-")},
+            {"patient": moved.removeprefix("P001-")},
         )
-    engine.dispose()
-    third = pipeline.run("P001")
-    assert materialized(third, "normalized/customers")["contacts_parsed"] == 1
-    assert materialized(third, "ar/customers")["sent"] == 1
-    assert ar_emails(pipeline)[external_id] == "moved.away@example.org"
-
-
-def ar_emails(pipeline: Pipeline, practice: str = "P001") -> dict[str | None, str | None]:
-    key = pipeline.companies[practice]["live_key"]
-    with ARClient(base_url=pipeline.sandbox.base_url, api_key=key) as client:
-        return {c.external_id: c.email for c in client.customers.list(per_page=100)}
-
-
-def test_changed_added_and_deleted_source_rows_push_exactly_those_changes(
-    pipeline: Pipeline,
-) -> None:
-    pipeline.run("P001")
-    before = local_entries(pipeline)
-    engine = create_engine(pipeline.source_url)
-    with engine.begin() as connection:
         latest = connection.execute(text("select max(_loaded_at) from transactions")).scalar()
         later_moment = datetime.fromisoformat(str(latest)) + timedelta(hours=1)
         later = later_moment.isoformat(sep=" ")
@@ -173,17 +195,271 @@ def test_changed_added_and_deleted_source_rows_push_exactly_those_changes(
         added.pop("_row_id")
         connection.execute(transactions.insert(), added)
     engine.dispose()
-    result = pipeline.run("P001")
+    return ChangesNight(
+        night=night(pipeline),
+        before=before,
+        moved_customer=moved,
+        changed_sr_no=str(changed.transaction_sr_no),
+        deleted_sr_no=str(deleted.transaction_sr_no),
+        emails=ar_emails(pipeline),
+    )
+
+
+@pytest.fixture(scope="module")
+def after_changes(shared_pipeline: Pipeline, changes: ChangesNight) -> Night:
+    """The night after the changes, with nothing new."""
+    return night(shared_pipeline)
+
+
+class UnreachableOnceArApi(ArApi):
+    """AR that cannot be reached the first time a client is made, then can."""
+
+    def client(self, practice: Practice) -> ARClient:
+        if not UNREACHABLE_ONCE:
+            return super().client(practice)
+        UNREACHABLE_ONCE.pop()
+
+        def refuse(request: httpx.Request) -> httpx.Response:
+            raise httpx.ConnectError("connection refused", request=request)
+
+        http = httpx.Client(transport=httpx.MockTransport(refuse))
+        key = os.environ[practice.ar_key_env]
+        return ARClient(base_url=self.base_url, api_key=key, http_client=http, max_retries=0)
+
+
+UNREACHABLE_ONCE: list[bool] = []
+
+
+@dataclass(frozen=True)
+class RepushNight:
+    night: Night
+    stored_before: int
+
+
+@pytest.fixture(scope="module")
+def full_repush(shared_pipeline: Pipeline, after_changes: Night) -> RepushNight:
+    """A full repush of every customer and entry, through AR that cannot be reached the
+    first time the customers' step makes its client."""
+    stored_before = len(local_entries(shared_pipeline))
+    config = {"full_repush": True}
+    UNREACHABLE_ONCE[:] = [True]
+    repush = night(
+        shared_pipeline,
+        ar=UnreachableOnceArApi(base_url=shared_pipeline.sandbox.base_url),
+        run_config={
+            "ops": {"ar__customers": {"config": config}, "ar__ledger_entries": {"config": config}}
+        },
+    )
+    return RepushNight(repush, stored_before)
+
+
+@dataclass(frozen=True)
+class StatementChanged:
+    night: Night
+    external_id: str
+
+
+@pytest.fixture(scope="module")
+def statement_changed(shared_pipeline: Pipeline, full_repush: RepushNight) -> StatementChanged:
+    """The night after a statement was changed in AR behind the pipeline's back: P001's
+    last, since nothing reconciles clean after it."""
+    external_id = change_a_statement_in_ar(shared_pipeline, "P001")
+    return StatementChanged(night(shared_pipeline, raise_on_error=False), external_id)
+
+
+def test_the_whole_graph_materializes_and_reconciles_clean(
+    shared_pipeline: Pipeline, first: FirstNight
+) -> None:
+    result = first.night.result
+    assert result.success
+    run = shared_pipeline.instance.get_run_by_id(result.run_id)
+    assert run is not None
+    assert run.tags[AR_KEY_TAG] == "AR_API_KEY_P001"  # one run at a time per AR key
+    normalized = materialized(result, "normalized/ledger_entries")
+    # Every transaction read is a ledger entry or in the quarantine.
+    assert normalized["transactions_read"] == (
+        normalized["ledger_entries"] + normalized["transactions_quarantined"]
+    )
+    assert normalized["transactions_quarantined"] > 0  # the source has defects
+    pushed = materialized(result, "ar/ledger_entries")
+    assert pushed["sent"] == normalized["ledger_entries"] > 0
+    assert first.night.in_ar == first.night.stored
+    reconciliation = materialized(result, "reconciliation")
+    assert reconciliation["clean"] is True
+    assert reconciliation["matched"] == materialized(result, "ar/statements")["statements"] > 0
+    assert check_passed(result, "reconciliation_clean") == {"reconciliation": True}
+    assert check_passed(result, "no_failed_or_rejected_pushes") == {
+        "ar/customers": True,
+        "ar/ledger_entries": True,
+    }
+    assert first.night.report is not None  # reconciliation_P001.html
+    assert "<svg" in first.night.report
+    # The other practice's partition is untouched until its own run.
+    assert first.other_practice_stored == {}
+
+
+def test_a_second_run_pushes_nothing_and_stays_clean(second: Night) -> None:
+    assert materialized(second.result, "ar/customers")["sent"] == 0
+    assert materialized(second.result, "ar/ledger_entries")["sent"] == 0
+    assert materialized(second.result, "reconciliation")["clean"] is True
+
+
+def test_a_run_parses_only_the_contacts_no_earlier_run_met(
+    first: FirstNight, second: Night, changes: ChangesNight
+) -> None:
+    parsed_first = materialized(first.night.result, "normalized/customers")
+    assert parsed_first["contacts_parsed"] > 0
+    assert parsed_first["contacts_known"] == 0
+    parsed_second = materialized(second.result, "normalized/customers")
+    assert parsed_second["contacts_parsed"] == 0
+    assert parsed_second["contacts_known"] == parsed_first["contacts_parsed"]
+
+    # A night whose source has one customer's email changed.
+    third = changes.night.result
+    assert materialized(third, "normalized/customers")["contacts_parsed"] == 1
+    assert materialized(third, "ar/customers")["sent"] == 1
+    assert changes.emails[changes.moved_customer] == "moved.away@example.org"
+
+
+def test_changed_added_and_deleted_source_rows_push_exactly_those_changes(
+    changes: ChangesNight, after_changes: Night
+) -> None:
+    result, after = changes.night.result, changes.night.in_ar
     assert materialized(result, "ar/ledger_entries")["sent"] == 3
-    after = ar_entries(pipeline)
-    assert after[f"P001-{changed.transaction_sr_no}"] == before[
-        f"P001-{changed.transaction_sr_no}"
-    ] + Decimal("7.00")
-    assert after[f"P001-{deleted.transaction_sr_no}"] == Decimal("0")
+    changed, deleted = f"P001-{changes.changed_sr_no}", f"P001-{changes.deleted_sr_no}"
+    assert after[changed] == changes.before[changed] + Decimal("7.00")
+    assert after[deleted] == Decimal("0")
     assert "P001-NEW-1" in after
-    assert after == local_entries(pipeline)
+    assert after == changes.night.stored
     assert materialized(result, "reconciliation")["clean"] is True
-    assert materialized(pipeline.run("P001"), "ar/ledger_entries")["sent"] == 0
+    assert materialized(after_changes.result, "ar/ledger_entries")["sent"] == 0
+
+
+def test_a_full_repush_sends_every_record_again(
+    first: FirstNight, full_repush: RepushNight
+) -> None:
+    customers = materialized(first.night.result, "ar/customers")["sent"]
+    again = full_repush.night.result
+    assert materialized(again, "ar/ledger_entries")["sent"] == full_repush.stored_before
+    assert materialized(again, "ar/customers")["sent"] == customers
+    assert materialized(again, "reconciliation")["clean"] is True
+
+
+def test_a_step_that_fails_transiently_is_retried_and_the_run_succeeds(
+    full_repush: RepushNight,
+) -> None:
+    result = full_repush.night.result
+    assert result.success
+    retried = [e.step_key for e in result.all_events if e.event_type_value == "STEP_UP_FOR_RETRY"]
+    assert retried == ["ar__customers"]
+    assert materialized(result, "reconciliation")["clean"] is True
+
+
+def test_a_statement_changed_in_ar_is_caught_as_an_amount_mismatch(
+    statement_changed: StatementChanged,
+) -> None:
+    result = statement_changed.night.result
+    reconciliation = materialized(result, "reconciliation")
+    assert reconciliation["clean"] is False
+    assert reconciliation["amount_mismatch"] == 1
+    assert check_passed(result, "reconciliation_clean") == {"reconciliation": False}
+    rows = statement_changed.night.report_rows  # reconciliation_P001.csv
+    assert rows is not None
+    assert statement_changed.external_id in rows
+    assert json.dumps(reconciliation["summary"])  # JSON-safe evidence in the metadata
+
+
+# --- P002's nights -------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def refused_key(shared_pipeline: Pipeline, first: FirstNight) -> dg.ExecuteInProcessResult:
+    """P002's first run, with an AR key AR does not know."""
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        monkeypatch.setenv("AR_API_KEY_P002", REFUSED_KEY)
+        return shared_pipeline.run("P002", raise_on_error=False)
+
+
+class RunKilledError(BaseException):
+    """Stands for the process being killed: nothing after it runs."""
+
+
+class KillingArApi(ArApi):
+    """AR, through a transport that kills the run after ``ledger_posts`` ledger pushes."""
+
+    ledger_posts: int = 1
+
+    def client(self, practice: Practice) -> ARClient:
+        sent = {"ledger": 0}
+        limit = self.ledger_posts
+
+        def handler(request: httpx.Request) -> httpx.Response:
+            with httpx.Client() as real:
+                response = real.send(
+                    httpx.Request(
+                        request.method, request.url, headers=request.headers, content=request.read()
+                    )
+                )
+            if request.url.path.endswith("/ledgers/bulk"):
+                sent["ledger"] += 1
+                if sent["ledger"] > limit:
+                    # AR took the request; the process dies before it reads the answer.
+                    raise RunKilledError
+            return response
+
+        http = httpx.Client(transport=httpx.MockTransport(handler), timeout=30)
+        key = os.environ[practice.ar_key_env]
+        return ARClient(base_url=self.base_url, api_key=key, http_client=http)
+
+
+@dataclass(frozen=True)
+class KilledThenRerun:
+    killed: bool
+    held_after_kill: dict[str, Decimal]
+    rerun: Night
+
+
+@pytest.fixture(scope="module")
+def killed_then_rerun(
+    shared_pipeline: Pipeline, refused_key: dg.ExecuteInProcessResult
+) -> KilledThenRerun:
+    """A run of P002 killed once AR took its first ledger push, then the next run."""
+    killing = KillingArApi(base_url=shared_pipeline.sandbox.base_url, ledger_posts=0)
+    try:
+        shared_pipeline.run("P002", ar=killing)
+    except RunKilledError:
+        killed = True
+    else:
+        killed = False
+    held = ar_entries(shared_pipeline, "P002")
+    return KilledThenRerun(killed, held, night(shared_pipeline, "P002"))
+
+
+def test_an_error_that_is_not_transient_fails_the_step_at_once(
+    refused_key: dg.ExecuteInProcessResult,
+) -> None:
+    result = refused_key
+    assert not result.success
+    retried = [e for e in result.all_events if e.event_type_value == "STEP_UP_FOR_RETRY"]
+    assert retried == []
+    failures = [e for e in result.all_events if e.is_step_failure]
+    assert [e.step_key for e in failures] == ["ar__customers"]
+    message = failures[0].event_specific_data.error.message  # type: ignore[union-attr]
+    assert REFUSED_KEY not in message
+
+
+def test_a_run_killed_in_the_middle_of_a_push_converges_when_run_again(
+    killed_then_rerun: KilledThenRerun,
+) -> None:
+    assert killed_then_rerun.killed
+    assert killed_then_rerun.held_after_kill  # AR holds what the killed run sent
+    rerun = killed_then_rerun.rerun
+    assert rerun.result.success
+    assert rerun.in_ar == rerun.stored
+    assert materialized(rerun.result, "reconciliation")["clean"] is True
+
+
+# --- a pipeline of its own -------------------------------------------------------------
 
 
 def test_an_edit_of_a_row_whose_number_another_row_repeats_reaches_ar_and_the_repeat_never_does(
@@ -375,122 +651,3 @@ def _is_amount(text: object) -> bool:
     except ArithmeticError:
         return False
     return value.is_finite() and value == value.quantize(Decimal("0.01"))
-
-
-class RunKilledError(BaseException):
-    """Stands for the process being killed: nothing after it runs."""
-
-
-class KillingArApi(ArApi):
-    """AR, through a transport that kills the run after ``ledger_posts`` ledger pushes."""
-
-    ledger_posts: int = 1
-
-    def client(self, practice: Practice) -> ARClient:
-        sent = {"ledger": 0}
-        limit = self.ledger_posts
-
-        def handler(request: httpx.Request) -> httpx.Response:
-            with httpx.Client() as real:
-                response = real.send(
-                    httpx.Request(
-                        request.method, request.url, headers=request.headers, content=request.read()
-                    )
-                )
-            if request.url.path.endswith("/ledgers/bulk"):
-                sent["ledger"] += 1
-                if sent["ledger"] > limit:
-                    # AR took the request; the process dies before it reads the answer.
-                    raise RunKilledError
-            return response
-
-        http = httpx.Client(transport=httpx.MockTransport(handler), timeout=30)
-        key = os.environ[practice.ar_key_env]
-        return ARClient(base_url=self.base_url, api_key=key, http_client=http)
-
-
-def test_a_run_killed_in_the_middle_of_a_push_converges_when_run_again(
-    pipeline: Pipeline,
-) -> None:
-    killing = KillingArApi(base_url=pipeline.sandbox.base_url, ledger_posts=0)
-    with pytest.raises(RunKilledError):
-        pipeline.run("P001", ar=killing)
-    assert ar_entries(pipeline)  # AR holds what the killed run sent
-    result = pipeline.run("P001")
-    assert result.success
-    assert ar_entries(pipeline) == local_entries(pipeline)
-    assert materialized(result, "reconciliation")["clean"] is True
-
-
-def test_a_statement_changed_in_ar_is_caught_as_an_amount_mismatch(pipeline: Pipeline) -> None:
-    pipeline.run("P001")
-    external_id = change_a_statement_in_ar(pipeline, "P001")
-    result = pipeline.run("P001", raise_on_error=False)
-    reconciliation = materialized(result, "reconciliation")
-    assert reconciliation["clean"] is False
-    assert reconciliation["amount_mismatch"] == 1
-    assert check_passed(result, "reconciliation_clean") == {"reconciliation": False}
-    rows = (pipeline.reports / "reconciliation_P001.csv").read_text()
-    assert external_id in rows
-    assert json.dumps(reconciliation["summary"])  # JSON-safe evidence in the metadata
-
-
-def test_a_full_repush_sends_every_record_again(pipeline: Pipeline) -> None:
-    first = pipeline.run("P001")
-    ledger_entries = len(local_entries(pipeline))
-    customers = materialized(first, "ar/customers")["sent"]
-    config = {"full_repush": True}
-    again = pipeline.run(
-        "P001",
-        run_config={
-            "ops": {"ar__customers": {"config": config}, "ar__ledger_entries": {"config": config}}
-        },
-    )
-    assert materialized(again, "ar/ledger_entries")["sent"] == ledger_entries
-    assert materialized(again, "ar/customers")["sent"] == customers
-    assert materialized(again, "reconciliation")["clean"] is True
-
-
-class UnreachableOnceArApi(ArApi):
-    """AR that cannot be reached the first time a client is made, then can."""
-
-    def client(self, practice: Practice) -> ARClient:
-        if not UNREACHABLE_ONCE:
-            return super().client(practice)
-        UNREACHABLE_ONCE.pop()
-
-        def refuse(request: httpx.Request) -> httpx.Response:
-            raise httpx.ConnectError("connection refused", request=request)
-
-        http = httpx.Client(transport=httpx.MockTransport(refuse))
-        key = os.environ[practice.ar_key_env]
-        return ARClient(base_url=self.base_url, api_key=key, http_client=http, max_retries=0)
-
-
-UNREACHABLE_ONCE: list[bool] = []
-
-
-def test_a_step_that_fails_transiently_is_retried_and_the_run_succeeds(
-    pipeline: Pipeline,
-) -> None:
-    UNREACHABLE_ONCE[:] = [True]
-    result = pipeline.run("P001", ar=UnreachableOnceArApi(base_url=pipeline.sandbox.base_url))
-    assert result.success
-    retried = [e.step_key for e in result.all_events if e.event_type_value == "STEP_UP_FOR_RETRY"]
-    assert retried == ["ar__customers"]
-    assert materialized(result, "reconciliation")["clean"] is True
-
-
-def test_an_error_that_is_not_transient_fails_the_step_at_once(pipeline: Pipeline) -> None:
-    os.environ["AR_API_KEY_P001"] = "sk_live_not_a_key_it_knows"
-    try:
-        result = pipeline.run("P001", raise_on_error=False)
-    finally:
-        os.environ["AR_API_KEY_P001"] = pipeline.companies["P001"]["live_key"]
-    assert not result.success
-    retried = [e for e in result.all_events if e.event_type_value == "STEP_UP_FOR_RETRY"]
-    assert retried == []
-    failures = [e for e in result.all_events if e.is_step_failure]
-    assert [e.step_key for e in failures] == ["ar__customers"]
-    message = failures[0].event_specific_data.error.message  # type: ignore[union-attr]
-    assert "sk_live_not_a_key_it_knows" not in message
