@@ -33,9 +33,7 @@ def raw_patients(
     settings: Settings,
 ) -> dg.MaterializeResult[Any]:
     with practice_step(context, settings, warehouse, sources.open) as (practice, store, source):
-        stored = extract_patients(
-            store, source, practice_id=practice.id, sikka_practice_id=practice.sikka_practice_id
-        )
+        stored = extract_patients(store, source, practice)
     return dg.MaterializeResult(metadata={"rows": stored.patients, "guarantors": stored.guarantors})
 
 
@@ -54,13 +52,7 @@ def raw_transactions(
     settings: Settings,
 ) -> dg.MaterializeResult[Any]:
     with practice_step(context, settings, warehouse, sources.open) as (practice, store, source):
-        read = extract_transactions(
-            store,
-            source,
-            practice_id=practice.id,
-            sikka_practice_id=practice.sikka_practice_id,
-            full_refresh=config.full_refresh,
-        )
+        read = extract_transactions(store, source, practice, full_refresh=config.full_refresh)
     warning = read.status.warning()
     if warning is not None:
         context.log.warning(f"practice {practice.id}: {warning}")

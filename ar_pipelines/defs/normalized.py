@@ -71,13 +71,7 @@ def normalized(
     settings: Settings,
 ) -> Iterator[dg.MaterializeResult[Any] | dg.AssetCheckResult]:
     with practice_step(context, settings, warehouse, sources.open) as (practice, store, source):
-        outcome = normalize_practice(
-            store,
-            source,
-            practice_id=practice.id,
-            sikka_practice_id=practice.sikka_practice_id,
-            settings=practice.mapping,
-        )
+        outcome = normalize_practice(store, source, practice, settings=practice.mapping)
     yield from _results(outcome, practice.quarantine_threshold)
 
 

@@ -8,10 +8,10 @@ from the source), and its statements enrolled (``sync.enroll``).
 
     from ar_pipelines import sync
 
-    sync.extract_patients(warehouse, source, practice_id="P1", sikka_practice_id="1")
-    sync.extract_transactions(warehouse, source, practice_id="P1", sikka_practice_id="1")
-    outcome = sync.normalize_practice(warehouse, source, practice_id="P1",
-                                      sikka_practice_id="1", settings=settings)
+    practice = sync.PracticeIds(id="P1", sikka_practice_id="1")
+    sync.extract_patients(warehouse, source, practice)
+    sync.extract_transactions(warehouse, source, practice)
+    outcome = sync.normalize_practice(warehouse, source, practice, settings=settings)
     report = sync.push_customers(client, warehouse, practice_id="P1")
     report = sync.push_ledger_entries(client, warehouse, practice_id="P1")
     report.clean, report.summary()          # counts, for Dagster metadata
@@ -28,6 +28,7 @@ from ar_pipelines.sync.extract import (
 )
 from ar_pipelines.sync.normalized import NormalizeOutcome, normalize_practice
 from ar_pipelines.sync.payloads import Kind, payload_hashes, records_frame
+from ar_pipelines.sync.practice import PracticeIds, SourcedPractice
 from ar_pipelines.sync.push import (
     DEFAULT_SLICE_SIZE,
     push_changes,
@@ -42,6 +43,8 @@ __all__ = [
     "Kind",
     "NormalizeOutcome",
     "PatientsExtract",
+    "PracticeIds",
+    "SourcedPractice",
     "SyncCounts",
     "SyncIncompleteError",
     "SyncReport",

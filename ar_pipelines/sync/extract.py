@@ -23,6 +23,7 @@ from ar_pipelines.clock import utc_now
 from ar_pipelines.sources.base import Source, SourceStatus
 from ar_pipelines.sources.frames import Extract, as_practice
 from ar_pipelines.sources.schema import TRANSACTION_COLUMNS
+from ar_pipelines.sync.practice import SourcedPractice
 from ar_pipelines.warehouse import RAW_GUARANTORS, RAW_PATIENTS, RAW_TRANSACTIONS, Warehouse
 
 # The practice's cursors of the transaction increment (``push.cursors``).
@@ -60,9 +61,10 @@ class TransactionsExtract:
 
 
 def extract_patients(
-    store: Warehouse, source: Source, *, practice_id: str, sikka_practice_id: str
+    store: Warehouse, source: Source, practice: SourcedPractice
 ) -> PatientsExtract:
     """Replace the practice's raw patients and guarantors with what the source has now."""
+    practice_id, sikka_practice_id = practice.id, practice.sikka_practice_id
     extracted_at = utc_now()
     patients = source.patients(practice_id=sikka_practice_id)
     guarantors = source.guarantors(practice_id=sikka_practice_id)
@@ -76,14 +78,14 @@ def extract_patients(
 def extract_transactions(
     store: Warehouse,
     source: Source,
+    practice: SourcedPractice,
     *,
-    practice_id: str,
-    sikka_practice_id: str,
     full_refresh: bool = False,
 ) -> TransactionsExtract:
     """Replace the practice's increment with the transactions changed since its cursor
     (every one on a first run or a ``full_refresh``), keep the read's cursor pending,
     and note whether the increment is the whole source."""
+    practice_id, sikka_practice_id = practice.id, practice.sikka_practice_id
     since = None if full_refresh else store.get_cursor(practice_id, CURSOR)
     extracted_at = utc_now()
     status = source.status()

@@ -54,6 +54,7 @@ from ar_pipelines.sources.base import Source
 from ar_pipelines.sources.frames import as_practice
 from ar_pipelines.sources.schema import GUARANTOR_COLUMNS, PATIENT_COLUMNS, TRANSACTION_COLUMNS
 from ar_pipelines.sync.extract import CURSOR, PENDING_CURSOR, WHOLE_READ
+from ar_pipelines.sync.practice import SourcedPractice
 from ar_pipelines.sync.voids import voids_for_missing
 from ar_pipelines.warehouse import (
     CONTACT_BOOK,
@@ -125,15 +126,15 @@ class NormalizeOutcome:
 def normalize_practice(
     store: Warehouse,
     source: Source,
+    practice: SourcedPractice,
     *,
-    practice_id: str,
-    sikka_practice_id: str,
     settings: PracticeSettings,
 ) -> NormalizeOutcome:
-    """Normalize the practice's raw rows (``practice_id``, the project's id; Sikka's is
-    ``sikka_practice_id``) by its ``settings``: store customers, ledger entries, voids,
-    the quarantine and the contact book, and promote the pending cursor. ``source`` is
-    asked for payment types and, where the increment cannot tell, the keys it holds."""
+    """Normalize the ``practice``'s raw rows by its ``settings``: store customers, ledger
+    entries, voids, the quarantine and the contact book, and promote the pending cursor.
+    ``source`` is asked for payment types and, where the increment cannot tell, the keys
+    it holds."""
+    practice_id, sikka_practice_id = practice.id, practice.sikka_practice_id
     loaded_at = utc_now()
     keys = _present_keys(store, source, practice_id, sikka_practice_id)
     earlier = set() if keys is None else _read_in_earlier_runs(store, practice_id, keys)
