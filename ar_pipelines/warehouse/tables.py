@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
+from ar_pipelines.client.models import Statement
 from ar_pipelines.normalize import schemas
 from ar_pipelines.sources.schema import GUARANTOR_COLUMNS, PATIENT_COLUMNS, TRANSACTION_COLUMNS
 
@@ -129,32 +130,20 @@ CONTACT_BOOK = Table(
     key=(PRACTICE_ID, "kind", "text"),
 )
 
-# AR's statements as last read back through the client, for reconciliation.
+# AR's statements as last read back through the client, for reconciliation: the fields
+# of the client's ``Statement``.
 AR_STATEMENTS = Table(
     "ar",
     "statements",
     (
-        Column(PRACTICE_ID),
-        Column("id"),
-        Column("company_id"),
-        Column("customer_id"),
-        Column("external_invoice_id"),
-        Column("invoice_number"),
-        Column("billing_type"),
-        Column("amount", ColumnType.MONEY),
-        Column("paid_amount", ColumnType.MONEY),
-        Column("outstanding", ColumnType.MONEY),
-        Column("currency"),
-        Column("status"),
-        Column("enrollment_status"),
-        Column("period_start", ColumnType.DATE),
-        Column("period_end", ColumnType.DATE),
-        Column("due_date", ColumnType.DATE),
-        Column("issue_date", ColumnType.DATE),
-        Column("source"),
-        Column("campaign_id"),
-        Column("created_at", ColumnType.TIMESTAMP),
-        Column("updated_at", ColumnType.TIMESTAMP),
+        *_texts(
+            tuple(Statement.model_fields),
+            **dict.fromkeys(("amount", "paid_amount", "outstanding"), ColumnType.MONEY),
+            **dict.fromkeys(
+                ("period_start", "period_end", "due_date", "issue_date"), ColumnType.DATE
+            ),
+            **dict.fromkeys(("created_at", "updated_at"), ColumnType.TIMESTAMP),
+        ),
         _now("read_at"),
     ),
     key=(PRACTICE_ID, "id"),
@@ -164,29 +153,23 @@ PUSH_STATE = Table(
     "push",
     "state",
     (
-        Column(PRACTICE_ID),
-        Column("kind"),  # customers | ledger_entries
-        Column("external_id"),
-        Column("payload_hash"),
-        Column("last_result"),  # created | updated | failed | rejected | unsent
-        Column("message"),
+        # kind: customers | ledger_entries;
+        # last_result: created | updated | failed | rejected | unsent
+        *_texts(("kind", "external_id", "payload_hash", "last_result", "message")),
         _now("pushed_at"),
     ),
     key=(PRACTICE_ID, "kind", "external_id"),
 )
 
+FAILED_AT = ("first_failed_at", "last_failed_at")
 DEAD_LETTER = Table(
     "push",
     "dead_letter",
-    (
-        Column(PRACTICE_ID),
-        Column("kind"),
-        Column("external_id"),
-        Column("payload"),  # the record as JSON text, money as exact decimal strings
-        Column("reason"),
-        Column("attempts", ColumnType.INTEGER),
-        Column("first_failed_at", ColumnType.TIMESTAMP),
-        Column("last_failed_at", ColumnType.TIMESTAMP),
+    # payload: the record as JSON text, money as exact decimal strings
+    _texts(
+        ("kind", "external_id", "payload", "reason", "attempts", *FAILED_AT),
+        attempts=ColumnType.INTEGER,
+        **dict.fromkeys(FAILED_AT, ColumnType.TIMESTAMP),
     ),
     key=(PRACTICE_ID, "kind", "external_id"),
 )
@@ -194,12 +177,7 @@ DEAD_LETTER = Table(
 CURSORS = Table(
     "push",
     "cursors",
-    (
-        Column(PRACTICE_ID),
-        Column("name"),
-        Column("value", ColumnType.TIMESTAMP),
-        _now("updated_at"),
-    ),
+    (*_texts(("name", "value"), value=ColumnType.TIMESTAMP), _now("updated_at")),
     key=(PRACTICE_ID, "name"),
 )
 
