@@ -14,12 +14,10 @@ See ``docs/sources.md``.
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Generator, Sequence
+from collections.abc import Generator, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, Unpack
 
-import httpx
 import pandas as pd
 
 from ar_pipelines.clock import naive_utc, utc_now
@@ -28,6 +26,7 @@ from ar_pipelines.sources.base import Source, SourceStatus
 from ar_pipelines.sources.frames import Extract, frame
 from ar_pipelines.sources.sikka_http import (
     SIKKA_TIME,
+    SessionOptions,
     SikkaAuthError,
     SikkaError,
     SikkaSession,
@@ -51,35 +50,16 @@ class SikkaRestSource(Source):
     """The Sikka ONE REST API of one office, read as frames of text (see ``frames``)."""
 
     def __init__(
-        self,
-        *,
-        base_url: str,
-        office_id: str,
-        app_id: str,
-        app_key: str,
-        secret_key: str | None = None,
-        page_size: int = MAX_PAGE_SIZE,
-        http_client: httpx.Client | None = None,
-        sleep: Callable[[float], None] = time.sleep,
-        clock: Callable[[], float] = time.monotonic,
-        now: Callable[[], datetime] = utc_now,
+        self, *, page_size: int = MAX_PAGE_SIZE, **session: Unpack[SessionOptions]
     ) -> None:
+        """``session``: the office, the app's keys, and what the session is given to send,
+        wait and tell the time with (``SikkaSession``)."""
         if not 1 <= page_size <= MAX_PAGE_SIZE:
             raise ValueError(f"page_size must be between 1 and {MAX_PAGE_SIZE}")
         self.page_size = page_size
-        self.office_id = office_id
-        self._now = now
-        self._session = SikkaSession(
-            base_url=base_url,
-            office_id=office_id,
-            secret_key=secret_key,
-            app_id=app_id,
-            app_key=app_key,
-            http_client=http_client,
-            sleep=sleep,
-            clock=clock,
-            now=now,
-        )
+        self.office_id = session["office_id"]
+        self._now = session.get("now", utc_now)
+        self._session = SikkaSession(**session)
 
     def practices(self, *, practice_id: str | None = None) -> pd.DataFrame:
         return self._read(PRACTICES_PATH, schema.PRACTICE_COLUMNS, _practice(practice_id))

@@ -28,7 +28,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.utils import parsedate_to_datetime
-from typing import Any
+from typing import Any, NotRequired, TypedDict
 
 import httpx
 
@@ -102,6 +102,20 @@ def api_base(base_url: str) -> str:
     """The URL the ``/v4/...`` paths go after: a configured ``.../v4`` loses its ``/v4``."""
     base = base_url.rstrip("/")
     return base[: -len(API_PREFIX)] if base.endswith(API_PREFIX) else base
+
+
+class SessionOptions(TypedDict):
+    """``SikkaSession``'s arguments, for a reader that opens one."""
+
+    base_url: str
+    office_id: str
+    app_id: str
+    app_key: str
+    secret_key: NotRequired[str | None]
+    http_client: NotRequired[httpx.Client | None]
+    sleep: NotRequired[Callable[[float], None]]
+    clock: NotRequired[Callable[[], float]]
+    now: NotRequired[Callable[[], datetime]]
 
 
 class SikkaSession:
