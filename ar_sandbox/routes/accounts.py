@@ -1,12 +1,9 @@
 from __future__ import annotations
 
-from typing import Annotated
 from uuid import UUID
 
-from fastapi import Query
-
 from ar_sandbox.access import AccountsRead, AccountsWrite
-from ar_sandbox.routes._shared import PagingQuery, router
+from ar_sandbox.routes._shared import router
 from ar_sandbox.schemas.accounts import AccountOut, AccountPage, AccountQuery, InvoiceBulkRequest
 from ar_sandbox.schemas.common import Envelope, UpsertCounts
 from ar_sandbox.schemas.statements import (
@@ -31,16 +28,17 @@ def _bulk(caller: AccountsWrite, body: InvoiceBulkRequest) -> Envelope[UpsertCou
     )
 
 
-@api.get("/accounts", summary="List accounts (invoices), statements included")
-def list_accounts(
-    caller: AccountsRead, wanted: Annotated[AccountQuery, Query()], paging: PagingQuery
-) -> Envelope[AccountPage]:
-    return caller.listing("Accounts retrieved", accounts.list_accounts, wanted, paging)
-
-
-@api.get("/accounts/{account_id}", summary="Get one account by UUID")
-def get_account(caller: AccountsRead, account_id: UUID) -> Envelope[AccountOut]:
-    return caller.fetch("Account retrieved", accounts.get_account, account_id, AccountOut.of)
+reads = api.reads(AccountsRead, "Account", "Accounts")
+reads.list_route(
+    "/accounts",
+    "List accounts (invoices), statements included",
+    AccountQuery,
+    AccountPage,
+    accounts.list_accounts,
+)
+reads.get_route(
+    "/accounts/{account_id}", "Get one account by UUID", AccountOut, accounts.get_account
+)
 
 
 @api.post(

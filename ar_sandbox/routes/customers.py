@@ -1,12 +1,9 @@
 from __future__ import annotations
 
-from typing import Annotated
 from uuid import UUID
 
-from fastapi import Query
-
 from ar_sandbox.access import CustomersRead, CustomersWrite
-from ar_sandbox.routes._shared import CONFLICT_RESPONSES, PagingQuery, router
+from ar_sandbox.routes._shared import CONFLICT_RESPONSES, router
 from ar_sandbox.schemas.common import Envelope, UpsertCounts
 from ar_sandbox.schemas.customers import (
     CustomerBulkRequest,
@@ -29,11 +26,14 @@ def create_customer(caller: CustomersWrite, body: CustomerCreate) -> Envelope[Cu
     )
 
 
-@api.get("/customers", summary="List customers with search, tags and paging")
-def list_customers(
-    caller: CustomersRead, wanted: Annotated[CustomerQuery, Query()], paging: PagingQuery
-) -> Envelope[CustomerPage]:
-    return caller.listing("Customers retrieved", customers.list_customers, wanted, paging)
+reads = api.reads(CustomersRead, "Customer", "Customers")
+reads.list_route(
+    "/customers",
+    "List customers with search, tags and paging",
+    CustomerQuery,
+    CustomerPage,
+    customers.list_customers,
+)
 
 
 @api.post("/customers/bulk", summary="Bulk create or update up to 100 customers by external_id")
@@ -45,9 +45,9 @@ def bulk_upsert_customers(
     )
 
 
-@api.get("/customers/{customer_id}", summary="Fetch a customer by UUID")
-def get_customer(caller: CustomersRead, customer_id: UUID) -> Envelope[CustomerOut]:
-    return caller.fetch("Customer retrieved", customers.get_customer, customer_id, CustomerOut.of)
+reads.get_route(
+    "/customers/{customer_id}", "Fetch a customer by UUID", CustomerOut, customers.get_customer
+)
 
 
 @api.put("/customers/{customer_id}", summary="Update customer fields", responses=CONFLICT_RESPONSES)

@@ -1,10 +1,5 @@
 from __future__ import annotations
 
-from typing import Annotated
-from uuid import UUID
-
-from fastapi import Query
-
 from ar_sandbox.access import LedgersRead, LedgersWrite
 from ar_sandbox.routes._shared import router
 from ar_sandbox.schemas.common import Envelope
@@ -35,15 +30,18 @@ def _push(caller: LedgersWrite, body: LedgerBulkRequest) -> Envelope[LedgerPushR
     )
 
 
-@api.get("/ledgers", summary="List ledger entries (transaction_date DESC, created_at DESC)")
-def list_ledger_entries(
-    caller: LedgersRead,
-    wanted: Annotated[LedgerQuery, Query()],
-    paging: Annotated[LedgerPaging, Query()],
-) -> Envelope[LedgerPage]:
-    return caller.listing("Ledger entries retrieved", ledgers.list_entries, wanted, paging)
-
-
-@api.get("/ledgers/{ledger_id}", summary="Get one ledger entry by internal UUID")
-def get_ledger_entry(caller: LedgersRead, ledger_id: UUID) -> Envelope[LedgerEntryOut]:
-    return caller.fetch("Ledger entry retrieved", ledgers.get_entry, ledger_id, LedgerEntryOut.of)
+reads = api.reads(LedgersRead, "Ledger entry", "Ledger entries")
+reads.list_route(
+    "/ledgers",
+    "List ledger entries (transaction_date DESC, created_at DESC)",
+    LedgerQuery,
+    LedgerPage,
+    ledgers.list_entries,
+    paging=LedgerPaging,
+)
+reads.get_route(
+    "/ledgers/{ledger_id}",
+    "Get one ledger entry by internal UUID",
+    LedgerEntryOut,
+    ledgers.get_entry,
+)

@@ -1,16 +1,13 @@
 from __future__ import annotations
 
-from typing import Annotated
 from uuid import UUID
 
-from fastapi import Query
 from sqlalchemy.orm import Session
 
 from ar_sandbox.access import DisputesRead, DisputesWrite, PaymentsRead, PaymentsWrite, Principal
-from ar_sandbox.routes._shared import CONFLICT_RESPONSES, PagingQuery, router
+from ar_sandbox.routes._shared import CONFLICT_RESPONSES, router
 from ar_sandbox.schemas.accounts import (
     AccountOut,
-    ByAccount,
     DisputeCreate,
     DisputeOpened,
     DisputeOut,
@@ -48,23 +45,9 @@ def record_payment(
     return Envelope(message=message, data=data)
 
 
-@api.get("/accounts/{account_id}/payments", summary="List an account's payments")
-def list_account_payments(
-    caller: PaymentsRead, account_id: UUID, paging: PagingQuery
-) -> Envelope[PaymentPage]:
-    return list_payments(caller, ByAccount(account_id=account_id), paging)
-
-
-@api.get("/payments", summary="List payments")
-def list_payments(
-    caller: PaymentsRead, wanted: Annotated[ByAccount, Query()], paging: PagingQuery
-) -> Envelope[PaymentPage]:
-    return caller.listing("Payments retrieved", accounts.list_payments, wanted, paging)
-
-
-@api.get("/payments/{payment_id}", summary="Get one payment")
-def get_payment(caller: PaymentsRead, payment_id: UUID) -> Envelope[PaymentOut]:
-    return caller.fetch("Payment retrieved", accounts.get_payment, payment_id, PaymentOut.of)
+api.reads(PaymentsRead, "Payment", "Payments").filed_routes(
+    PaymentPage, PaymentOut, accounts.list_payments, accounts.get_payment
+)
 
 
 @disputes_api.post("/accounts/{account_id}/disputes", summary="Open a dispute on an account")
@@ -78,20 +61,6 @@ def open_dispute(
     return caller.answer("Dispute created", work)
 
 
-@disputes_api.get("/accounts/{account_id}/disputes", summary="List an account's disputes")
-def list_account_disputes(
-    caller: DisputesRead, account_id: UUID, paging: PagingQuery
-) -> Envelope[DisputePage]:
-    return list_disputes(caller, ByAccount(account_id=account_id), paging)
-
-
-@disputes_api.get("/disputes", summary="List disputes")
-def list_disputes(
-    caller: DisputesRead, wanted: Annotated[ByAccount, Query()], paging: PagingQuery
-) -> Envelope[DisputePage]:
-    return caller.listing("Disputes retrieved", accounts.list_disputes, wanted, paging)
-
-
-@disputes_api.get("/disputes/{dispute_id}", summary="Get one dispute")
-def get_dispute(caller: DisputesRead, dispute_id: UUID) -> Envelope[DisputeOut]:
-    return caller.fetch("Dispute retrieved", accounts.get_dispute, dispute_id, DisputeOut.of)
+disputes_api.reads(DisputesRead, "Dispute", "Disputes").filed_routes(
+    DisputePage, DisputeOut, accounts.list_disputes, accounts.get_dispute
+)

@@ -7,7 +7,7 @@ from fastapi import Query
 from sqlalchemy.orm import Session
 
 from ar_sandbox.access import Principal, StatementsRead, StatementsWrite
-from ar_sandbox.routes._shared import PagingQuery, router
+from ar_sandbox.routes._shared import router
 from ar_sandbox.schemas.common import Envelope
 from ar_sandbox.schemas.ledgers import LedgerEntryOut
 from ar_sandbox.schemas.statements import (
@@ -20,13 +20,13 @@ from ar_sandbox.schemas.statements import (
 from ar_sandbox.services import enrollment, statements
 
 api = router("statements")
-
-
-@api.get("/statements", summary="List statement-invoices (period_start DESC, created_at DESC)")
-def list_statements(
-    caller: StatementsRead, wanted: Annotated[StatementQuery, Query()], paging: PagingQuery
-) -> Envelope[StatementPage]:
-    return caller.listing("Statements retrieved", statements.list_statements, wanted, paging)
+api.reads(StatementsRead, "Statement", "Statements").list_route(
+    "/statements",
+    "List statement-invoices (period_start DESC, created_at DESC)",
+    StatementQuery,
+    StatementPage,
+    statements.list_statements,
+)
 
 
 @api.get(
