@@ -13,9 +13,11 @@ from ar_pipelines.client._bulk import BulkEndpoint, BulkPusher, ProgressCallback
 from ar_pipelines.client._constants import MAX_PER_PAGE
 from ar_pipelines.client._http import Params, Transport
 from ar_pipelines.client._prepare import R, prepare
-from ar_pipelines.client.errors import ApiResponseError, LiveKeyRequiredError
+from ar_pipelines.client.errors import ApiResponseError, BadRequestError, LiveKeyRequiredError
+from ar_pipelines.client.models import Account, Enrollment, Statement, StatementEnrollment
 from ar_pipelines.client.records import encode
 from ar_pipelines.client.reports import PushReport
+from ar_pipelines.client.resources._enroll import met_own_enrollment
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -129,6 +131,31 @@ class Resource:
                 f"{what} needs a live key (sk_live_…): test keys cannot enroll into "
                 "campaigns, because campaigns send real communications"
             )
+
+    def _enroll_one(
+        self,
+        path: str,
+        campaign_id: str,
+        read_back: Callable[[], Account | Statement | None],
+        *,
+        params: Params | None = None,
+        body: Mapping[str, Any] | None = None,
+    ) -> StatementEnrollment:
+        """Enroll one invoice. When a resent request meets the invoice's own active
+        execution, ``read_back`` gives the invoice if it is enrolled in the campaign (the
+        earlier attempt landed) and the answer says so; otherwise the refusal stands."""
+        try:
+            return self._one(
+                "POST", path, StatementEnrollment, params=params, body=body, idempotent=False
+            )
+        except BadRequestError as err:
+            if not met_own_enrollment(err.message, err.attempts):
+                raise
+            invoice = read_back()
+            if invoice is None:
+                raise
+        confirmed = Enrollment(invoice_id=invoice.id, customer_id=invoice.customer_id)
+        return StatementEnrollment(campaign_id=campaign_id, enrolled_count=1, results=[confirmed])
 
 
 def _parse(model: type[M], data: Any, method: str, path: str) -> M:

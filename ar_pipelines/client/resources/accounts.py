@@ -8,7 +8,6 @@ from typing import Any, Unpack
 from ar_pipelines.client._bulk import BulkEndpoint, ProgressCallback
 from ar_pipelines.client._constants import MAX_INVOICES_PER_REQUEST
 from ar_pipelines.client._retry import RetryCounter
-from ar_pipelines.client.errors import BadRequestError
 from ar_pipelines.client.models import (
     Account,
     AccountBulkAssignment,
@@ -18,7 +17,7 @@ from ar_pipelines.client.models import (
 from ar_pipelines.client.records import InvoiceRecord, encode
 from ar_pipelines.client.reports import EnrollmentReport, NotEnrolled, PushReport
 from ar_pipelines.client.resources._base import ByCustomer, ListEndpoint, Resource
-from ar_pipelines.client.resources._enroll import ChunkAnswer, enroll_in_chunks, met_own_enrollment
+from ar_pipelines.client.resources._enroll import ChunkAnswer, enroll_in_chunks
 
 ENROLLED_STATUSES = {"SUCCESS", "PENDING"}
 
@@ -56,25 +55,14 @@ class Accounts(Resource):
     ) -> StatementEnrollment:
         """Assign one account to a campaign (optionally checking it is this customer's)."""
         self._require_live("Assigning an account to a campaign")
-        body = {"campaign_id": str(campaign_id), "customer_id": customer_id}
-        try:
-            return self._one(
-                "POST",
-                f"/accounts/{account_id}/campaign",
-                StatementEnrollment,
-                body={k: v for k, v in body.items() if v is not None},
-                idempotent=False,
-            )
-        except BadRequestError as err:
-            if not met_own_enrollment(err.message, err.attempts):
-                raise
-            account = self.get(str(account_id))
-            if account.campaign_id != str(campaign_id):
-                raise
-            confirmed = Enrollment(invoice_id=account.id, customer_id=account.customer_id)
-            return StatementEnrollment(
-                campaign_id=str(campaign_id), enrolled_count=1, results=[confirmed]
-            )
+        campaign = str(campaign_id)
+        body = {"campaign_id": campaign, "customer_id": customer_id}
+        return self._enroll_one(
+            f"/accounts/{account_id}/campaign",
+            campaign,
+            lambda: self._in_campaign(str(account_id), campaign),
+            body={k: v for k, v in body.items() if v is not None},
+        )
 
     def assign_campaign_bulk(
         self, account_ids: Iterable[object], *, campaign_id: str
@@ -107,6 +95,11 @@ class Accounts(Resource):
             return ChunkAnswer(enrolled, refused, answer.attempts)
 
         def confirm(account_id: str) -> bool:
-            return self.get(account_id).campaign_id == campaign
+            return self._in_campaign(account_id, campaign) is not None
 
         return enroll_in_chunks(account_ids, campaign, send=send, confirm=confirm)
+
+    def _in_campaign(self, account_id: str, campaign_id: str) -> Account | None:
+        """The account read back, when it is assigned to the campaign."""
+        account = self.get(account_id)
+        return account if account.campaign_id == campaign_id else None

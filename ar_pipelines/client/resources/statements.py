@@ -7,11 +7,11 @@ from typing import Unpack
 
 from ar_pipelines.client._retry import RetryCounter
 from ar_pipelines.client.errors import BadRequestError
-from ar_pipelines.client.models import Enrollment, Statement, StatementDetail, StatementEnrollment
+from ar_pipelines.client.models import Statement, StatementDetail, StatementEnrollment
 from ar_pipelines.client.records import encode
 from ar_pipelines.client.reports import EnrollmentReport, NotEnrolled
 from ar_pipelines.client.resources._base import ByCustomer, ByDates, ListEndpoint, Resource
-from ar_pipelines.client.resources._enroll import ChunkAnswer, enroll_in_chunks, met_own_enrollment
+from ar_pipelines.client.resources._enroll import ChunkAnswer, enroll_in_chunks
 
 
 class StatementFilters(ByCustomer, ByDates, total=False):
@@ -60,34 +60,27 @@ class Statements(Resource):
             return ChunkAnswer(result.results, refused, answer.attempts)
 
         return enroll_in_chunks(
-            statement_ids, campaign, send=send, confirm=lambda i: self._enrolled_in(i, campaign)
+            statement_ids,
+            campaign,
+            send=send,
+            confirm=lambda i: self._in_campaign(i, campaign) is not None,
         )
 
     def enroll_one(self, statement_id: str, *, campaign_id: str) -> StatementEnrollment:
         """Enroll one statement into an SA campaign."""
         self._require_live("Enrolling a statement")
-        path = f"/statements/{statement_id}/campaign"
-        try:
-            return self._one(
-                "POST",
-                path,
-                StatementEnrollment,
-                params={"campaign_id": str(campaign_id)},
-                idempotent=False,
-            )
-        except BadRequestError as err:
-            if not met_own_enrollment(err.message, err.attempts):
-                raise
-            if not self._enrolled_in(str(statement_id), str(campaign_id)):
-                raise
-            statement = self.get(str(statement_id), include_entries=False)
-            confirmed = Enrollment(invoice_id=statement.id, customer_id=statement.customer_id)
-            return StatementEnrollment(
-                campaign_id=str(campaign_id), enrolled_count=1, results=[confirmed]
-            )
+        campaign = str(campaign_id)
+        return self._enroll_one(
+            f"/statements/{statement_id}/campaign",
+            campaign,
+            lambda: self._in_campaign(str(statement_id), campaign),
+            params={"campaign_id": campaign},
+        )
 
-    def _enrolled_in(self, statement_id: str, campaign_id: str) -> bool:
+    def _in_campaign(self, statement_id: str, campaign_id: str) -> Statement | None:
+        """The statement read back, when it is enrolled in the campaign."""
         statement = self.get(statement_id, include_entries=False)
-        return (
+        enrolled = (
             statement.campaign_id == campaign_id and statement.enrollment_status != "not_enrolled"
         )
+        return statement if enrolled else None
