@@ -9,12 +9,14 @@ identities must hold to the cent. Example-based tests name the tricky rules.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
 import httpx
 import pytest
 from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from ar_pipelines.statements.reference import LedgerEntry
 from tests.ar_sandbox.helpers import statement_counts, upsert_counts
@@ -45,16 +47,25 @@ def replay_and_check(sandbox: RunningSandbox, pushes: list[list[LedgerEntry]]) -
             assert_view_matches(read_view(api, statements_per_page=4), state.values())
 
 
-@settings(max_examples=40, deadline=None)
-@given(pushes=push_sequences)
+def replaying(
+    pushes: st.SearchStrategy[list[list[LedgerEntry]]], *, examples: int
+) -> Callable[[Callable[..., None]], Callable[..., None]]:
+    """The property test, run on ``examples`` sequences of batches drawn from ``pushes``."""
+
+    def decorate(test: Callable[..., None]) -> Callable[..., None]:
+        return settings(max_examples=examples, deadline=None)(given(pushes=pushes)(test))
+
+    return decorate
+
+
+@replaying(push_sequences, examples=40)
 def test_statements_after_any_sequence_of_pushes_equal_the_reference(
     sandbox: RunningSandbox, pushes: list[list[LedgerEntry]]
 ) -> None:
     replay_and_check(sandbox, pushes)
 
 
-@settings(max_examples=25, deadline=None)
-@given(pushes=crowded_sequences)
+@replaying(crowded_sequences, examples=25)
 def test_crowded_days_of_payments_split_exactly_as_the_reference(
     sandbox: RunningSandbox, pushes: list[list[LedgerEntry]]
 ) -> None:
@@ -69,12 +80,19 @@ def pt1(external_id: str, day: str, kind: str, amount: str | int) -> LedgerEntry
     return entry(external_id, "PT-1", day, kind, amount)
 
 
+def pt1_ledger(table: str) -> list[LedgerEntry]:
+    """PT-1's entries written as a table, one a line: external id, day, kind, amount."""
+    return [pt1(*line.split()) for line in table.strip().splitlines()]
+
+
 # January's 100.00 charge, 40.00 of it paid; then the charge voided, which leaves the month
 # with nothing to bill.
-PART_PAID = [
-    pt1("C-1", "2026-01-10", "charge", "100.00"),
-    pt1("P-1", "2026-01-20", "patient_payment", "-40.00"),
-]
+PART_PAID = pt1_ledger(
+    """
+    C-1  2026-01-10  charge           100.00
+    P-1  2026-01-20  patient_payment  -40.00
+    """
+)
 VOIDED = pt1("C-1", "2026-01-10", "charge", 0)
 
 
@@ -140,12 +158,14 @@ def test_the_documented_example_gives_240_paid_100_outstanding_140(live: httpx.C
 
 
 def test_payments_pay_the_oldest_statement_first_whatever_their_own_date(api: LedgerApi) -> None:
-    first = [
-        pt1("C-JAN", "2026-01-10", "charge", "100.00"),
-        pt1("C-MAR", "2026-03-05", "charge", "50.00"),
-        pt1("P-MAR", "2026-03-20", "insurance_payment", "-120.00"),
-        pt1("C-MAY", "2026-05-05", "other_debit", "10.00"),
-    ]
+    first = pt1_ledger(
+        """
+        C-JAN  2026-01-10  charge              100.00
+        C-MAR  2026-03-05  charge               50.00
+        P-MAR  2026-03-20  insurance_payment  -120.00
+        C-MAY  2026-05-05  other_debit          10.00
+        """
+    )
     api.push(first)
     assert paid(api) == {
         "STMT-2026-01-PT-1": (Decimal("100.00"), Decimal("100.00")),
@@ -173,10 +193,12 @@ def test_a_prepayment_before_any_charge_waits_unapplied_then_pays_the_oldest_sta
     assert rows_by_external_id(api)["PRE"]["invoice_id"] is None
 
     api.push(
-        [
-            pt1("C-FEB", "2026-02-10", "charge", "50.00"),
-            pt1("C-MAR", "2026-03-10", "charge", "50.00"),
-        ]
+        pt1_ledger(
+            """
+            C-FEB  2026-02-10  charge  50.00
+            C-MAR  2026-03-10  charge  50.00
+            """
+        )
     )
     statements = statements_by_number(api)
     assert paid(api) == {
@@ -192,10 +214,12 @@ def test_a_prepayment_before_any_charge_waits_unapplied_then_pays_the_oldest_sta
 
 
 def test_an_overpayment_fills_every_statement_and_leaves_unapplied_credit(api: LedgerApi) -> None:
-    entries = [
-        pt1("C-1", "2026-01-10", "charge", "100.01"),
-        pt1("P-1", "2026-01-20", "patient_payment", "-150.00"),
-    ]
+    entries = pt1_ledger(
+        """
+        C-1  2026-01-10  charge            100.01
+        P-1  2026-01-20  patient_payment  -150.00
+        """
+    )
     answer = api.push(entries)
     assert answer["statements"]["allocations_created"] == 1
     [statement] = api.statements()
@@ -206,14 +230,16 @@ def test_an_overpayment_fills_every_statement_and_leaves_unapplied_credit(api: L
 
 
 def test_a_month_whose_net_is_not_positive_has_no_statement(api: LedgerApi) -> None:
-    entries = [
-        pt1("C-JAN", "2026-01-05", "charge", "50.00"),
-        pt1("K-JAN", "2026-01-25", "other_credit", "-50.00"),
-        pt1("C-FEB", "2026-02-05", "adjustment", "20.00"),
-        pt1("K-FEB", "2026-02-06", "other_credit", "-30.00"),
-        pt1("C-MAR", "2026-03-05", "charge", "40.00"),
-        pt1("P-MAR", "2026-03-06", "patient_payment", "-25.00"),
-    ]
+    entries = pt1_ledger(
+        """
+        C-JAN  2026-01-05  charge            50.00
+        K-JAN  2026-01-25  other_credit     -50.00
+        C-FEB  2026-02-05  adjustment        20.00
+        K-FEB  2026-02-06  other_credit     -30.00
+        C-MAR  2026-03-05  charge            40.00
+        P-MAR  2026-03-06  patient_payment  -25.00
+        """
+    )
     answer = api.push(entries)
     assert answer["statements"]["created"] == 1
     [statement] = api.statements()
@@ -232,11 +258,13 @@ def test_a_month_whose_net_is_not_positive_has_no_statement(api: LedgerApi) -> N
 def test_same_day_payments_are_applied_in_external_id_order(api: LedgerApi) -> None:
     # PAY-B is pushed first and created first; PAY-A still goes first.
     api.push(
-        [
-            pt1("C-JAN", "2026-01-10", "charge", "100.00"),
-            pt1("C-FEB", "2026-02-10", "charge", "100.00"),
-            pt1("PAY-B", "2026-03-01", "patient_payment", "-150.00"),
-        ]
+        pt1_ledger(
+            """
+            C-JAN  2026-01-10  charge            100.00
+            C-FEB  2026-02-10  charge            100.00
+            PAY-B  2026-03-01  patient_payment  -150.00
+            """
+        )
     )
     api.push([pt1("PAY-A", "2026-03-01", "insurance_payment", "-30.00")])
     statements = statements_by_number(api)
@@ -316,15 +344,17 @@ def test_repushing_an_entry_under_another_customer_reaggregates_both(live: httpx
 def test_invoice_links_point_billable_rows_at_their_month_and_payments_at_the_oldest_paid(
     api: LedgerApi,
 ) -> None:
-    entries = [
-        pt1("C-JAN", "2026-01-10", "charge", "60.00"),
-        pt1("K-FEB", "2026-02-10", "other_credit", "-5.00"),
-        pt1("C-MAR", "2026-03-10", "charge", "60.00"),
-        pt1("P-1", "2026-01-15", "patient_payment", "-100.00"),
-        pt1("P-2", "2026-01-16", "insurance_payment", "-20.00"),
-        pt1("P-3", "2026-01-17", "patient_payment", "-7.00"),
-        pt1("P-0", "2026-01-18", "patient_payment", "0.00"),
-    ]
+    entries = pt1_ledger(
+        """
+        C-JAN  2026-01-10  charge               60.00
+        K-FEB  2026-02-10  other_credit         -5.00
+        C-MAR  2026-03-10  charge               60.00
+        P-1    2026-01-15  patient_payment    -100.00
+        P-2    2026-01-16  insurance_payment   -20.00
+        P-3    2026-01-17  patient_payment      -7.00
+        P-0    2026-01-18  patient_payment       0.00
+        """
+    )
     api.push(entries)
     statements = statements_by_number(api)
     jan, mar = statements["STMT-2026-01-PT-1"]["id"], statements["STMT-2026-03-PT-1"]["id"]
@@ -369,11 +399,13 @@ def test_a_repeated_external_id_in_one_request_keeps_the_last_and_skips_the_earl
 def test_repushing_identical_entries_counts_them_updated_and_the_statements_skipped(
     api: LedgerApi,
 ) -> None:
-    entries = [
-        pt1("C-1", "2026-01-10", "charge", "10.00"),
-        pt1("C-2", "2026-02-10", "charge", "20.00"),
-        pt1("P-1", "2026-02-11", "patient_payment", "-15.00"),
-    ]
+    entries = pt1_ledger(
+        """
+        C-1  2026-01-10  charge            10.00
+        C-2  2026-02-10  charge            20.00
+        P-1  2026-02-11  patient_payment  -15.00
+        """
+    )
     api.push(entries)
     answer = api.push(entries)
     assert (answer["ledger_entries"]["created"], answer["ledger_entries"]["updated"]) == (0, 3)
@@ -382,11 +414,13 @@ def test_repushing_identical_entries_counts_them_updated_and_the_statements_skip
 
 def test_amounts_travel_as_exact_decimals(live: httpx.Client, api: LedgerApi) -> None:
     api.push(
-        [
-            pt1("C-1", "2026-01-10", "charge", "0.10"),
-            pt1("C-2", "2026-01-11", "charge", "0.20"),
-            pt1("P-1", "2026-01-12", "patient_payment", "-0.30"),
-        ]
+        pt1_ledger(
+            """
+            C-1  2026-01-10  charge            0.10
+            C-2  2026-01-11  charge            0.20
+            P-1  2026-01-12  patient_payment  -0.30
+            """
+        )
     )
     [statement] = envelope_data(live.get("/statements"))["statements"]
     assert (statement["amount"], statement["outstanding"]) == (Decimal("0.30"), Decimal("0"))

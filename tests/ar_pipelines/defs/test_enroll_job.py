@@ -57,39 +57,38 @@ class Enrollment:
     after: dict[str, Statement]
 
 
+def enrolled(pipeline: Pipeline) -> Enrollment:
+    """The job run once for P001, with the statements AR held before and after it."""
+    before = statements(pipeline)
+    result = enroll(pipeline)
+    return Enrollment(before, result, statements(pipeline))
+
+
 @pytest.fixture(scope="module")
 def with_a_test_key(shared_pipeline: Pipeline, nightly: dg.ExecuteInProcessResult) -> Enrollment:
     """The job run with the practice's test key: it must change nothing, so the
     enrollments with its live key come after it."""
-    before = statements(shared_pipeline)
     with pytest.MonkeyPatch.context() as monkeypatch:
         monkeypatch.setenv("AR_API_KEY_P001", shared_pipeline.companies["P001"]["test_key"])
-        result = enroll(shared_pipeline)
-    return Enrollment(before, result, statements(shared_pipeline))
-
-
-@dataclass(frozen=True)
-class Enrollments:
-    first: Enrollment
-    second: Enrollment
+        return enrolled(shared_pipeline)
 
 
 @pytest.fixture(scope="module")
-def with_the_live_key(shared_pipeline: Pipeline, with_a_test_key: Enrollment) -> Enrollments:
-    """The job run twice with the practice's live key."""
-    runs = []
-    for _ in range(2):
-        before = statements(shared_pipeline)
-        result = enroll(shared_pipeline)
-        runs.append(Enrollment(before, result, statements(shared_pipeline)))
-    return Enrollments(*runs)
+def with_the_live_key(
+    shared_pipeline: Pipeline, with_a_test_key: Enrollment
+) -> tuple[Enrollment, Enrollment]:
+    """The job run twice with the practice's live key: the first run, then the second."""
+    return enrolled(shared_pipeline), enrolled(shared_pipeline)
 
 
 def test_enrolling_puts_every_waiting_statement_with_a_balance_into_the_sa_campaign_once(
-    shared_pipeline: Pipeline, nightly: dg.ExecuteInProcessResult, with_the_live_key: Enrollments
+    shared_pipeline: Pipeline,
+    nightly: dg.ExecuteInProcessResult,
+    with_the_live_key: tuple[Enrollment, Enrollment],
 ) -> None:
     assert nightly.success
-    before = with_the_live_key.first.before
+    first_run, second_run = with_the_live_key
+    before = first_run.before
     waiting = {
         sid
         for sid, s in before.items()
@@ -99,10 +98,10 @@ def test_enrolling_puts_every_waiting_statement_with_a_balance_into_the_sa_campa
     assert waiting
     assert paid_off  # the source pays some statements in full: those must stay put
 
-    first = with_the_live_key.first.result
+    first = first_run.result
     assert first.success
     assert first.output_for_node(ENROLL_STEP) == len(waiting)
-    after = with_the_live_key.first.after
+    after = first_run.after
     campaign = shared_pipeline.companies["P001"]["sa_campaign_id"]
     for sid in waiting:
         assert after[sid].status == "in_progress", sid
@@ -110,10 +109,10 @@ def test_enrolling_puts_every_waiting_statement_with_a_balance_into_the_sa_campa
         assert after[sid].enrollment_status != "not_enrolled"
     assert {sid for sid in paid_off if after[sid].status != "not_assigned"} == set()
 
-    second = with_the_live_key.second.result
+    second = second_run.result
     assert second.success
     assert second.output_for_node(ENROLL_STEP) == 0
-    assert with_the_live_key.second.after == after
+    assert second_run.after == after
 
 
 def test_a_test_key_fails_the_job_saying_a_live_key_is_needed_and_enrolls_nothing(

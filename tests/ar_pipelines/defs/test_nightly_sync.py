@@ -230,27 +230,19 @@ class UnreachableOnceArApi(ArApi):
 UNREACHABLE_ONCE: list[bool] = []
 
 
-@dataclass(frozen=True)
-class RepushNight:
-    night: Night
-    stored_before: int
-
-
 @pytest.fixture(scope="module")
-def full_repush(shared_pipeline: Pipeline, after_changes: Night) -> RepushNight:
+def full_repush(shared_pipeline: Pipeline, after_changes: Night) -> Night:
     """A full repush of every customer and entry, through AR that cannot be reached the
     first time the customers' step makes its client."""
-    stored_before = len(local_entries(shared_pipeline))
     config = {"full_repush": True}
     UNREACHABLE_ONCE[:] = [True]
-    repush = night(
+    return night(
         shared_pipeline,
         ar=UnreachableOnceArApi(base_url=shared_pipeline.sandbox.base_url),
         run_config={
             "ops": {"ar__customers": {"config": config}, "ar__ledger_entries": {"config": config}}
         },
     )
-    return RepushNight(repush, stored_before)
 
 
 @dataclass(frozen=True)
@@ -260,7 +252,7 @@ class StatementChanged:
 
 
 @pytest.fixture(scope="module")
-def statement_changed(shared_pipeline: Pipeline, full_repush: RepushNight) -> StatementChanged:
+def statement_changed(shared_pipeline: Pipeline, full_repush: Night) -> StatementChanged:
     """The night after a statement was changed in AR behind the pipeline's back: P001's
     last, since nothing reconciles clean after it."""
     external_id = change_a_statement_in_ar(shared_pipeline, "P001")
@@ -336,19 +328,19 @@ def test_changed_added_and_deleted_source_rows_push_exactly_those_changes(
 
 
 def test_a_full_repush_sends_every_record_again(
-    first: FirstNight, full_repush: RepushNight
+    first: FirstNight, after_changes: Night, full_repush: Night
 ) -> None:
     customers = materialized(first.night.result, "ar/customers")["sent"]
-    again = full_repush.night.result
-    assert materialized(again, "ar/ledger_entries")["sent"] == full_repush.stored_before
+    again = full_repush.result
+    assert materialized(again, "ar/ledger_entries")["sent"] == len(after_changes.stored)
     assert materialized(again, "ar/customers")["sent"] == customers
     assert materialized(again, "reconciliation")["clean"] is True
 
 
 def test_a_step_that_fails_transiently_is_retried_and_the_run_succeeds(
-    full_repush: RepushNight,
+    full_repush: Night,
 ) -> None:
-    result = full_repush.night.result
+    result = full_repush.result
     assert result.success
     retried = [e.step_key for e in result.all_events if e.event_type_value == "STEP_UP_FOR_RETRY"]
     assert retried == ["ar__customers"]

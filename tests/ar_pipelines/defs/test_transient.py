@@ -401,33 +401,35 @@ LOCAL_CASES: list[tuple[str, Case, Verdict]] = [
     ("a bug", lambda _: KeyError("practice_id"), FAIL),
 ]
 
+
+def source_server_cases(
+    server: str, env: str, refusal: str, user: str
+) -> list[tuple[str, Case, Verdict]]:
+    """The cases of reading a source on the ``server`` of ``env`` that fail at once: its
+    database is not there, and the server refuses ``user`` (``refusal`` says how)."""
+    return [
+        (
+            f"{server}: the source database does not exist",
+            lambda _: raised(lambda: read_source(missing_database(env))),
+            FAIL,
+        ),
+        (
+            f"{server}: {refusal}",
+            lambda _: raised(lambda: read_source(server_url(env, user=user))),
+            FAIL,
+        ),
+    ]
+
+
 # Errors that need the test database servers.
 SERVER_CASES: list[tuple[str, Case, Verdict]] = [
-    (
-        "Postgres: the source database does not exist",
-        lambda _: raised(lambda: read_source(missing_database(POSTGRES_ENV))),
-        FAIL,
-    ),
-    (
-        "Postgres: the role does not exist",
-        lambda _: raised(lambda: read_source(server_url(POSTGRES_ENV, user="ar_no_such_role"))),
-        FAIL,
-    ),
+    *source_server_cases("Postgres", POSTGRES_ENV, "the role does not exist", "ar_no_such_role"),
     (
         "the Postgres warehouse's database does not exist",
         lambda _: raised(lambda: open_warehouse(missing_database(POSTGRES_ENV))),
         FAIL,
     ),
-    (
-        "MySQL: the source database does not exist",
-        lambda _: raised(lambda: read_source(missing_database(MYSQL_ENV))),
-        FAIL,
-    ),
-    (
-        "MySQL: access denied",
-        lambda _: raised(lambda: read_source(server_url(MYSQL_ENV, user="ar_no_such_user"))),
-        FAIL,
-    ),
+    *source_server_cases("MySQL", MYSQL_ENV, "access denied", "ar_no_such_user"),
 ]
 
 

@@ -37,31 +37,35 @@ def quarantined(settings: PracticeSettings = SETTINGS, **fields: Any) -> dict[st
     return row
 
 
+MappingRow = tuple[str, str | None, str, str, str]
+
+
+def either_sign(
+    label: str, payment_type: str | None, amount: str, kind: str, signed: str
+) -> list[MappingRow]:
+    """The row for ``amount`` and the row for its negative, which map alike."""
+    return [(label, payment_type, sign + amount, kind, signed) for sign in ("", "-")]
+
+
 # Every row of the mapping table: label kind x payment-type class x sign of the amount.
 # Default types: CASH (no class), INS (insurance), REF (refund, by the settings), DEB
 # (debit adjustment), WO (credit adjustment).
-TABLE = [
+TABLE: list[MappingRow] = [
     # procedure: a charge, whatever the sign
-    ("Procedure", None, "120.0000", "charge", "120.00"),
-    ("Procedure", None, "-120.0000", "charge", "120.00"),
+    *either_sign("Procedure", None, "120.0000", "charge", "120.00"),
     ("Procedure", "INS", "-5.0000", "charge", "5.00"),
     # payment, insurance class: a credit
-    ("Payment", "INS", "80.5000", "insurance_payment", "-80.50"),
-    ("Payment", "INS", "-80.5000", "insurance_payment", "-80.50"),
+    *either_sign("Payment", "INS", "80.5000", "insurance_payment", "-80.50"),
     # payment, other types: a patient payment
-    ("Payment", "CASH", "40.0000", "patient_payment", "-40.00"),
-    ("Payment", "CASH", "-40.0000", "patient_payment", "-40.00"),
+    *either_sign("Payment", "CASH", "40.0000", "patient_payment", "-40.00"),
     ("Payment", "DEB", "40.0000", "patient_payment", "-40.00"),
     ("Payment", "WO", "40.0000", "patient_payment", "-40.00"),
     # payment, refund list: a debit
-    ("Payment", "REF", "25.0000", "other_debit", "25.00"),
-    ("Payment", "REF", "-25.0000", "other_debit", "25.00"),
+    *either_sign("Payment", "REF", "25.0000", "other_debit", "25.00"),
     # adjustment, debit-adjustment type: a debit
-    ("Adjustment", "DEB", "15.2500", "adjustment", "15.25"),
-    ("Adjustment", "DEB", "-15.2500", "adjustment", "15.25"),
+    *either_sign("Adjustment", "DEB", "15.2500", "adjustment", "15.25"),
     # adjustment, credit-adjustment type: a credit
-    ("Adjustment", "WO", "15.2500", "other_credit", "-15.25"),
-    ("Adjustment", "WO", "-15.2500", "other_credit", "-15.25"),
+    *either_sign("Adjustment", "WO", "15.2500", "other_credit", "-15.25"),
     # adjustment, no class: the sign says
     ("Adjustment", None, "15.2500", "adjustment", "15.25"),
     ("Adjustment", None, "0.0000", "adjustment", "0.00"),
@@ -70,8 +74,7 @@ TABLE = [
     ("Adjustment", "CASH", "-15.2500", "other_credit", "-15.25"),
     ("Adjustment", "INS", "-15.2500", "other_credit", "-15.25"),
     # adjustment of a refund type: a debit (the refund list wins over the sign)
-    ("Adjustment", "REF", "-25.0000", "other_debit", "25.00"),
-    ("Adjustment", "REF", "25.0000", "other_debit", "25.00"),
+    *either_sign("Adjustment", "REF", "25.0000", "other_debit", "25.00"),
 ]
 
 

@@ -146,11 +146,12 @@ def test_outstanding_is_derived_from_amount_and_paid_when_a_side_does_not_state_
 
 
 def test_mismatch_samples_are_json_safe_largest_difference_first_and_limited() -> None:
+    unpaid_ten = ("10.00", "0.00")  # every local statement: 10.00 billed, nothing paid
     local, ar = both_sides(
-        ("PT-1", "2026-01", ("10.00", "0.00"), ("10.00", "0.00")),
-        ("PT-2", "2026-01", ("10.00", "0.00"), ("10.50", "0.00")),
-        ("PT-3", "2026-01", ("10.00", "0.00"), ("10.00", "3.00")),
-        ("PT-4", "2026-01", ("10.00", "0.00"), None),
+        ("PT-1", "2026-01", unpaid_ten, unpaid_ten),
+        ("PT-2", "2026-01", unpaid_ten, ("10.50", "0.00")),
+        ("PT-3", "2026-01", unpaid_ten, ("10.00", "3.00")),
+        ("PT-4", "2026-01", unpaid_ten, None),
         ("PT-9", "2026-01", None, ("900.00", "0.00")),
     )
     result = reconcile("PR-1", local, ar)

@@ -128,32 +128,28 @@ def event(
 def first_round() -> list[Row]:
     """Transactions of a first load: varied values, load times shared across practices."""
     t = T0
+    t_5m, t_2h, t_3h = t + timedelta(minutes=5), t + timedelta(hours=2), t + timedelta(hours=3)
     return [
         transaction("alpha", "a1", t, procedure_description="Prophylaxis \u2013 adult"),
         transaction("Zeta", "z1", t, amount="", note="amount left empty"),
         transaction(
             "alpha", "a2", t, transaction_type="Payment", amount="-50.0000", payment_type="INS"
         ),
-        transaction("Zeta", "z2", t + timedelta(minutes=5), amount=None, tooth_from="  3 "),
-        transaction("alpha", "a3", t + timedelta(minutes=5), amount="12.5O", note="Ünïcödé ✓"),
+        transaction("Zeta", "z2", t_5m, amount=None, tooth_from="  3 "),
+        transaction("alpha", "a3", t_5m, amount="12.5O", note="Ünïcödé ✓"),
         transaction(
             "Zeta",
             "z3",
-            t + timedelta(hours=2),
+            t_2h,
             transaction_type="Adjustment",
             amount="-10.0000",
             payment_type="ADJ",
             note="line one\nline two",
         ),
         transaction(
-            "alpha",
-            "a4",
-            t + timedelta(hours=3),
-            claim_sr_no="",
-            surface="MOD",
-            payment_procedure_link_id="a1",
+            "alpha", "a4", t_3h, claim_sr_no="", surface="MOD", payment_procedure_link_id="a1"
         ),
-        transaction("Zeta", "z4", t + timedelta(hours=3), quantity="1", note="  padded  "),
+        transaction("Zeta", "z4", t_3h, quantity="1", note="  padded  "),
     ]
 
 
