@@ -9,6 +9,8 @@ manifest, and each run's arguments and environment come from ``ar_pipelines.stat
 
 import sys
 from collections.abc import Iterator, Mapping
+from functools import cached_property
+from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +22,7 @@ from dagster_dbt import (
     DbtProject,
     dbt_assets,
 )
+from packaging.version import Version
 
 from ar_pipelines.defs.common import practice_of, retried_when_transient
 from ar_pipelines.defs.resources import Settings, WarehouseResource
@@ -35,8 +38,20 @@ DBT_PROJECT = DbtProject(project_dir=PROJECT_DIR, profiles_dir=PROJECT_DIR)
 DBT_EXECUTABLE = Path(sys.executable).with_name("dbt")
 
 
+class DbtCli(DbtCliResource):
+    """dbt's command line beside this interpreter. Its version is the installed
+    dbt-core's: dagster-dbt would otherwise start ``dbt --version``, seconds of
+    importing dbt, in every step that runs the models."""
+
+    @cached_property
+    def _cli_version(self) -> Version:
+        return Version(version("dbt-core"))
+
+
 def dbt_resource() -> DbtCliResource:
-    return DbtCliResource(project_dir=DBT_PROJECT, dbt_executable=str(DBT_EXECUTABLE))
+    # The resource's own __init__ takes a DbtProject; the typed field is its path.
+    project: Any = DBT_PROJECT
+    return DbtCli(project_dir=project, dbt_executable=str(DBT_EXECUTABLE))
 
 
 class Translator(DagsterDbtTranslator):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import subprocess
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
@@ -14,6 +15,7 @@ from dagster._utils.error import serializable_error_info_from_exc_info
 
 from ar_pipelines.defs.common import AR_KEY_TAG
 from ar_pipelines.defs.practices import PracticeConfigError
+from ar_pipelines.defs.statements_dbt import DBT_EXECUTABLE, dbt_resource
 from tests.ar_pipelines.defs.conftest import Pipeline
 
 REPOSITORY = Path(__file__).resolve().parents[3]
@@ -128,3 +130,12 @@ def test_a_mistake_in_the_practices_file_is_the_first_line_of_the_locations_load
     assert str(raised.value) == line
     assert shown.cause is None
     assert shown.context is None
+
+
+def test_the_dbt_resource_knows_the_version_the_dbt_command_reports() -> None:
+    reported = subprocess.run(
+        [str(DBT_EXECUTABLE), "--version"], capture_output=True, text=True, check=True
+    ).stdout
+    known = dbt_resource()._cli_version
+
+    assert f"installed: {known}" in reported
