@@ -83,6 +83,8 @@ def dbt_statement_assets(
             build = practice_build(store, practice)
         # A DuckDB file another process holds fails dbt at once: the step is tried again.
         with retried_when_transient(context), dbt_environment(build.environment):
-            yield from dbt.cli(build.arguments, context=context).stream()
+            invocation = dbt.cli(build.arguments, context=context)
+            yield from invocation.stream()
+        build.keep_parse(invocation.target_path)
 
     return [statement_models]

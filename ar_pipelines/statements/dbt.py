@@ -118,16 +118,33 @@ def dbt_environment(values: dict[str, str]) -> AbstractContextManager[None]:
 @dataclass(frozen=True)
 class DbtCommand:
     """A dbt command line's arguments, and the environment the profile reads for it:
-    that may hold the database password, for dbt only and never for a log."""
+    that may hold the database password, for dbt only and never for a log.
+    ``parse_cache`` is where dbt's parse of the project for this command is kept
+    between runs (``keep_parse``), or None."""
 
     arguments: list[str]
     environment: dict[str, str]
+    parse_cache: Path | None = None
+
+    def keep_parse(self, target_path: Path) -> None:
+        """After a run: keep the partial-parse file it wrote into ``target_path``, if it
+        wrote one (it did when it parsed in full), for the next run of this command."""
+        if self.parse_cache is not None:
+            _keep_partial_parse(target_path / PARTIAL_PARSE_FILE, self.parse_cache)
 
 
 def practice_build(warehouse: Warehouse, practice: Practice) -> DbtCommand:
     """The build of one practice's models and data tests, for dbt's command line (a
-    Dagster partition)."""
-    return DbtCommand([*BUILD, "--vars", dbt_vars(warehouse, practice)], warehouse.dbt_env())
+    Dagster partition). It starts from the parse kept by the last build for the same
+    profile settings and vars, when there is one: dbt parses again if anything it
+    depends on changed."""
+    environment = warehouse.dbt_env()
+    variables = dbt_vars(warehouse, practice)
+    arguments = [*BUILD, "--vars", variables]
+    cache = _cache_dir(("build", *_profile_settings(environment), variables))
+    if cache is not None and (cache / PARTIAL_PARSE_FILE).is_file():
+        arguments += ["--partial-parse-file-path", str(cache / PARTIAL_PARSE_FILE)]
+    return DbtCommand(arguments, environment, cache)
 
 
 def dbt_arguments(
@@ -282,12 +299,16 @@ def _manifest_key(warehouse: Warehouse) -> tuple[str, ...]:
     environment = warehouse.dbt_env()
     if DUCKDB_PATH_ENV in environment:
         environment[DUCKDB_PATH_ENV] = Path(environment[DUCKDB_PATH_ENV]).name
-    settings = sorted(
+    return (*_profile_settings(environment), dbt_vars(warehouse))
+
+
+def _profile_settings(environment: dict[str, str]) -> list[str]:
+    """The profile's variables as ``name=value``, sorted, but the secrets."""
+    return sorted(
         f"{name}={value}"
         for name, value in environment.items()
         if not name.startswith(SECRET_ENV_PREFIX)
     )
-    return (*settings, dbt_vars(warehouse))
 
 
 def _parse_for(warehouse: Warehouse, work_dir: Path, cache: Path | None) -> Any:
@@ -300,13 +321,17 @@ def _parse_for(warehouse: Warehouse, work_dir: Path, cache: Path | None) -> Any:
         if DUCKDB_PATH_ENV in environment:
             environment[DUCKDB_PATH_ENV] = str(cache / Path(environment[DUCKDB_PATH_ENV]).name)
     manifest = _parse(arguments, environment)
-    written = work_dir / "target" / PARTIAL_PARSE_FILE
-    if cache is not None and written.is_file():
-        # dbt wrote a new file because it parsed in full; publish it whole or not at all.
+    if cache is not None:
+        _keep_partial_parse(work_dir / "target" / PARTIAL_PARSE_FILE, cache)
+    return manifest
+
+
+def _keep_partial_parse(written: Path, cache: Path) -> None:
+    """dbt wrote ``written`` when it parsed in full: publish it whole or not at all."""
+    if written.is_file():
         staging = cache / f".{uuid.uuid4().hex}.tmp"
         shutil.copyfile(written, staging)
         os.replace(staging, cache / PARTIAL_PARSE_FILE)
-    return manifest
 
 
 def _cache_dir(key: tuple[str, ...]) -> Path | None:

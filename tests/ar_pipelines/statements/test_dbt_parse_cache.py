@@ -1,0 +1,86 @@
+"""A practice's dbt build starts from the parse the last build for the same settings kept."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from ar_pipelines.statements.dbt import CACHE_ENV, PARTIAL_PARSE_FILE, practice_build
+from ar_pipelines.warehouse import Warehouse, open_warehouse
+
+FLAG = "--partial-parse-file-path"
+
+
+@dataclass(frozen=True)
+class Practice:
+    id: str
+
+    @property
+    def schema_suffix(self) -> str:
+        return self.id.lower()
+
+
+@pytest.fixture
+def warehouse(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Warehouse]:
+    monkeypatch.setenv(CACHE_ENV, str(tmp_path / "cache"))
+    with open_warehouse(f"duckdb:///{tmp_path / 'warehouse.duckdb'}") as opened:
+        yield opened
+
+
+def wrote_a_parse(target: Path, content: bytes) -> Path:
+    target.mkdir(parents=True)
+    (target / PARTIAL_PARSE_FILE).write_bytes(content)
+    return target
+
+
+def kept_parse(arguments: list[str]) -> bytes | None:
+    if FLAG not in arguments:
+        return None
+    return Path(arguments[arguments.index(FLAG) + 1]).read_bytes()
+
+
+def test_the_first_build_parses_in_full_and_the_next_starts_from_the_parse_it_kept(
+    warehouse: Warehouse, tmp_path: Path
+) -> None:
+    first = practice_build(warehouse, Practice("P1"))
+    first.keep_parse(wrote_a_parse(tmp_path / "run-1", b"parsed for P1"))
+    second = practice_build(warehouse, Practice("P1"))
+
+    assert kept_parse(first.arguments) is None
+    assert kept_parse(second.arguments) == b"parsed for P1"
+
+
+def test_a_build_that_skipped_parsing_leaves_the_kept_parse_as_it_was(
+    warehouse: Warehouse, tmp_path: Path
+) -> None:
+    practice_build(warehouse, Practice("P1")).keep_parse(
+        wrote_a_parse(tmp_path / "run-1", b"parsed for P1")
+    )
+    (tmp_path / "run-2").mkdir()
+    practice_build(warehouse, Practice("P1")).keep_parse(tmp_path / "run-2")
+
+    assert kept_parse(practice_build(warehouse, Practice("P1")).arguments) == b"parsed for P1"
+
+
+def test_another_practices_build_does_not_start_from_a_parse_with_other_vars(
+    warehouse: Warehouse, tmp_path: Path
+) -> None:
+    practice_build(warehouse, Practice("P1")).keep_parse(
+        wrote_a_parse(tmp_path / "run-1", b"parsed for P1")
+    )
+
+    assert kept_parse(practice_build(warehouse, Practice("P2")).arguments) is None
+
+
+def test_with_the_cache_turned_off_every_build_parses_in_full(
+    warehouse: Warehouse, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(CACHE_ENV, "")
+    first = practice_build(warehouse, Practice("P1"))
+    first.keep_parse(wrote_a_parse(tmp_path / "run-1", b"parsed for P1"))
+
+    assert first.parse_cache is None
+    assert kept_parse(practice_build(warehouse, Practice("P1")).arguments) is None
