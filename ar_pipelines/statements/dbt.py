@@ -47,6 +47,7 @@ PROJECT_FILE_SUFFIXES = frozenset({".sql", ".yml"})
 MANIFEST_FILE = "manifest.json"
 CACHE_ENV = "AR_DBT_PARSE_CACHE"
 PARTIAL_PARSE_FILE = "partial_parse.msgpack"
+KEPT_PARSES = 64  # directories of kept parses, the most recently used
 DUCKDB_PATH_ENV = "AR_DBT_DUCKDB_PATH"
 # dbt keeps variables named so out of its logs; the manifest cache keys leave them out too.
 SECRET_ENV_PREFIX = "DBT_ENV_SECRET_"  # noqa: S105 - a prefix of names, not a secret
@@ -327,11 +328,17 @@ def _parse_for(warehouse: Warehouse, work_dir: Path, cache: Path | None) -> Any:
 
 
 def _keep_partial_parse(written: Path, cache: Path) -> None:
-    """dbt wrote ``written`` when it parsed in full: publish it whole or not at all."""
-    if written.is_file():
-        staging = cache / f".{uuid.uuid4().hex}.tmp"
+    """dbt wrote ``written`` when it parsed in full: publish it whole or not at all. A
+    cache that cannot take it (its directory pruned meanwhile, a full disk) is passed by:
+    the next run parses in full."""
+    if not written.is_file():
+        return
+    staging = cache / f".{uuid.uuid4().hex}.tmp"
+    try:
         shutil.copyfile(written, staging)
         os.replace(staging, cache / PARTIAL_PARSE_FILE)
+    except OSError:
+        staging.unlink(missing_ok=True)
 
 
 def _cache_dir(key: tuple[str, ...]) -> Path | None:
@@ -346,6 +353,20 @@ def _cache_dir(key: tuple[str, ...]) -> Path | None:
     directory = root / digest
     try:
         directory.mkdir(parents=True, exist_ok=True)
+        os.utime(directory)
     except OSError:
         return None
+    _prune(root, keep=directory)
     return directory
+
+
+def _prune(root: Path, keep: Path) -> None:
+    """Remove all but the ``KEPT_PARSES`` directories used last: an embedded run's
+    DuckDB file is new each time, and so is the key of its builds."""
+    try:
+        directories = [path for path in root.iterdir() if path.is_dir() and path != keep]
+        directories.sort(key=lambda path: path.stat().st_mtime, reverse=True)
+    except OSError:
+        return
+    for stale in directories[KEPT_PARSES - 1 :]:
+        shutil.rmtree(stale, ignore_errors=True)

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from ar_pipelines.statements.dbt import CACHE_ENV, PARTIAL_PARSE_FILE, practice_build
+from ar_pipelines.statements.dbt import (
+    CACHE_ENV,
+    KEPT_PARSES,
+    PARTIAL_PARSE_FILE,
+    practice_build,
+)
 from ar_pipelines.warehouse import Warehouse, open_warehouse
 
 FLAG = "--partial-parse-file-path"
@@ -84,3 +90,18 @@ def test_with_the_cache_turned_off_every_build_parses_in_full(
 
     assert first.parse_cache is None
     assert kept_parse(practice_build(warehouse, Practice("P1")).arguments) is None
+
+
+def test_the_cache_keeps_only_the_parses_used_last(warehouse: Warehouse, tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    for age in range(KEPT_PARSES + 5):
+        stale = cache / f"stale-{age:03d}"
+        stale.mkdir(parents=True)
+        os.utime(stale, (1_000_000 - age, 1_000_000 - age))
+    build = practice_build(warehouse, Practice("P1"))
+    kept = {path.name for path in cache.iterdir()}
+
+    assert build.parse_cache is not None
+    assert len(kept) == KEPT_PARSES
+    assert build.parse_cache.name in kept
+    assert {f"stale-{age:03d}" for age in range(KEPT_PARSES - 1)} < kept
