@@ -68,6 +68,13 @@ class Source(Closing, ABC):
     # (an API): a nightly run scans keys for silent deletions only when it is cheap.
     scans_keys_cheaply: bool = False
 
+    @property
+    def reports_deletions(self) -> bool:
+        """Whether the source says which transactions were deleted (deletion events, a
+        soft-delete flag). Where it does, a nightly run can leave the full key scan, which
+        finds rows that vanished without a trace, to the weekly one."""
+        return False
+
     @abstractmethod
     def practices(self, *, practice_id: str | None = None) -> pd.DataFrame: ...
 

@@ -49,6 +49,11 @@ TRUE = "true"
 class SikkaRestSource(Source):
     """The Sikka ONE REST API of one office, read as frames of text (see ``frames``)."""
 
+    @property
+    def reports_deletions(self) -> bool:
+        """Sikka lists the window's deleted transactions in ``practice_events``."""
+        return True
+
     def __init__(
         self, *, page_size: int = MAX_PAGE_SIZE, **session: Unpack[SessionOptions]
     ) -> None:
