@@ -2,8 +2,10 @@
 
 A practice's run reads its own rows of ``normalized.ledger_entries`` (the source, mapped to
 the normalizing asset) and builds every model in a schema of its own
-(``statements_<practice>``), so practices never overwrite each other. dbt's data tests
-become asset checks; unit tests are for CI, not for nightly runs. The project, its
+(``statements_<practice>``), so practices never overwrite each other. The build is
+incremental: it computes again only the customers whose ledger entries changed since the
+last build; the run config ``dbt_full_refresh: true`` computes every customer. dbt's data
+tests become asset checks; unit tests are for CI, not for nightly runs. The project, its
 manifest, and each run's arguments and environment come from ``ar_pipelines.statements.dbt``.
 """
 
@@ -54,6 +56,14 @@ def dbt_resource() -> DbtCliResource:
     return DbtCli(project_dir=project, dbt_executable=str(DBT_EXECUTABLE))
 
 
+class StatementModelsConfig(dg.Config):
+    """Run config of the models' step. The build is incremental (the customers whose
+    ledger entries changed since the last build); ``dbt_full_refresh`` computes every
+    customer again, as dbt's ``--full-refresh`` does."""
+
+    dbt_full_refresh: bool = False
+
+
 class Translator(DagsterDbtTranslator):
     def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
         return "statements"
@@ -77,10 +87,11 @@ def dbt_statement_assets(
         dbt: DbtCliResource,
         warehouse: WarehouseResource,
         settings: Settings,
+        config: StatementModelsConfig,
     ) -> Iterator[Any]:
         practice = practice_of(context, settings)
         with retried_when_transient(context), warehouse.open() as store:
-            build = practice_build(store, practice)
+            build = practice_build(store, practice, full_refresh=config.dbt_full_refresh)
         # A DuckDB file another process holds fails dbt at once: the step is tried again.
         with retried_when_transient(context), dbt_environment(build.environment):
             invocation = dbt.cli(build.arguments, context=context)

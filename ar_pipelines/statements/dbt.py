@@ -5,7 +5,9 @@ into this package's errors.
 Two callers. ``compute_local_statements`` invokes dbt in this process
 (``build_statements``, ``invoke``). The Dagster assets run dbt's command line through
 dagster-dbt, with the arguments and environment of ``practice_build``, and are defined
-from the manifest of ``project_manifest``.
+from the manifest of ``project_manifest``. The models are incremental: a build computes
+only the customers whose ledger entries changed since the last one, and dbt's
+``--full-refresh`` (``full_refresh=True``) every customer.
 
 Parsed manifests, so that most invocations skip parsing the project: a manifest
 depends on the target, the database and schema its relations live in and the vars.
@@ -134,30 +136,46 @@ class DbtCommand:
             _keep_partial_parse(target_path / PARTIAL_PARSE_FILE, self.parse_cache)
 
 
-def practice_build(warehouse: Warehouse, practice: Practice) -> DbtCommand:
+def practice_build(
+    warehouse: Warehouse, practice: Practice, *, full_refresh: bool = False
+) -> DbtCommand:
     """The build of one practice's models and data tests, for dbt's command line (a
     Dagster partition). It starts from the parse kept by the last build for the same
     profile settings and vars, when there is one: dbt parses again if anything it
-    depends on changed."""
+    depends on changed.
+
+    The build is incremental: only the customers whose ledger entries changed since
+    the last build are computed again. ``full_refresh`` computes every customer
+    (dbt's ``--full-refresh``); a flag of the run, not a var, so the kept parse serves
+    both."""
     environment = warehouse.dbt_env()
     variables = dbt_vars(warehouse, practice)
-    arguments = [*BUILD, "--vars", variables]
+    arguments = [*BUILD, "--vars", variables, *_full_refresh(full_refresh)]
     cache = _cache_dir(("build", *_profile_settings(environment), variables))
     if cache is not None and (cache / PARTIAL_PARSE_FILE).is_file():
         arguments += ["--partial-parse-file-path", str(cache / PARTIAL_PARSE_FILE)]
     return DbtCommand(arguments, environment, cache)
 
 
+def _full_refresh(full_refresh: bool) -> list[str]:
+    return ["--full-refresh"] if full_refresh else []
+
+
 def dbt_arguments(
-    warehouse: Warehouse, work_dir: Path, *, partial_parse: bool = False
+    warehouse: Warehouse,
+    work_dir: Path,
+    *,
+    partial_parse: bool = False,
+    practice: Practice | None = None,
 ) -> list[str]:
-    """What every in-process invocation for ``warehouse`` is told, after its command."""
+    """What every in-process invocation for ``warehouse`` (and ``practice``) is told,
+    after its command."""
     return [
         *_quiet_arguments(work_dir, partial_parse=partial_parse, write_json=False),
         "--target",
         warehouse.dialect,
         "--vars",
-        dbt_vars(warehouse),
+        dbt_vars(warehouse, practice),
     ]
 
 
@@ -188,21 +206,38 @@ def _quiet_arguments(work_dir: Path, *, partial_parse: bool, write_json: bool) -
 # --- in-process invocation ----------------------------------------------------------------
 
 
-def build_statements(warehouse: Warehouse, work_dir: Path, *, run_tests: bool = True) -> Any:
-    """Build every model, and with ``run_tests`` every data test (unit tests are for CI).
+def build_statements(
+    warehouse: Warehouse,
+    work_dir: Path,
+    *,
+    run_tests: bool = True,
+    full_refresh: bool = False,
+    practice: Practice | None = None,
+) -> Any:
+    """Build every model, and with ``run_tests`` every data test (unit tests are for CI):
+    incrementally (the customers whose entries changed since the last build), or
+    every customer with ``full_refresh``. With ``practice``, its rows of the ledger into
+    its own schema, as its Dagster partition builds them.
 
     A ledger the staging tests refuse raises ``InvalidLedgerError``; any other
     failure ``DbtRunError``. Returns dbt's ``RunExecutionResult``.
     """
-    return invoke(warehouse, work_dir, BUILD if run_tests else ["run"])
+    command = [*(BUILD if run_tests else ["run"]), *_full_refresh(full_refresh)]
+    return invoke(warehouse, work_dir, command, practice=practice)
 
 
-def invoke(warehouse: Warehouse, work_dir: Path, command: Sequence[str]) -> Any:
-    """Run one dbt command against ``warehouse`` in this process, with dbt's files in
-    ``work_dir``; raise when anything in it failed."""
-    arguments = [*command, *dbt_arguments(warehouse, work_dir)]
+def invoke(
+    warehouse: Warehouse,
+    work_dir: Path,
+    command: Sequence[str],
+    *,
+    practice: Practice | None = None,
+) -> Any:
+    """Run one dbt command against ``warehouse`` (for ``practice``, see ``dbt_vars``) in
+    this process, with dbt's files in ``work_dir``; raise when anything in it failed."""
+    arguments = [*command, *dbt_arguments(warehouse, work_dir, practice=practice)]
     with _lock:
-        manifest = _manifest_for(warehouse, work_dir)
+        manifest = _manifest_for(warehouse, work_dir, practice)
         outcome = _run(arguments, warehouse.dbt_env(), manifest=manifest)
     if outcome.exception is not None:
         raise DbtRunError(f"dbt {command[0]} failed: {outcome.exception}") from outcome.exception
@@ -286,21 +321,22 @@ def project_manifest() -> Path:
     return manifest
 
 
-def _manifest_for(warehouse: Warehouse, work_dir: Path) -> Any:
-    """The project's manifest for ``warehouse``; the caller holds the invocation lock."""
-    key = _manifest_key(warehouse)
+def _manifest_for(warehouse: Warehouse, work_dir: Path, practice: Practice | None) -> Any:
+    """The project's manifest for ``warehouse`` and ``practice``; the caller holds the
+    invocation lock."""
+    key = _manifest_key(warehouse, practice)
     if key not in _manifests:
-        _manifests[key] = _parse_for(warehouse, work_dir, _cache_dir(key))
+        _manifests[key] = _parse_for(warehouse, work_dir, practice, _cache_dir(key))
     return _manifests[key]
 
 
-def _manifest_key(warehouse: Warehouse) -> tuple[str, ...]:
+def _manifest_key(warehouse: Warehouse, practice: Practice | None) -> tuple[str, ...]:
     """What a manifest depends on: the profile's settings but the secrets, the DuckDB
     file by its name (its directory changes with each embedded run), and the vars."""
     environment = warehouse.dbt_env()
     if DUCKDB_PATH_ENV in environment:
         environment[DUCKDB_PATH_ENV] = Path(environment[DUCKDB_PATH_ENV]).name
-    return (*_profile_settings(environment), dbt_vars(warehouse))
+    return (*_profile_settings(environment), dbt_vars(warehouse, practice))
 
 
 def _profile_settings(environment: dict[str, str]) -> list[str]:
@@ -312,8 +348,12 @@ def _profile_settings(environment: dict[str, str]) -> list[str]:
     )
 
 
-def _parse_for(warehouse: Warehouse, work_dir: Path, cache: Path | None) -> Any:
-    arguments = dbt_arguments(warehouse, work_dir, partial_parse=cache is not None)
+def _parse_for(
+    warehouse: Warehouse, work_dir: Path, practice: Practice | None, cache: Path | None
+) -> Any:
+    arguments = dbt_arguments(
+        warehouse, work_dir, partial_parse=cache is not None, practice=practice
+    )
     environment = warehouse.dbt_env()
     if cache is not None:
         saved = cache / PARTIAL_PARSE_FILE

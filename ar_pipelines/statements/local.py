@@ -59,7 +59,9 @@ def compute_local_statements(
             started = perf_counter()
             entries = _load(store, ledger)
             loaded = perf_counter()
-            build_statements(store, work_dir, run_tests=run_tests)
+            # The load replaced the ledger whole, every entry loaded anew: every
+            # customer is touched, and a full build is the cheaper way to them all.
+            build_statements(store, work_dir, run_tests=run_tests, full_refresh=True)
             built = perf_counter()
             exported = store.export_marts(out_dir)
             done = perf_counter()

@@ -1,7 +1,7 @@
 {#-
     Postgres plans joins from table statistics, and the warehouse runs with
     autovacuum off: refresh them as soon as a model is built. DuckDB keeps its
-    statistics itself, so there this is nothing.
+    statistics itself, so there this is nothing. A view has no statistics of its own.
 -#}
 
 {% macro analyze_relation(relation) -%}
@@ -12,5 +12,7 @@
 {%- endmacro %}
 
 {% macro postgres__analyze_relation(relation) -%}
+    {%- if config.get('materialized') != 'view' -%}
     analyze {{ relation }}
+    {%- endif -%}
 {%- endmacro %}

@@ -9,7 +9,7 @@ with
 
 ledger_entries as (
 
-    select * from {{ ref('stg_ledger_entries') }}
+    select * from {{ ref('int_touched_ledger_entries') }}
 
 ),
 
