@@ -25,6 +25,15 @@ from ar_pipelines.sync import NormalizeOutcome, normalize_practice
 QUARANTINE_SHARE_CHECK = "quarantine_share_under_threshold"
 
 
+class NormalizeConfig(dg.Config):
+    """``full_deletion_scan``: scan every key of the source, to void the entries of rows
+    deleted without a trace and to write the index of source rows afresh. A source that
+    reports its deletions is otherwise not scanned at night (the weekly run sets this);
+    one that reports none is scanned every run."""
+
+    full_deletion_scan: bool = False
+
+
 def normalized_assets(
     partitions: dg.PartitionsDefinition, pool: str | None = None
 ) -> list[dg.AssetsDefinition]:
@@ -66,12 +75,19 @@ def normalized_assets(
 
 def normalized(
     context: dg.AssetExecutionContext,
+    config: NormalizeConfig,
     sources: Sources,
     warehouse: WarehouseResource,
     settings: Settings,
 ) -> Iterator[dg.MaterializeResult[Any] | dg.AssetCheckResult]:
     with practice_step(context, settings, warehouse, sources.open) as (practice, store, source):
-        outcome = normalize_practice(store, source, practice, settings=practice.mapping)
+        outcome = normalize_practice(
+            store,
+            source,
+            practice,
+            settings=practice.mapping,
+            full_deletion_scan=config.full_deletion_scan,
+        )
     yield from _results(outcome, practice.quarantine_threshold)
 
 

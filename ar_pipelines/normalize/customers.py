@@ -102,6 +102,9 @@ class Customers:
     quarantine: pd.DataFrame  # patients, then guarantors
     directory: Directory
     people: int  # the rows read: every patient, and the guarantors billed who are not patients
+    # Per customer, the text of the source row it was built from (``PERSON_COLUMNS``):
+    # with the customer's own values, what tells a run whether to rebuild it.
+    sources: ObjectArray
 
 
 def _object_frame(columns: dict[str, ObjectArray]) -> pd.DataFrame:
@@ -153,7 +156,24 @@ def build_customers(
     quarantine = pd.concat(quarantined, ignore_index=True)
     directory = _directory(ids, triage, np.flatnonzero(in_directory), is_patient)
     return Customers(
-        customers=customers, quarantine=quarantine, directory=directory, people=len(people)
+        customers=customers,
+        quarantine=quarantine,
+        directory=directory,
+        people=len(people),
+        sources=_row_texts(people)[pushable],
+    )
+
+
+def _row_texts(people: pd.DataFrame) -> ObjectArray:
+    """Each person's ``PERSON_COLUMNS`` as given, as one text (a unit separator between
+    fields, a missing field apart from an empty one)."""
+    columns = [_as_given(people, name).rows() for name in PERSON_COLUMNS]
+    return np.array(
+        [
+            "\x1f".join("\x00" if v is None else str(v) for v in values)
+            for values in zip(*columns, strict=True)
+        ],
+        dtype=object,
     )
 
 

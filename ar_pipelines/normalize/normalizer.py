@@ -74,6 +74,8 @@ class Normalizer:
         labels = settings.label_kinds()  # before any work: a bad setting fails at once
         built = build_customers(patients, settings, contacts, guarantors)
         self.customers: pd.DataFrame = schemas.customers.validate(built.customers)
+        # The source row of each customer, in the order of ``customers``.
+        self.customer_sources = built.sources
         self.patient_quarantine: pd.DataFrame = schemas.quarantine.validate(built.quarantine)
         # Patients and the guarantors read as customers: each is a customer or quarantined.
         self.patients_in = built.people

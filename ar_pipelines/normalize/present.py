@@ -102,6 +102,13 @@ def source_keys(keys: Iterable[pd.DataFrame]) -> SourceKeys:
         parts.append(ids[with_id])
         key_parts.append(_raw_row_keys(frame)[with_id])  # read only for repeated ids
     ids = np.concatenate(parts) if parts else np.zeros(0, dtype=object)
+    row_keys = np.concatenate(key_parts) if key_parts else np.zeros(0, dtype=object)
+    return keys_of_rows(ids, row_keys, rows)
+
+
+def keys_of_rows(ids: ObjectArray, row_keys: ObjectArray, rows: int) -> SourceKeys:
+    """``SourceKeys`` of source rows given by their ``external_id`` (each given) and row
+    key (``None`` where a row has none); ``rows`` counts the rows without an id too."""
     present: set[str] = set(ids.tolist())
     if len(present) == len(ids):  # the usual case: no id twice, told without counting
         return SourceKeys(present, rows)
@@ -109,7 +116,7 @@ def source_keys(keys: Iterable[pd.DataFrame]) -> SourceKeys:
     twice = every.duplicated(keep=False).to_numpy()
     counts = every[twice].value_counts()
     repeated = {str(i): int(n) for i, n in counts.items()}
-    return SourceKeys(present, rows, repeated, _held(ids[twice], np.concatenate(key_parts)[twice]))
+    return SourceKeys(present, rows, repeated, _held(ids[twice], row_keys[twice]))
 
 
 def _held(ids: ObjectArray, keys: ObjectArray) -> dict[str, tuple[str, ...]]:

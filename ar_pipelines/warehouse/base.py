@@ -40,6 +40,7 @@ from ar_pipelines.warehouse.tables import (
 Dialect = Literal["duckdb", "postgres"]
 PREFIX = re.compile(r"[a-z_][a-z0-9_]{0,39}")
 DEFAULT_CHUNK_ROWS = 100_000
+IN_GROUP = 5_000  # values of one ``read_in`` query
 
 
 class Selection(TypedDict, total=False):
@@ -232,6 +233,36 @@ class Warehouse(Closing, ABC):
         )
         return set(found[column])
 
+    def read_in(
+        self,
+        table: Table | str,
+        *,
+        practice_id: str,
+        column: str,
+        values: Collection[object],
+        columns: Sequence[str] | None = None,
+    ) -> pd.DataFrame:
+        """The practice's rows whose ``column`` is one of ``values``, in no particular
+        order: a look-up of a few rows of a large table without reading it whole. The
+        values go in groups of ``IN_GROUP`` parameters."""
+        declared = table_named(table)
+        declared.column(column)
+        names = self._columns(declared, columns)
+        wanted = list(dict.fromkeys(values))
+        mark = self.placeholder
+        frames = [pd.DataFrame({name: pd.Series(dtype=object) for name in names})]
+        for start in range(0, len(wanted), IN_GROUP):
+            group = wanted[start : start + IN_GROUP]
+            frames.append(
+                self.query(
+                    f"select {column_list(names)} from {self.relation(declared)}"  # noqa: S608
+                    f" where {quote(PRACTICE_ID)} = {mark}"
+                    f" and {quote(column)} in ({', '.join([mark] * len(group))})",
+                    [practice_id, *group],
+                )
+            )
+        return pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+
     def read_after(
         self,
         table: Table | str,
@@ -297,6 +328,12 @@ class Warehouse(Closing, ABC):
             )
             files[mart] = ExportedFile(path, self._write_csv(query, path))
         return files
+
+    def write_query_csv(self, query: str, path: Path) -> int:
+        """Write what ``query`` (no parameters) selects to ``path`` as CSV with a header,
+        by the database itself; returns how many rows. A NULL is an empty field."""
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return self._write_csv(query, path)
 
     def session(self) -> AbstractContextManager[None]:
         """Open while dbt, invoked in this process, works on what the warehouse holds: a

@@ -130,6 +130,26 @@ CONTACT_BOOK = Table(
     key=(PRACTICE_ID, "kind", "text"),
 )
 
+# The source rows behind the practice's transactions, as far as the runs have seen them:
+# one row per live source row, its ledger ``external_id`` and its row key (null when the
+# source gives none, or where a run could not tell which row a deletion removed). A
+# nightly run looks up only its increment's numbers and keys here, instead of scanning
+# every key of the source, to settle numbers several rows hold (``sync.normalized``).
+TRANSACTION_ROWS = Table(
+    "normalized",
+    "transaction_rows",
+    (Column(PRACTICE_ID), Column("external_id"), Column("row_key")),
+)
+
+# What each customer was last built from: a hash of its source rows and of the settings
+# that shape it, so that a run rebuilds only the customers whose inputs changed.
+CUSTOMER_SOURCES = Table(
+    "normalized",
+    "customer_sources",
+    (Column(PRACTICE_ID), Column("external_id"), Column("input_hash")),
+    key=(PRACTICE_ID, "external_id"),
+)
+
 # AR's statements as last read back through the client, for reconciliation: the fields
 # of the client's ``Statement``.
 AR_STATEMENTS = Table(
@@ -144,6 +164,9 @@ AR_STATEMENTS = Table(
             ),
             **dict.fromkeys(("created_at", "updated_at"), ColumnType.TIMESTAMP),
         ),
+        # The customer the statement number names: a nightly read-back replaces the
+        # statements of the customers it read, and only theirs.
+        Column("customer_external_id"),
         _now("read_at"),
     ),
     key=(PRACTICE_ID, "id"),
@@ -157,8 +180,21 @@ PUSH_STATE = Table(
         # last_result: created | updated | failed | rejected | unsent
         *_texts(("kind", "external_id", "payload_hash", "last_result", "message")),
         _now("pushed_at"),
+        # A ledger entry's customer as last sent: an entry moved to another customer
+        # changes the statements of both.
+        Column("customer_external_id"),
     ),
     key=(PRACTICE_ID, "kind", "external_id"),
+)
+
+# The customers whose statements in AR a push may have changed since AR's statements
+# were last read back: the customers of the ledger entries sent, before and after.
+# Written before a slice is sent, cleared by the read-back that verified them.
+TOUCHED_CUSTOMERS = Table(
+    "push",
+    "touched_customers",
+    (*_texts(("customer_external_id",)), _now("touched_at")),
+    key=(PRACTICE_ID, "customer_external_id"),
 )
 
 FAILED_AT = ("first_failed_at", "last_failed_at")
@@ -181,6 +217,41 @@ CURSORS = Table(
     key=(PRACTICE_ID, "name"),
 )
 
+# The practice's reconciliation, a row per statement number as the last reconciliation
+# of its customer left it: a night reconciles the customers it verified and merges them
+# in; the report is made from every row.
+RECONCILED_MONEY = (
+    "local_amount",
+    "ar_amount",
+    "amount_difference",
+    "local_paid",
+    "ar_paid",
+    "paid_difference",
+    "local_outstanding",
+    "ar_outstanding",
+)
+RECONCILED = Table(
+    "reconcile",
+    "statements",
+    _texts(
+        (
+            "key",
+            "customer_external_id",
+            "period_start",
+            "status",
+            *RECONCILED_MONEY,
+            "ar_statement_id",
+            "ar_status",
+            "enrollment_status",
+            "zeroed_in_ar",
+        ),
+        period_start=ColumnType.DATE,
+        zeroed_in_ar=ColumnType.BOOLEAN,
+        **dict.fromkeys(RECONCILED_MONEY, ColumnType.MONEY),
+    ),
+    key=(PRACTICE_ID, "key"),
+)
+
 TABLES: tuple[Table, ...] = (
     RAW_PATIENTS,
     RAW_GUARANTORS,
@@ -189,10 +260,14 @@ TABLES: tuple[Table, ...] = (
     LEDGER_ENTRIES,
     QUARANTINE,
     CONTACT_BOOK,
+    TRANSACTION_ROWS,
+    CUSTOMER_SOURCES,
     AR_STATEMENTS,
     PUSH_STATE,
     DEAD_LETTER,
     CURSORS,
+    TOUCHED_CUSTOMERS,
+    RECONCILED,
 )
 SCHEMAS: tuple[str, ...] = tuple(dict.fromkeys(table.schema for table in TABLES))
 _BY_NAME = {table.logical_name: table for table in TABLES}

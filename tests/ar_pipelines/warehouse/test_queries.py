@@ -5,9 +5,16 @@ from __future__ import annotations
 from datetime import date, datetime
 
 import pandas as pd
+import pytest
 
 from ar_pipelines.clock import utc_now
-from ar_pipelines.warehouse import LEDGER_ENTRIES, RAW_TRANSACTIONS, Warehouse
+from ar_pipelines.warehouse import (
+    LEDGER_ENTRIES,
+    RAW_TRANSACTIONS,
+    TRANSACTION_ROWS,
+    Warehouse,
+    base,
+)
 from tests.ar_pipelines.warehouse.frames import ledger, ledger_row
 
 
@@ -22,6 +29,34 @@ def test_count_counts_the_practices_rows(warehouse: Warehouse) -> None:
 
     assert warehouse.count(LEDGER_ENTRIES, practice_id="P1") == 2
     assert warehouse.count(RAW_TRANSACTIONS, practice_id="P1") == 0
+
+
+def test_read_in_reads_the_practices_rows_holding_the_values_in_groups(
+    warehouse: Warehouse, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(base, "IN_GROUP", 2)
+    rows = pd.DataFrame(
+        {"external_id": ["P1-1", "P1-1", "P1-2", "P1-3"], "row_key": ["1", "4", None, "3"]}
+    )
+    warehouse.append(TRANSACTION_ROWS, rows.assign(practice_id="P1"))
+    warehouse.append(TRANSACTION_ROWS, rows.assign(practice_id="P2"))
+
+    found = warehouse.read_in(
+        TRANSACTION_ROWS,
+        practice_id="P1",
+        column="external_id",
+        values=["P1-1", "P1-2", "P1-9", "P1-1"],
+        columns=["external_id", "row_key"],
+    )
+
+    assert sorted(found.itertuples(index=False, name=None), key=str) == [
+        ("P1-1", "1"),
+        ("P1-1", "4"),
+        ("P1-2", None),
+    ]
+    none = warehouse.read_in(TRANSACTION_ROWS, practice_id="P1", column="row_key", values=[])
+    assert none.empty
+    assert list(none.columns) == list(TRANSACTION_ROWS.column_names)
 
 
 def test_existing_names_the_values_the_practice_holds(warehouse: Warehouse) -> None:

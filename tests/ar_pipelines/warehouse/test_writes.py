@@ -158,6 +158,7 @@ def test_reads_filter_by_practice_and_column_values(warehouse: Warehouse) -> Non
             "payload_hash": ["h1", "h2", "h3"],
             "last_result": "created",
             "message": None,
+            "customer_external_id": [None, "C1", None],
         }
     )
     warehouse.upsert(PUSH_STATE, state)
