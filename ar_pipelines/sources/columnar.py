@@ -15,7 +15,12 @@ as text is read as a time first, so that ``loaded_date`` reads ``YYYY-MM-DD HH:M
 on both paths). Within a frame, the values of a repeating column share one ``str`` per
 value, as they do there.
 
-SQLite is read with ``adbc-driver-sqlite``, a batch of ``chunk_size`` rows at a time.
+SQLite is read with ``adbc-driver-sqlite``, a batch of ``chunk_size`` rows at a time,
+in a process of its own (``_sqlite_arrow``): the driver brings its own copy of SQLite,
+which must not open a file this process's ``sqlite3`` opens too. That costs a process
+start per query, so only reads of every row (a first read, a full refresh, the key
+scan) go this way; a night's increment and the small tables are read through
+SQLAlchemy.
 Postgres is read with ``adbc-driver-postgresql`` through a server-side cursor
 (``DECLARE`` with the bound parameters, then ``FETCH`` a chunk at a time): the driver
 would otherwise hold the whole result of a query with parameters in memory. A query
@@ -26,8 +31,12 @@ conversions are the reference.
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from contextlib import closing, contextmanager, suppress
+from pathlib import Path
 from typing import Any
 
 import adbc_driver_manager
@@ -37,7 +46,6 @@ import pyarrow as pa  # type: ignore[import-untyped]
 import pyarrow.compute as pc  # type: ignore[import-untyped]
 from adbc_driver_manager import dbapi
 from adbc_driver_postgresql import dbapi as postgres_dbapi  # type: ignore[import-untyped]
-from adbc_driver_sqlite import dbapi as sqlite_dbapi
 from sqlalchemy import (
     ColumnElement,
     DateTime,
@@ -59,7 +67,6 @@ SQLITE = "sqlite"
 POSTGRES = "postgresql"
 # The option that sets a SQLite batch's rows, and Postgres's plain (not COPY) reading,
 # which ``FETCH`` needs.
-_SQLITE_BATCH_ROWS = "adbc.sqlite.query.batch_rows"
 _POSTGRES_USE_COPY = "adbc.postgresql.use_copy"
 _CURSOR = "ar_columnar_read"
 # A small table is read as one frame: chunks this large.
@@ -115,6 +122,9 @@ class ColumnarReader:
         # One idle connection kept between queries: opening one costs Postgres's driver a
         # look at the server's types each time.
         self._idle: dbapi.Connection | None = None
+        # Whether a query runs in this process; on SQLite it starts a process of its own,
+        # worth it for a read of every row only.
+        self.in_process = self._backend != SQLITE
 
     def reads(self, query: Select[Any]) -> bool:
         """Whether every column ``query`` selects is of a kind this reader gives exactly
@@ -137,17 +147,13 @@ class ColumnarReader:
         typed = _typed(query) if self._backend == SQLITE else query
         sql, parameters = self._compiled(typed)
         try:
-            with (
-                self._connection() as connection,
-                closing(connection.cursor()) as cursor,
-                closing(self._batches(cursor, sql, parameters, chunk_size)) as batches,
-            ):
+            with self._result(sql, parameters, chunk_size) as batches:
                 first = next(batches, None)
                 readable = first is None or _readable(first.schema)
                 if readable and first is not None:
                     for chunk in rechunked(_chained(first, batches), chunk_size):
                         yield arrow_frame(chunk, columns, processors)
-        except (adbc_driver_manager.Error, OSError) as error:
+        except (adbc_driver_manager.Error, OSError, WorkerError) as error:
             raise self._source_error(error) from error
         if not readable:
             yield from fallback()
@@ -160,19 +166,30 @@ class ColumnarReader:
         return frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
 
     @contextmanager
+    def _result(
+        self, sql: str, parameters: list[Any], chunk_size: int
+    ) -> Iterator[Iterator[pa.RecordBatch]]:
+        """The result's record batches: from a process of its own on SQLite (see
+        ``_sqlite_arrow``), through a connection of this process on Postgres."""
+        if self._backend == SQLITE:
+            with _worker_batches(self._target, sql, parameters, chunk_size) as batches:
+                yield batches
+            return
+        with (
+            self._connection() as connection,
+            closing(connection.cursor()) as cursor,
+            closing(self._batches(cursor, sql, parameters, chunk_size)) as batches,
+        ):
+            yield batches
+
+    @contextmanager
     def _connection(self) -> Iterator[dbapi.Connection]:
         """A connection for one query: the idle one, or a new one when it is taken (two
         extracts read at once). Its transaction ends with the query, so that no read
         lock or server-side cursor outlives it; a connection that failed is closed."""
         connection, self._idle = self._idle, None
         if connection is None:
-            if self._backend == SQLITE:
-                connection = sqlite_dbapi.connect(self._target)
-                with closing(connection.cursor()) as cursor:
-                    # Wait for a writer's lock as Python's sqlite3 (the other reader) does.
-                    cursor.execute(f"PRAGMA busy_timeout = {_SQLITE_BUSY_MS}")
-            else:
-                connection = postgres_dbapi.connect(self._target)
+            connection = postgres_dbapi.connect(self._target)
         try:
             yield connection
             connection.rollback()
@@ -194,12 +211,6 @@ class ColumnarReader:
         self, cursor: dbapi.Cursor, sql: str, parameters: list[Any], chunk_size: int
     ) -> Generator[pa.RecordBatch]:
         """The result's record batches, as the driver makes them."""
-        if self._backend == SQLITE:
-            if chunk_size < _WHOLE:
-                cursor.adbc_statement.set_options(**{_SQLITE_BATCH_ROWS: str(chunk_size)})
-            cursor.execute(sql, parameters)
-            yield from cursor.fetch_record_batch()
-            return
         # A server-side cursor, in the transaction the driver opens, read a chunk at a time.
         cursor.execute(f"DECLARE {_CURSOR} NO SCROLL CURSOR FOR {sql}", parameters or None)
         fetch = f"FETCH FORWARD {min(chunk_size, _FETCH_ROWS)} FROM {_CURSOR}"
@@ -259,6 +270,64 @@ class ColumnarReader:
         if unreachable or state.startswith(_POSTGRES_TRANSIENT):
             return SourceUnavailable(f"the Postgres source failed, for now: {message}")
         return SourceError(f"reading the Postgres source failed: {message}")
+
+
+class WorkerError(Exception):
+    """The SQLite read's own process failed; the message is what it said."""
+
+
+_WORKER = Path(__file__).with_name("_sqlite_arrow.py")
+
+
+@contextmanager
+def _worker_batches(
+    path: str, sql: str, parameters: list[Any], chunk_size: int
+) -> Iterator[Iterator[pa.RecordBatch]]:
+    """The batches of ``sql`` on the SQLite file at ``path``, read in a process of its
+    own (``_sqlite_arrow``) and streamed back as Arrow IPC. A read given up early stops
+    the process."""
+    job = {
+        "path": path,
+        "sql": sql,
+        "parameters": parameters,
+        "batch_rows": min(chunk_size, _WHOLE),
+        "busy_ms": _SQLITE_BUSY_MS,
+    }
+    process = subprocess.Popen(
+        [sys.executable, str(_WORKER)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    stdin, stdout = process.stdin, process.stdout
+    if stdin is None or stdout is None:  # never: both are pipes
+        raise WorkerError("the read's process has no pipes")
+
+    def failure() -> WorkerError:
+        process.wait()
+        said = (process.stderr.read() if process.stderr else b"").decode("utf-8", "replace")
+        return WorkerError(said.strip() or f"the read stopped (exit status {process.returncode})")
+
+    def batches() -> Iterator[pa.RecordBatch]:
+        try:
+            stream = pa.ipc.open_stream(stdout)
+            yield from stream
+        except (pa.ArrowException, OSError) as error:
+            raise failure() from error
+        if process.wait() != 0:
+            raise failure()
+
+    try:
+        stdin.write(json.dumps(job).encode("utf-8"))
+        stdin.close()
+        yield batches()
+    finally:
+        if process.poll() is None:
+            process.kill()
+        process.wait()
+        for pipe in (process.stdout, process.stderr):
+            if pipe is not None:
+                pipe.close()
 
 
 def _kind(column: ColumnElement[Any]) -> str | None:

@@ -341,7 +341,9 @@ class SqlSource(Source):
 
         def chunks() -> Generator[pd.DataFrame]:
             for query in queries:
-                yield from self._stream(query, schema.TRANSACTION_COLUMNS)
+                yield from self._stream(
+                    query, schema.TRANSACTION_COLUMNS, every_row=loaded_from is None
+                )
 
         return Extract(chunks, since=since)
 
@@ -359,7 +361,7 @@ class SqlSource(Source):
         if self.layout.deleted_column is not None:
             deleted = _column(table, self.layout.deleted_column, "deleted")
             query = query.where(or_(deleted.is_(None), ~truthy(deleted)))
-        return self._stream(query, schema.KEY_SCAN_COLUMNS)
+        return self._stream(query, schema.KEY_SCAN_COLUMNS, every_row=True)
 
     def _table(self, name: str) -> Table | None:
         """The table as the database has it (``None`` when absent), reflected once."""
@@ -395,10 +397,9 @@ class SqlSource(Source):
         if query is None:
             return frame([], FRAME_COLUMNS[name])
         columns = FRAME_COLUMNS[name]
-        if self._columnar is not None and self._columnar.reads(query):
-            return self._columnar.frame(
-                query, columns, lambda: iter([self._rows_frame(query, columns)])
-            )
+        columnar = self._columnar
+        if columnar is not None and columnar.in_process and columnar.reads(query):
+            return columnar.frame(query, columns, lambda: iter([self._rows_frame(query, columns)]))
         return self._rows_frame(query, columns)
 
     def _rows_frame(self, query: Select[Any], columns: Sequence[str]) -> pd.DataFrame:
@@ -406,12 +407,17 @@ class SqlSource(Source):
             rows = connection.execute(query).all()
         return frame(rows, columns)
 
-    def _stream(self, query: Select[Any] | None, columns: Sequence[str]) -> Generator[pd.DataFrame]:
+    def _stream(
+        self, query: Select[Any] | None, columns: Sequence[str], *, every_row: bool = False
+    ) -> Generator[pd.DataFrame]:
+        """The query's frames; ``every_row``: a read of every row, worth the columnar
+        reader's own process on SQLite."""
         if query is None:
             return
-        if self._columnar is not None and self._columnar.reads(query):
+        columnar = self._columnar
+        if columnar is not None and (columnar.in_process or every_row) and columnar.reads(query):
             fallback = partial(self._rows_stream, query, columns)
-            yield from self._columnar.frames(query, columns, self.chunk_size, fallback)
+            yield from columnar.frames(query, columns, self.chunk_size, fallback)
         else:
             yield from self._rows_stream(query, columns)
 
