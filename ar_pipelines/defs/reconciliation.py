@@ -28,24 +28,45 @@ RECONCILIATION_CLEAN = "reconciliation_clean"
 RECONCILE = Stage("reconcile", kinds=frozenset({"api"}))
 
 
+class ReadBackConfig(dg.Config):
+    """``full_reconciliation``: read back every statement AR holds, not only those of the
+    customers the push touched (the weekly job sets it)."""
+
+    full_reconciliation: bool = False
+
+
 @RECONCILE.asset(
     AR_STATEMENTS,
     deps=[PUSHED_LEDGER],
     description=(
-        "Every statement AR holds for the practice, read back through the client a month at a time."
+        "AR's statements read back through the client: those of the customers the push "
+        "touched, or every one on the first run and the weekly full reconciliation."
     ),
 )
 def ar_statements(
     context: dg.AssetExecutionContext,
+    config: ReadBackConfig,
     ar: ArApi,
     warehouse: WarehouseResource,
     settings: Settings,
 ) -> dg.MaterializeResult[Any]:
     with practice_step(context, settings, warehouse, ar.client) as (practice, store, client):
         read = read_back_statements(
-            client, store, practice_id=practice.id, concurrency=ar.concurrency
+            client,
+            store,
+            practice_id=practice.id,
+            concurrency=ar.concurrency,
+            full=config.full_reconciliation,
         )
-    return dg.MaterializeResult(metadata={"statements": read})
+    return dg.MaterializeResult(
+        metadata={
+            "statements": read.statements,
+            "customers": read.customers,
+            "full": read.full,
+            "listing": read.listing.value,
+            "read_back": dg.MetadataValue.json(read.metadata()),
+        }
+    )
 
 
 @RECONCILE.asset(
@@ -74,13 +95,17 @@ def reconciliation(
             local_schema=practice_schema(practice, store.schema_prefix),
             reports_dir=settings.reports_path,
         )
-    result, files = done.result, done.files
+    result, files, coverage = done.result, done.files, done.coverage
     summary = result.summary()
     yield dg.MaterializeResult(
         asset_key=RECONCILIATION,
         metadata={
             "clean": result.clean,
             **{status: count for status, count in result.counts().items()},
+            "full": coverage.full,
+            "statements_verified": coverage.statements,
+            "customers_verified": coverage.customers,
+            "verified": dg.MetadataValue.json(coverage.summary()),
             "summary": dg.MetadataValue.json(summary),
             "report": dg.MetadataValue.path(str(files.html)),
             "csv": dg.MetadataValue.path(str(files.csv)),
@@ -92,6 +117,7 @@ def reconciliation(
         passed=result.clean,
         metadata={
             **{status: count for status, count in result.counts().items()},
+            "full": coverage.full,
             "mismatches": dg.MetadataValue.json(result.mismatches(limit=20)),
             "report": dg.MetadataValue.path(str(files.html)),
         },

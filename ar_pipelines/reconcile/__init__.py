@@ -9,7 +9,8 @@
     result.clean, result.counts(), result.summary(), result.mismatches(limit=20)
     write_report(result, Path("reports"))
 
-    # a practice in the warehouse: AR read back, then reconciled into its report
+    # a practice in the warehouse: AR read back (the customers the push touched, or
+    # with full=True every statement), then reconciled into its report
     read_back_statements(client, warehouse, practice_id="PR-1")
     done = reconcile_practice(warehouse, practice_id="PR-1",
                               local_schema="statements_pr_1", reports_dir=Path("reports"))
@@ -39,9 +40,12 @@ Totals are ``Decimal`` sums of the same rows in the CSV, the page and ``summary(
 """
 
 from ar_pipelines.reconcile.compare import reconcile
+from ar_pipelines.reconcile.coverage import Coverage, LastFull
 from ar_pipelines.reconcile.inputs import ReconcileInputError, ar_statements_frame
 from ar_pipelines.reconcile.practice import (
+    Listing,
     PracticeReconciliation,
+    ReadBack,
     read_back_statements,
     reconcile_practice,
 )
@@ -49,7 +53,11 @@ from ar_pipelines.reconcile.report import ReportFiles, write_report
 from ar_pipelines.reconcile.result import Reconciliation, Status
 
 __all__ = [
+    "Coverage",
+    "LastFull",
+    "Listing",
     "PracticeReconciliation",
+    "ReadBack",
     "ReconcileInputError",
     "Reconciliation",
     "ReportFiles",

@@ -11,6 +11,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from ar_pipelines.reconcile.chart import monthly_chart_svg
+from ar_pipelines.reconcile.coverage import Coverage
 from ar_pipelines.reconcile.result import (
     STATUS_MEANINGS,
     Reconciliation,
@@ -48,7 +49,12 @@ DIFFERING_COLUMNS = (
 
 
 def render_html(
-    result: Reconciliation, *, generated_at: datetime, csv_name: str, limit: int = TABLE_LIMIT
+    result: Reconciliation,
+    *,
+    generated_at: datetime,
+    csv_name: str,
+    limit: int = TABLE_LIMIT,
+    coverage: Coverage | None = None,
 ) -> str:
     practice = html.escape(result.practice_id)
     return "\n".join(
@@ -62,6 +68,7 @@ def render_html(
             f" statements Agile Receivables holds (AR), to the cent. Generated"
             f" {html.escape(generated_at.isoformat(timespec='seconds'))}.</p>",
             _headline(result),
+            _coverage(coverage),
             "<h2>Statements by status</h2>",
             _counts_table(result),
             "<h2>Totals</h2>",
@@ -85,6 +92,13 @@ def _headline(result: Reconciliation) -> str:
     differing = total - counts[Status.MATCHED]
     text = f"Not clean: {differing:,} of {total:,} statements differ."
     return f'<p class="headline not-clean" id="headline">{html.escape(text)}</p>'
+
+
+def _coverage(coverage: Coverage | None) -> str:
+    """What this run read back from AR, and the last full reconciliation."""
+    if coverage is None:
+        return ""
+    return f'<p class="meta" id="coverage">{html.escape(coverage.sentence())}</p>'
 
 
 def _counts_table(result: Reconciliation) -> str:

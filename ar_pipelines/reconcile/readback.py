@@ -7,6 +7,10 @@ one statement month at a time (``from_date`` on ``period_start``, ``to_date`` on
 months are independent, so they are read side by side. Two open windows, before the
 first month and after the last, catch statements AR holds outside the months expected,
 so nothing AR has is missed.
+
+A nightly read-back reads only the customers the night's push touched: a listing per
+customer (``customer_external_id``), unless most of the practice was touched, when
+reading every month costs fewer requests (``listing_requests``).
 """
 
 from __future__ import annotations
@@ -21,6 +25,8 @@ import pandas as pd
 from ar_pipelines.client import ARClient
 from ar_pipelines.client.models import Statement
 from ar_pipelines.reconcile.inputs import ar_statements_frame
+
+PAGE = 100  # the most statements a page of AR's list holds
 
 
 @dataclass(frozen=True)
@@ -59,9 +65,37 @@ def read_statements(
     return frame.drop_duplicates("id", keep="first").reset_index(drop=True)
 
 
+def read_customers_statements(
+    client: ARClient, customers: Sequence[str], *, concurrency: int = 4
+) -> pd.DataFrame:
+    """The statements AR holds for each of ``customers`` (external ids), a listing per
+    customer, several at once; as ``ar_statements_frame`` with ``customer_external_id``."""
+    with ThreadPoolExecutor(max_workers=max(1, concurrency)) as pool:
+        parts = list(pool.map(lambda customer: _read_customer(client, customer), customers))
+    statements = [statement for part in parts for statement in part]
+    owners = [customer for customer, part in zip(customers, parts, strict=True) for _ in part]
+    frame = ar_statements_frame(statements).assign(
+        customer_external_id=pd.Series(owners, dtype=object)
+    )
+    return frame.drop_duplicates("id", keep="first").reset_index(drop=True)
+
+
+def listing_requests(*, customers: int, held: int, months: int) -> tuple[int, int]:
+    """About how many requests reading ``customers`` customers' statements costs by
+    customer (a page each: a customer has a statement a month) and by month (every
+    month's pages, ``held`` statements in all, and the two open windows)."""
+    by_customer = customers
+    by_month = months + 2 + -(-held // PAGE)
+    return by_customer, by_month
+
+
+def _read_customer(client: ARClient, customer: str) -> list[Statement]:
+    return list(client.statements.list(customer_external_id=customer, per_page=PAGE))
+
+
 def _read(client: ARClient, window: Window) -> list[Statement]:
     listing: Iterator[Statement] = client.statements.list(
-        from_date=window.from_date, to_date=window.to_date, per_page=100
+        from_date=window.from_date, to_date=window.to_date, per_page=PAGE
     )
     return list(listing)
 

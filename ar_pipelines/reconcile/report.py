@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from ar_pipelines.clock import utc_now
+from ar_pipelines.reconcile.coverage import Coverage
 from ar_pipelines.reconcile.html import render_html
 from ar_pipelines.reconcile.inputs import ObjectArray
 from ar_pipelines.reconcile.result import MONEY_COLUMNS, Reconciliation, money_text
@@ -27,16 +28,26 @@ class ReportFiles:
 
 
 def write_report(
-    result: Reconciliation, out_dir: Path, *, generated_at: datetime | None = None
+    result: Reconciliation,
+    out_dir: Path,
+    *,
+    generated_at: datetime | None = None,
+    coverage: Coverage | None = None,
+    write_csv: Callable[[Path], object] | None = None,
 ) -> ReportFiles:
     """Write ``reconciliation_{practice_id}.csv`` (every statement; money as plain
     two-decimal text, dates ISO, a missing side empty) and ``.html`` into ``out_dir``."""
     out_dir.mkdir(parents=True, exist_ok=True)
     stem = f"reconciliation_{report_name(result.practice_id)}"
     files = ReportFiles(csv=out_dir / f"{stem}.csv", html=out_dir / f"{stem}.html")
-    csv_frame(result).to_csv(files.csv, index=False, lineterminator="\n")
+    if write_csv is not None:  # every row, where ``result`` holds only those that differ
+        write_csv(files.csv)
+    else:
+        csv_frame(result).to_csv(files.csv, index=False, lineterminator="\n")
     when = generated_at or utc_now()
-    files.html.write_text(render_html(result, generated_at=when, csv_name=files.csv.name), "utf-8")
+    files.html.write_text(
+        render_html(result, generated_at=when, csv_name=files.csv.name, coverage=coverage), "utf-8"
+    )
     return files
 
 

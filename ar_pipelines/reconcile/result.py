@@ -72,11 +72,16 @@ class Reconciliation:
     money is ``Decimal``, a side's values are ``None`` where it lacks the statement,
     differences are AR - local with a missing side counted as 0.
     ``by_month``: ``month`` and billed, paid and outstanding of each side (``Decimal``).
+
+    A reconciliation read from the warehouse (``stored``) holds only the rows that
+    differ, with the counts and totals of every row in ``counted`` and ``summed``.
     """
 
     practice_id: str
     rows: pd.DataFrame
     by_month: pd.DataFrame
+    counted: dict[str, int] | None = None
+    summed: dict[str, Decimal] | None = None
 
     @property
     def clean(self) -> bool:
@@ -85,6 +90,8 @@ class Reconciliation:
 
     def counts(self) -> dict[str, int]:
         """Statements per status (all five, zero-filled), ``total`` and ``zeroed_in_ar``."""
+        if self.counted is not None:
+            return dict(self.counted)
         found = self.rows["status"].value_counts()
         counts = {status.value: int(found.get(status.value, 0)) for status in Status}
         counts["total"] = len(self.rows)
@@ -93,6 +100,8 @@ class Reconciliation:
 
     def totals(self) -> dict[str, Decimal]:
         """Billed, paid and outstanding of each side over every statement."""
+        if self.summed is not None:
+            return dict(self.summed)
         return {
             name: sum(self.rows[column].dropna().tolist(), ZERO) for name, column in TOTALS.items()
         }

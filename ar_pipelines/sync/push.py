@@ -35,6 +35,7 @@ from ar_pipelines.sync.state import (
     LANDED,
     dead_letter_size,
     looked_up,
+    note_touched,
     outcome_results,
     read_dead_letters,
     read_state,
@@ -135,6 +136,10 @@ def push_changes(
         end = min(start + slice_size, total)
         part = plan.records.iloc[start:end].reset_index(drop=True)
         progress = _offset_progress(on_progress, start, total, report.push)
+        if spec.kind == "ledger_entries":
+            note_touched(
+                warehouse, practice_id=practice_id, records=part, state=state, now=utc_now()
+            )
         stopped: PushIncompleteError | None = None
         try:
             outcome = send(_record_dicts(part, spec), on_progress=progress)

@@ -21,11 +21,12 @@ import pandas as pd
 
 from ar_pipelines.client import PushReport, RecordIssue
 from ar_pipelines.sync.payloads import KindSpec, ObjectArray, payload_json
-from ar_pipelines.warehouse import DEAD_LETTER, PUSH_STATE, Warehouse
+from ar_pipelines.warehouse import DEAD_LETTER, PUSH_STATE, TOUCHED_CUSTOMERS, Warehouse
 from ar_pipelines.warehouse.tables import PRACTICE_ID
 
 LANDED = ("created", "updated")
-STATE_COLUMNS = ["external_id", "payload_hash", "last_result", "pushed_at"]
+STATE_COLUMNS = ["external_id", "payload_hash", "last_result", "pushed_at", "customer_external_id"]
+CUSTOMER = "customer_external_id"
 DEAD_LETTER_COLUMNS = ["external_id", "payload", "attempts", "first_failed_at", "last_failed_at"]
 
 
@@ -133,6 +134,7 @@ def record_outcome(
             "last_result": pd.Series(results, dtype=object),
             "message": pd.Series(messages, dtype=object),
             "pushed_at": now,
+            CUSTOMER: _customers(records),
         }
     )
     warehouse.upsert(PUSH_STATE, state)
@@ -146,6 +148,40 @@ def record_outcome(
             values=ids[was_dead].tolist(),
             where={"kind": spec.kind},
         )
+
+
+def note_touched(
+    warehouse: Warehouse,
+    *,
+    practice_id: str,
+    records: pd.DataFrame,
+    state: pd.DataFrame,
+    now: datetime,
+) -> int:
+    """Before ledger entries are sent, note the customers whose statements in AR they
+    may change: each entry's customer now and the one it was last sent with (an entry
+    moved between customers changes both). Noted first, so that a push that stops
+    half-way leaves no customer unverified. Returns how many customers."""
+    if CUSTOMER not in records or records.empty:
+        return 0
+    previous = looked_up(state.set_index("external_id")[CUSTOMER], records["external_id"])
+    customers = pd.concat([records[CUSTOMER], previous]).dropna().drop_duplicates()
+    touched = pd.DataFrame(
+        {
+            PRACTICE_ID: practice_id,
+            CUSTOMER: pd.Series(customers.to_numpy(dtype=object), dtype=object),
+            "touched_at": now,
+        }
+    )
+    warehouse.upsert(TOUCHED_CUSTOMERS, touched)
+    return len(touched)
+
+
+def _customers(records: pd.DataFrame) -> pd.Series:
+    """Each ledger entry's customer; ``None`` for a customer record."""
+    if CUSTOMER in records:
+        return pd.Series(records[CUSTOMER].to_numpy(dtype=object), dtype=object)
+    return pd.Series([None] * len(records), dtype=object)
 
 
 def _dead_letters(

@@ -25,7 +25,7 @@ PRACTICES = ("P001", "P002")
 @dataclass
 class Pipeline:
     """The code location over one source, sandbox and warehouse; ``run`` materializes
-    every asset of one practice's partition, as the nightly job does."""
+    every asset of one practice's partition, as the nightly job (or ``job_name``) does."""
 
     root: Path
     source_url: str
@@ -52,9 +52,10 @@ class Pipeline:
         *,
         run_config: dict[str, Any] | None = None,
         raise_on_error: bool = True,
+        job_name: str = "nightly_sync",
         **resources: object,
     ) -> dg.ExecuteInProcessResult:
-        job = self.definitions(**resources).resolve_job_def("nightly_sync")
+        job = self.definitions(**resources).resolve_job_def(job_name)
         return job.execute_in_process(
             partition_key=practice,
             instance=self.instance,

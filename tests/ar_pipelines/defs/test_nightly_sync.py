@@ -47,6 +47,7 @@ from tests.ar_pipelines.defs.conftest import (
 )
 
 REFUSED_KEY = "sk_live_not_a_key_it_knows"
+FULL_DELETION_SCAN = {"ops": {"normalized": {"config": {"full_deletion_scan": True}}}}
 
 
 def ar_entries(pipeline: Pipeline, practice: str = "P001") -> dict[str, Decimal]:
@@ -196,7 +197,9 @@ def changes(shared_pipeline: Pipeline, second: Night) -> ChangesNight:
         connection.execute(transactions.insert(), added)
     engine.dispose()
     return ChangesNight(
-        night=night(pipeline),
+        # The row deleted without a trace is found by the full deletion scan, which the
+        # weekly run asks for: a night on a source that reports its deletions does not scan.
+        night=night(pipeline, run_config=FULL_DELETION_SCAN),
         before=before,
         moved_customer=moved,
         changed_sr_no=str(changed.transaction_sr_no),
@@ -247,16 +250,21 @@ def full_repush(shared_pipeline: Pipeline, after_changes: Night) -> Night:
 
 @dataclass(frozen=True)
 class StatementChanged:
+    """A night and the weekly run after a statement was changed in AR behind the
+    pipeline's back, for a customer no push touched since."""
+
     night: Night
+    weekly: Night
     external_id: str
 
 
 @pytest.fixture(scope="module")
 def statement_changed(shared_pipeline: Pipeline, full_repush: Night) -> StatementChanged:
-    """The night after a statement was changed in AR behind the pipeline's back: P001's
-    last, since nothing reconciles clean after it."""
+    """P001's last nights, since nothing reconciles clean after them."""
     external_id = change_a_statement_in_ar(shared_pipeline, "P001")
-    return StatementChanged(night(shared_pipeline, raise_on_error=False), external_id)
+    quiet = night(shared_pipeline)
+    weekly = night(shared_pipeline, raise_on_error=False, job_name="weekly_reconciliation")
+    return StatementChanged(quiet, weekly, external_id)
 
 
 def test_the_whole_graph_materializes_and_reconciles_clean(
@@ -296,19 +304,41 @@ def test_a_second_run_pushes_nothing_and_stays_clean(second: Night) -> None:
     assert materialized(second.result, "reconciliation")["clean"] is True
 
 
+def test_a_night_reads_back_and_reconciles_only_the_customers_its_push_touched(
+    first: FirstNight, changes: ChangesNight
+) -> None:
+    everything = materialized(first.night.result, "ar/statements")
+    assert (everything["full"], everything["listing"]) == (True, "by month")
+    read = materialized(changes.night.result, "ar/statements")
+    # The changed, the deleted and the added transaction: at most three customers.
+    assert read["full"] is False
+    assert read["listing"] == "by customer"
+    assert 1 <= read["customers"] <= 3
+    assert 0 < read["statements"] < everything["statements"]
+    reconciliation = materialized(changes.night.result, "reconciliation")
+    assert reconciliation["customers_verified"] == read["customers"]
+    assert reconciliation["statements_verified"] == read["statements"]
+    assert reconciliation["total"] > read["statements"]  # the rest as stored
+    assert reconciliation["clean"] is True
+
+
 def test_a_run_parses_only_the_contacts_no_earlier_run_met(
     first: FirstNight, second: Night, changes: ChangesNight
 ) -> None:
     parsed_first = materialized(first.night.result, "normalized/customers")
     assert parsed_first["contacts_parsed"] > 0
     assert parsed_first["contacts_known"] == 0
+    assert parsed_first["customers_rebuilt"] == parsed_first["customers"] > 0
     parsed_second = materialized(second.result, "normalized/customers")
     assert parsed_second["contacts_parsed"] == 0
     assert parsed_second["contacts_known"] == parsed_first["contacts_parsed"]
+    # Only the customers of the entries read again (the lookback) are written.
+    assert parsed_second["customers_rebuilt"] < parsed_second["customers"]
 
     # A night whose source has one customer's email changed.
     third = changes.night.result
     assert materialized(third, "normalized/customers")["contacts_parsed"] == 1
+    assert materialized(third, "normalized/customers")["customers_rebuilt"] >= 1
     assert materialized(third, "ar/customers")["sent"] == 1
     assert changes.emails[changes.moved_customer] == "moved.away@example.org"
 
@@ -347,18 +377,33 @@ def test_a_step_that_fails_transiently_is_retried_and_the_run_succeeds(
     assert materialized(result, "reconciliation")["clean"] is True
 
 
-def test_a_statement_changed_in_ar_is_caught_as_an_amount_mismatch(
+def test_a_statement_changed_in_ar_is_caught_by_the_weekly_run_not_by_a_night(
     statement_changed: StatementChanged,
 ) -> None:
-    result = statement_changed.night.result
-    reconciliation = materialized(result, "reconciliation")
+    # A night verifies what its push touched: nothing, so nothing is read back.
+    quiet = statement_changed.night.result
+    read = materialized(quiet, "ar/statements")
+    assert (read["full"], read["statements"], read["customers"]) == (False, 0, 0)
+    assert materialized(quiet, "reconciliation")["clean"] is True
+    assert materialized(quiet, "reconciliation")["statements_verified"] == 0
+
+    weekly = statement_changed.weekly.result
+    assert materialized(weekly, "ar/statements")["full"] is True
+    reconciliation = materialized(weekly, "reconciliation")
     assert reconciliation["clean"] is False
     assert reconciliation["amount_mismatch"] == 1
-    assert check_passed(result, "reconciliation_clean") == {"reconciliation": False}
-    rows = statement_changed.night.report_rows  # reconciliation_P001.csv
+    assert reconciliation["full"] is True
+    assert check_passed(weekly, "reconciliation_clean") == {"reconciliation": False}
+    rows = statement_changed.weekly.report_rows  # reconciliation_P001.csv
     assert rows is not None
-    assert statement_changed.external_id in rows
+    assert f"{statement_changed.external_id},P001-" in rows
+    assert ",amount_mismatch," in rows
     assert json.dumps(reconciliation["summary"])  # JSON-safe evidence in the metadata
+    last_full = reconciliation["verified"]["last_full_reconciliation"]
+    assert last_full["clean"] is False
+    assert last_full["counts"]["amount_mismatch"] == 1
+    assert statement_changed.weekly.report is not None
+    assert "The last full reconciliation ran" in statement_changed.weekly.report
 
 
 # --- P002's nights -------------------------------------------------------------------
@@ -500,7 +545,8 @@ def test_an_edit_of_a_row_whose_number_another_row_repeats_reaches_ar_and_the_re
         )
         _edit(connection, original.row_id, str(amount + Decimal("8.00")), _after_latest(connection))
     engine.dispose()
-    third = pipeline.run("P001")
+    # The duplicate went without a trace: the full deletion scan finds it.
+    third = pipeline.run("P001", run_config=FULL_DELETION_SCAN)
     assert materialized(third, "ar/ledger_entries")["sent"] == 1
     assert ar_entries(pipeline)[external_id] == amount + Decimal("8.00")
     assert ar_entries(pipeline) == local_entries(pipeline)

@@ -72,7 +72,12 @@ def story(shared_pipeline: Pipeline) -> Story:
     quiet = tick(pipeline)
     alerts_after_quiet = alerts(pipeline)
     change_a_statement_in_ar(pipeline, "P001")
-    failed = pipeline.run("P001", raise_on_error=False)
+    # No push touched the statement's customer: a night asking for it reads every one.
+    failed = pipeline.run(
+        "P001",
+        raise_on_error=False,
+        run_config={"ops": {"ar__statements": {"config": {"full_reconciliation": True}}}},
+    )
     other_practice = pipeline.run("P002")
     alerted = tick(pipeline, quiet.cursor)
     alerts_after_alerted = alerts(pipeline)
