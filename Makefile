@@ -14,8 +14,9 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
+# DEMO_ARGS passes options on: DEMO_ARGS=--full-reconciliation runs the weekly job's work.
 demo: $(STAMP)
-	$(BIN)/ar-pipelines demo
+	$(BIN)/ar-pipelines demo $(DEMO_ARGS)
 
 test: $(STAMP)
 	$(BIN)/pytest -n auto $(PYTEST_ARGS)

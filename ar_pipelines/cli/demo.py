@@ -45,6 +45,12 @@ def add_demo_commands(commands: argparse._SubParsersAction[argparse.ArgumentPars
     demo.add_argument(
         "--reports", default="data/reports", help="reconciliation reports (default data/reports)"
     )
+    demo.add_argument(
+        "--full-reconciliation",
+        action="store_true",
+        help="run what the weekly job runs: the full deletion scan, every local statement "
+        "rebuilt, every statement in AR read back and reconciled",
+    )
     demo.set_defaults(run=run_demo_command)
     dev = commands.add_parser(
         "dev", help="the Dagster UI on the demo's code location, with the sandbox beside it"
@@ -57,7 +63,12 @@ def add_demo_commands(commands: argparse._SubParsersAction[argparse.ArgumentPars
 
 
 def run_demo_command(args: argparse.Namespace) -> int:
-    return run_demo(Path(args.out), Path(args.reports), show_progress=sys.stderr.isatty())
+    return run_demo(
+        Path(args.out),
+        Path(args.reports),
+        show_progress=sys.stderr.isatty(),
+        full_reconciliation=args.full_reconciliation,
+    )
 
 
 def run_dev_command(args: argparse.Namespace) -> int:
@@ -247,16 +258,20 @@ def instance_home(paths: DemoPaths) -> Path:
     return home
 
 
-def materialize_practices(practice_ids: list[str], log: Path) -> list[PracticeOutcome]:
-    """One run of the nightly job per practice, on the instance at ``DAGSTER_HOME``; what
-    the steps print (dbt's output among it) goes to ``log``."""
+def materialize_practices(
+    practice_ids: list[str], log: Path, *, full_reconciliation: bool = False
+) -> list[PracticeOutcome]:
+    """One run of the nightly job (the weekly one with ``full_reconciliation``) per
+    practice, on the instance at ``DAGSTER_HOME``; what the steps print (dbt's output
+    among it) goes to ``log``."""
     import dagster as dg
 
     from ar_pipelines.defs import build_definitions
+    from ar_pipelines.defs.automation import NIGHTLY_JOB, WEEKLY_JOB
     from ar_pipelines.run_workers import this_host_tags
 
     definitions = build_definitions()
-    job = definitions.resolve_job_def("nightly_sync")
+    job = definitions.resolve_job_def(WEEKLY_JOB if full_reconciliation else NIGHTLY_JOB)
     outcomes = []
     with dg.DagsterInstance.get() as instance:
         for practice_id in practice_ids:
@@ -269,7 +284,10 @@ def materialize_practices(practice_ids: list[str], log: Path) -> list[PracticeOu
                     tags=this_host_tags(),
                     raise_on_error=False,
                     # The steps' own log lines stay in the run's record (see them in the UI).
-                    run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}},
+                    run_config={
+                        **job.get_run_config_for_partition_key(practice_id),
+                        "loggers": {"console": {"config": {"log_level": "WARNING"}}},
+                    },
                 )
             outcomes.append(_outcome(practice_id, result))
     return outcomes
@@ -339,7 +357,7 @@ def print_summary(outcomes: list[PracticeOutcome], reports: Path) -> None:
             f"{o.practice_id:<8}  {o.value('normalized/ledger_entries', 'transactions_read'):>12,}"
             f"  {o.value('normalized/ledger_entries', 'transactions_quarantined'):>11,}"
             f"  {o.value('ar/customers', 'sent'):>14,}  {o.value('ar/ledger_entries', 'sent'):>12,}"
-            f"  {o.value('ar/statements', 'statements'):>10,}  {verdict}"
+            f"  {o.value('reconciliation', 'total'):>10,}  {verdict}"
         )
         failed_checks = [name for name, passed in o.checks.items() if not passed]
         if failed_checks:
@@ -348,13 +366,24 @@ def print_summary(outcomes: list[PracticeOutcome], reports: Path) -> None:
     for o in outcomes:
         report = o.value("reconciliation", "report", None)
         if report:
-            print(f"report for {o.practice_id}: {report}")
+            verified = o.value("reconciliation", "verified", {}) or {}
+            scope = verified.get("scope", "")
+            print(
+                f"report for {o.practice_id}: {report}" + (f" (verified: {scope})" if scope else "")
+            )
     print(f"reports, CSV and HTML: {reports}/")
 
 
 def run_demo(
-    root: Path, reports: Path, *, size: DemoSize = DemoSize(), show_progress: bool = True
+    root: Path,
+    reports: Path,
+    *,
+    size: DemoSize = DemoSize(),
+    show_progress: bool = True,
+    full_reconciliation: bool = False,
 ) -> int:
+    """The demo: the job runs for each practice, the nightly one, or with
+    ``full_reconciliation`` the weekly one. Returns 1 unless every practice is clean."""
     from ar_pipelines.local_sandbox import serving
 
     paths = DemoPaths(root)
@@ -364,7 +393,11 @@ def run_demo(
         print(f"sandbox serving {paths.sandbox} at {base_url}")
         environment = demo_environment(paths, companies, base_url, reports)
         with environment_set(environment):
-            outcomes = materialize_practices(list(size.practice_ids), paths.root / "runs.log")
+            outcomes = materialize_practices(
+                list(size.practice_ids),
+                paths.root / "runs.log",
+                full_reconciliation=full_reconciliation,
+            )
     print_summary(outcomes, reports)
     print(f"warehouse: {paths.warehouse}; what the steps printed: {paths.root / 'runs.log'}")
     print(f"Dagster runs: {paths.dagster_home} (open them with make dev)")

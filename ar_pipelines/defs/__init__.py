@@ -11,7 +11,7 @@ environment:
 - ``AR_WAREHOUSE_URL``: ``duckdb:///path`` or ``postgresql://...``; default
   ``duckdb:///data/warehouse.duckdb``.
 - ``AR_REPORTS_DIR``: reconciliation reports; default ``data/reports``.
-- ``AR_SCHEDULE_TIMEZONE``: the nightly schedule's time zone; default ``UTC``.
+- ``AR_SCHEDULE_TIMEZONE``: the schedules' time zone (nightly and weekly); default ``UTC``.
 - ``AR_RETRY_SECONDS``: the first wait before a step that failed transiently runs again.
 """
 
@@ -21,7 +21,11 @@ import os
 
 import dagster as dg
 
-from ar_pipelines.defs.automation import nightly_sync, reconciliation_failures
+from ar_pipelines.defs.automation import (
+    nightly_sync,
+    reconciliation_failures,
+    weekly_reconciliation,
+)
 from ar_pipelines.defs.common import practice_partitions
 from ar_pipelines.defs.enroll import enroll_job
 from ar_pipelines.defs.extract import extract_assets
@@ -80,4 +84,8 @@ def build_definitions(
         sensors=[reconciliation_failures],
         resources={**default_resources(config), **(resources or {})},
     )
-    return dg.Definitions.merge(nightly_sync(partitions, config), everything_else)
+    return dg.Definitions.merge(
+        nightly_sync(partitions, config),
+        weekly_reconciliation(partitions, config),
+        everything_else,
+    )

@@ -250,15 +250,20 @@ def practice_partitions(config: PracticesConfig) -> dg.StaticPartitionsDefinitio
 
 
 def tagged_by_ar_key(
-    partitions: dg.PartitionsDefinition, config: PracticesConfig
+    partitions: dg.PartitionsDefinition,
+    config: PracticesConfig,
+    run_config: Callable[[Practice], dict[str, Any]] | None = None,
 ) -> dg.PartitionedConfig[dg.PartitionsDefinition]:
     """Every run of a practice, however launched (schedule, UI, backfill), carries the
-    name of its AR key's variable, which dagster.yaml limits to one run at a time."""
-    keys = {practice.id: practice.ar_key_env for practice in config.practices}
+    name of its AR key's variable, which dagster.yaml limits to one run at a time, and
+    the run config ``run_config`` gives for the practice (none by default)."""
+    practices = {practice.id: practice for practice in config.practices}
     return dg.PartitionedConfig(
         partitions_def=partitions,
-        run_config_for_partition_key_fn=lambda _key: {},
-        tags_for_partition_key_fn=lambda key: {AR_KEY_TAG: keys[key]},
+        run_config_for_partition_key_fn=lambda key: (
+            run_config(practices[key]) if run_config is not None else {}
+        ),
+        tags_for_partition_key_fn=lambda key: {AR_KEY_TAG: practices[key].ar_key_env},
     )
 
 

@@ -13,8 +13,9 @@ import pytest
 from dagster._core.errors import DagsterUserCodeLoadError, user_code_error_boundary
 from dagster._utils.error import serializable_error_info_from_exc_info
 
+from ar_pipelines.defs.automation import full_run_config
 from ar_pipelines.defs.common import AR_KEY_TAG
-from ar_pipelines.defs.practices import PracticeConfigError
+from ar_pipelines.defs.practices import Practice, PracticeConfigError, SikkaSettings
 from ar_pipelines.defs.statements_dbt import DBT_EXECUTABLE, dbt_resource
 from tests.ar_pipelines.defs.conftest import Pipeline
 
@@ -86,12 +87,56 @@ def test_the_nightly_schedule_asks_for_every_practice_at_two_tagged_with_its_key
     assert definitions.resolve_job_def("enroll_statements") is not None
 
 
+def test_the_weekly_reconciliation_asks_for_every_practice_on_sundays_at_three_verified_in_full(
+    pipeline: Pipeline,
+) -> None:
+    definitions = pipeline.definitions()
+    schedule = definitions.resolve_schedule_def("weekly_reconciliation_schedule")
+    assert schedule.cron_schedule == "0 3 * * 0"
+    assert schedule.default_status == dg.DefaultScheduleStatus.STOPPED
+    when = datetime(2026, 11, 22, 3, 0, tzinfo=UTC)
+    context = dg.build_schedule_context(
+        scheduled_execution_time=when, repository_def=definitions.get_repository_def()
+    )
+    assert schedule.job_name == "weekly_reconciliation"
+    requests = list(schedule.evaluate_tick(context).run_requests or [])
+    assert [(r.partition_key, r.tags[AR_KEY_TAG]) for r in requests] == [
+        ("P001", "AR_API_KEY_P001"),
+        ("P002", "AR_API_KEY_P002"),
+    ]
+    partitioned = definitions.resolve_job_def("weekly_reconciliation").partitioned_config
+    assert partitioned is not None
+    # A database source: its key scan; no full read.
+    assert partitioned.get_run_config_for_partition_key("P001") == {
+        "ops": {
+            "normalized": {"config": {"full_deletion_scan": True}},
+            "statement_models": {"config": {"dbt_full_refresh": True}},
+            "ar__statements": {"config": {"full_reconciliation": True}},
+        }
+    }
+    nightly = definitions.resolve_job_def("nightly_sync").partitioned_config
+    assert nightly is not None
+    assert nightly.get_run_config_for_partition_key("P001") == {}
+
+
+def test_the_weekly_run_reads_a_rest_source_in_full_to_find_its_deleted_rows() -> None:
+    rest = Practice(
+        id="R1",
+        ar_key_env="AR_API_KEY_R1",
+        sikka=SikkaSettings("https://api.example.com/v4", "office", "APP_ID", "APP_KEY"),
+    )
+    ops = full_run_config(rest)["ops"]
+    assert ops["raw__transactions"] == {"config": {"full_refresh": True}}
+    assert ops["ar__statements"] == {"config": {"full_reconciliation": True}}
+
+
 def test_the_schedule_runs_in_the_configured_time_zone(
     pipeline: Pipeline, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("AR_SCHEDULE_TIMEZONE", "America/Chicago")
-    schedule = pipeline.definitions().resolve_schedule_def("nightly_sync_schedule")
-    assert schedule.execution_timezone == "America/Chicago"
+    for name in ("nightly_sync_schedule", "weekly_reconciliation_schedule"):
+        schedule = pipeline.definitions().resolve_schedule_def(name)
+        assert schedule.execution_timezone == "America/Chicago"
 
 
 def test_the_module_dagster_dev_loads_builds_from_the_repositorys_practices_file(
