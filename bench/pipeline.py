@@ -507,27 +507,35 @@ def _check_full_push(full: dict[str, Any]) -> bool:
 
 
 def _check_night(night: dict[str, Any], run: dict[str, Any]) -> bool:
-    sent = _value(run, "ar/ledger_entries", "sent")
-    expected = night["expected_sent"]
-    exact = _check(
-        sent == expected,
-        f"the nightly run sent the night's changes ({sent:,} sent; {night['new']:,} new + "
-        f"{night['corrected']:,} corrected + {night['deleted']:,} voids of deleted rows = "
-        f"{expected:,})",
+    return _check_changes(
+        "nightly run sent the night's changes",
+        run,
+        night["expected_sent"],
+        f"{night['new']:,} new + {night['corrected']:,} corrected + {night['deleted']:,} voids "
+        "of deleted rows",
+        night["patients"],
     )
-    return _check_scoped(run, night["patients"]) and exact
 
 
 def _check_spread(change: dict[str, Any], run: dict[str, Any]) -> bool:
-    sent = _value(run, "ar/ledger_entries", "sent")
-    expected = change["expected_sent"]
-    exact = _check(
-        sent == expected,
-        f"the spread run sent the changed rows that normalize ({sent:,} sent; "
+    return _check_changes(
+        "spread run sent the changed rows that normalize",
+        run,
+        change["expected_sent"],
         f"{change['changed']:,} changed - {change['must_be_quarantined']:,} that must be "
-        f"quarantined - {change['deleted_voids']:,} voids of deleted rows = {expected:,})",
+        f"quarantined - {change['deleted_voids']:,} voids of deleted rows",
+        change["patients"],
     )
-    return _check_scoped(run, change["patients"]) and exact
+
+
+def _check_changes(
+    what: str, run: dict[str, Any], expected: int, worked: str, patients: int
+) -> bool:
+    """The run sent exactly the changes (``worked`` out as said) and read back only the
+    customers they touched."""
+    sent = _value(run, "ar/ledger_entries", "sent")
+    exact = _check(sent == expected, f"the {what} ({sent:,} sent; {worked} = {expected:,})")
+    return _check_scoped(run, patients) and exact
 
 
 def _check_scoped(run: dict[str, Any], patients: int) -> bool:

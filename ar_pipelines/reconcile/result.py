@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from ar_pipelines.reconcile.inputs import ZERO
+from ar_pipelines.warehouse.tables import PRACTICE_ID, RECONCILED, RECONCILED_MONEY
 
 
 class Status(StrEnum):
@@ -33,27 +34,10 @@ STATUS_MEANINGS = {
     "pushed from elsewhere?",
 }
 
-MONEY_COLUMNS = (
-    "local_amount",
-    "ar_amount",
-    "amount_difference",
-    "local_paid",
-    "ar_paid",
-    "paid_difference",
-    "local_outstanding",
-    "ar_outstanding",
-)
-ROW_COLUMNS = (
-    "key",
-    "customer_external_id",
-    "period_start",
-    "status",
-    *MONEY_COLUMNS,
-    "ar_statement_id",
-    "ar_status",
-    "enrollment_status",
-    "zeroed_in_ar",
-)
+# A row of a reconciliation is a row of the stored one (``reconcile.statements``), less
+# the practice: its columns are declared once, with the warehouse's tables.
+MONEY_COLUMNS = RECONCILED_MONEY
+ROW_COLUMNS = tuple(name for name in RECONCILED.column_names if name != PRACTICE_ID)
 TOTALS = {
     "local_billed": "local_amount",
     "local_paid": "local_paid",

@@ -31,14 +31,7 @@ from ar_pipelines.warehouse.tables import PRACTICE_ID
 
 CUSTOMER = "customer_external_id"
 BATCH = 1_000  # customers per ``in (...)`` list
-SIDES = (
-    "local_billed",
-    "local_paid",
-    "local_outstanding",
-    "ar_billed",
-    "ar_paid",
-    "ar_outstanding",
-)
+SIDES = tuple(TOTALS)  # billed, paid and outstanding of each side
 
 
 def keep(
@@ -137,17 +130,9 @@ def write_csv(warehouse: Warehouse, practice_id: str, path: Path) -> int:
 def _by_month(warehouse: Warehouse, practice_id: str) -> pd.DataFrame:
     """Billed, paid and outstanding of each side per statement month, a missing side
     counted as 0 (as ``compare`` sums them), exact: the sums come as text."""
-    sums = {
-        "local_billed": "local_amount",
-        "local_paid": "local_paid",
-        "local_outstanding": "local_outstanding",
-        "ar_billed": "ar_amount",
-        "ar_paid": "ar_paid",
-        "ar_outstanding": "ar_outstanding",
-    }
     selected = ", ".join(
         f"cast(coalesce(sum({quote(column)}), 0) as varchar) as {name}"
-        for name, column in sums.items()
+        for name, column in TOTALS.items()
     )
     mark = warehouse.placeholder
     found = warehouse.query(
