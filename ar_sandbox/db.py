@@ -39,6 +39,10 @@ def normalize_url(url: str) -> str:
     return url
 
 
+# The execution option that marks a unit of work that only reads (``Database.read``).
+READ_ONLY = "ar_sandbox_read_only"
+
+
 def make_engine(url: str, *, pool_size: int = 10) -> Engine:
     parsed = make_url(normalize_url(url))
     if parsed.get_backend_name() == "sqlite":
@@ -70,7 +74,11 @@ def _configure_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        # A unit of work that writes takes the write lock up front (two that each read
+        # first and then write would otherwise deadlock); one that only reads reads a
+        # snapshot and waits for no one, as WAL allows.
+        reading = connection.get_execution_options().get(READ_ONLY, False)
+        connection.exec_driver_sql("BEGIN" if reading else "BEGIN IMMEDIATE")
 
 
 def create_schema(engine: Engine) -> None:
@@ -155,6 +163,9 @@ class Database:
     def __init__(self, url: str, *, pool_size: int = 10) -> None:
         self.engine = make_engine(url, pool_size=pool_size)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self.readers = sessionmaker(
+            self.engine.execution_options(**{READ_ONLY: True}), expire_on_commit=False
+        )
         self.dialect = self.engine.dialect.name
         self.statistics: PlannerStatistics | None = None
         if self.dialect == "postgresql":
@@ -168,6 +179,17 @@ class Database:
     def session(self) -> Iterator[Session]:
         with self.sessions.begin() as session:
             yield session
+
+    @contextmanager
+    def reading(self) -> Iterator[Session]:
+        """A transaction that only reads: on SQLite it waits for no writer."""
+        with self.readers.begin() as session:
+            yield session
+
+    def read(self, work: Callable[[Session], T]) -> T:
+        """Run ``work``, which only reads, in one transaction (see ``reading``)."""
+        with self.reading() as session:
+            return work(session)
 
     def run(self, work: Callable[[Session], T]) -> T:
         """Run ``work`` in one transaction, retrying races that a retry resolves."""

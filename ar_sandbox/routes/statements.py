@@ -46,7 +46,7 @@ def get_statement(
             ]
         return StatementDetail.of(statement, entries=entries)
 
-    return caller.answer("Statement retrieved", work)
+    return caller.read("Statement retrieved", work)
 
 
 @api.post(

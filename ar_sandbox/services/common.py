@@ -125,12 +125,21 @@ def paginate(
     item: Callable[[RowT], Any],
 ) -> PageT:
     """The page of ``query``'s rows that ``paging`` asks for, each made an item by ``item``."""
-    total = session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
     page, per_page = paging.page, paging.per_page
     offset = (page - 1) * per_page
     rows: Sequence[RowT] = []
-    if offset < total:  # never hand the database an offset past the end
-        rows = session.scalars(query.offset(offset).limit(per_page)).all()
+    if page == 1:
+        # A first page that is not full holds every row: no count needed (most
+        # listings of one customer's rows are that short).
+        rows = session.scalars(query.limit(per_page)).all()
+    if page == 1 and len(rows) < per_page:
+        total = len(rows)
+    else:
+        total = (
+            session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
+        )
+        if page > 1 and offset < total:  # never hand the database an offset past the end
+            rows = session.scalars(query.offset(offset).limit(per_page)).all()
     info = PageInfo(
         total=total, page=page, per_page=per_page, total_pages=math.ceil(total / per_page)
     )
