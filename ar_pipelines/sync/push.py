@@ -34,6 +34,7 @@ from ar_pipelines.sync.report import SyncCounts, SyncIncompleteError, SyncReport
 from ar_pipelines.sync.state import (
     LANDED,
     dead_letter_size,
+    drop_superseded,
     looked_up,
     note_touched,
     outcome_results,
@@ -117,8 +118,11 @@ def push_changes(
         raise ValueError("slice_size must be at least 1")
     spec = kind_spec(kind)
     current = records_frame(records, spec)
-    state = read_state(warehouse, practice_id, spec)
-    dead = read_dead_letters(warehouse, practice_id, spec, state)
+    dead = read_dead_letters(warehouse, practice_id, spec)
+    # A full push sends every record: its plan needs the whole state in any case.
+    wanted = None if full else [*current["external_id"], *dead["external_id"]]
+    state = read_state(warehouse, practice_id, spec, wanted)
+    dead = drop_superseded(warehouse, practice_id, spec, dead, state)
     plan = plan_push(current, payload_hashes(current, spec), state, dead, spec, full=full)
     total = len(plan.records)
     report = SyncReport(

@@ -14,6 +14,7 @@ recognised as superseded (its state landed after it failed) and dropped.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime
 
 import numpy as np
@@ -27,6 +28,8 @@ from ar_pipelines.warehouse.tables import PRACTICE_ID
 LANDED = ("created", "updated")
 STATE_COLUMNS = ["external_id", "payload_hash", "last_result", "pushed_at", "customer_external_id"]
 CUSTOMER = "customer_external_id"
+# Past this many records a push reads the kind's whole state rather than looking each up.
+STATE_LOOKUP_LIMIT = 20_000
 DEAD_LETTER_COLUMNS = ["external_id", "payload", "attempts", "first_failed_at", "last_failed_at"]
 
 
@@ -36,19 +39,41 @@ def looked_up(values: pd.Series, keys: pd.Series) -> pd.Series:
     return pd.Series(values.reindex(keys.to_numpy()).to_numpy(), index=keys.index)
 
 
-def read_state(warehouse: Warehouse, practice_id: str, spec: KindSpec) -> pd.DataFrame:
-    return warehouse.read(
-        PUSH_STATE, practice_id=practice_id, columns=STATE_COLUMNS, where={"kind": spec.kind}
+def read_state(
+    warehouse: Warehouse,
+    practice_id: str,
+    spec: KindSpec,
+    external_ids: Collection[str] | None = None,
+) -> pd.DataFrame:
+    """The state of every record of the kind; with ``external_ids``, of those records
+    only, looked up without reading the practice's whole state (a night sends a few
+    thousand of a million), unless they are so many that one read of it all is cheaper."""
+    if external_ids is None or len(external_ids) > STATE_LOOKUP_LIMIT:
+        return warehouse.read(
+            PUSH_STATE, practice_id=practice_id, columns=STATE_COLUMNS, where={"kind": spec.kind}
+        )
+    return warehouse.read_in(
+        PUSH_STATE,
+        practice_id=practice_id,
+        column="external_id",
+        values=external_ids,
+        columns=STATE_COLUMNS,
+        where={"kind": spec.kind},
     )
 
 
-def read_dead_letters(
-    warehouse: Warehouse, practice_id: str, spec: KindSpec, state: pd.DataFrame
-) -> pd.DataFrame:
-    """The dead letters still owed a retry; superseded ones are deleted on the way."""
-    dead = warehouse.read(
+def read_dead_letters(warehouse: Warehouse, practice_id: str, spec: KindSpec) -> pd.DataFrame:
+    """Every dead letter of the kind, superseded ones included (``drop_superseded``)."""
+    return warehouse.read(
         DEAD_LETTER, practice_id=practice_id, columns=DEAD_LETTER_COLUMNS, where={"kind": spec.kind}
     )
+
+
+def drop_superseded(
+    warehouse: Warehouse, practice_id: str, spec: KindSpec, dead: pd.DataFrame, state: pd.DataFrame
+) -> pd.DataFrame:
+    """The dead letters still owed a retry (``state`` holds at least theirs); superseded
+    ones, whose record landed after they failed, are deleted on the way."""
     if dead.empty:
         return dead
     landed_at = state.loc[state["last_result"].isin(LANDED)].set_index("external_id")["pushed_at"]

@@ -241,24 +241,27 @@ class Warehouse(Closing, ABC):
         column: str,
         values: Collection[object],
         columns: Sequence[str] | None = None,
+        where: Mapping[str, object] | None = None,
     ) -> pd.DataFrame:
-        """The practice's rows whose ``column`` is one of ``values``, in no particular
-        order: a look-up of a few rows of a large table without reading it whole. The
-        values go in groups of ``IN_GROUP`` parameters."""
+        """The practice's rows (matching ``where``) whose ``column`` is one of ``values``,
+        in no particular order: a look-up of a few rows of a large table without reading
+        it whole. The values go in groups of ``IN_GROUP`` parameters."""
         declared = table_named(table)
         declared.column(column)
         names = self._columns(declared, columns)
+        filters = self._filters(declared, practice_id, where)
         wanted = list(dict.fromkeys(values))
         mark = self.placeholder
+        condition = " and ".join(f"{quote(name)} = {mark}" for name, _ in filters)
         frames = [pd.DataFrame({name: pd.Series(dtype=object) for name in names})]
         for start in range(0, len(wanted), IN_GROUP):
             group = wanted[start : start + IN_GROUP]
             frames.append(
                 self.query(
                     f"select {column_list(names)} from {self.relation(declared)}"  # noqa: S608
-                    f" where {quote(PRACTICE_ID)} = {mark}"
+                    f" where {condition}"
                     f" and {quote(column)} in ({', '.join([mark] * len(group))})",
-                    [practice_id, *group],
+                    [*(value for _, value in filters), *group],
                 )
             )
         return pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
