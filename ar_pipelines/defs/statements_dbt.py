@@ -10,7 +10,7 @@ manifest, and each run's arguments and environment come from ``ar_pipelines.stat
 """
 
 import sys
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from functools import cached_property
 from importlib.metadata import version
 from pathlib import Path
@@ -48,6 +48,13 @@ class DbtCli(DbtCliResource):
     @cached_property
     def _cli_version(self) -> Version:
         return Version(version("dbt-core"))
+
+    def _initialize_dbt_core_adapter(self, args: Sequence[str]) -> Any:
+        """No dbt adapter in the step's process. dagster-dbt builds one (loading the
+        project, the profile and dbt's macros here, about two seconds before dbt itself
+        starts) only to fetch row counts and column metadata, which these assets never
+        ask for."""
+        return None
 
 
 def dbt_resource() -> DbtCliResource:

@@ -12,9 +12,10 @@ only the customers whose ledger entries changed since the last one, and dbt's
 Parsed manifests, so that most invocations skip parsing the project: a manifest
 depends on the target, the database and schema its relations live in and the vars.
 In a process it is kept for each of those. Across processes, dbt's own partial-parse
-file is kept in a cache directory for each of those (dbt checks it against the
-project's files and its own version, and parses again when they changed): parsing
-is about three seconds, reading the file a fraction of one. dbt also checks the
+file is kept in a cache directory for each of those and for dbt-core's version and
+the project's files, so it never goes stale: parsing is about two seconds, reading
+the file a fraction of one. The file of the first run is kept and never replaced
+(``_keep_partial_parse`` says why). dbt also checks the
 connection settings, among them the DuckDB file's path, which is new for each
 embedded run: the parse is therefore told of a stand-in file of the same name in the
 cache directory. Parsing never opens it.
@@ -33,6 +34,7 @@ import uuid
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
+from importlib.metadata import version
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -130,8 +132,8 @@ class DbtCommand:
     parse_cache: Path | None = None
 
     def keep_parse(self, target_path: Path) -> None:
-        """After a run: keep the partial-parse file it wrote into ``target_path``, if it
-        wrote one (it did when it parsed in full), for the next run of this command."""
+        """After a run: keep the partial-parse file it wrote into ``target_path`` for the
+        next runs of this command, unless one is kept already."""
         if self.parse_cache is not None:
             _keep_partial_parse(target_path / PARTIAL_PARSE_FILE, self.parse_cache)
 
@@ -310,12 +312,7 @@ def project_manifest() -> Path:
     """dbt's ``manifest.json`` of the project, in its own ``target`` directory, for the
     Dagster assets: parsed again, in this process, when a project file is newer."""
     manifest = PROJECT_DIR / "target" / MANIFEST_FILE
-    newest = max(
-        path.stat().st_mtime
-        for path in PROJECT_DIR.rglob("*")
-        if path.suffix in PROJECT_FILE_SUFFIXES
-        and "target" not in path.relative_to(PROJECT_DIR).parts
-    )
+    newest = max(path.stat().st_mtime for path in _project_files())
     if not manifest.exists() or manifest.stat().st_mtime < newest:
         _parse(_quiet_arguments(PROJECT_DIR, partial_parse=True, write_json=True), {})
     return manifest
@@ -368,28 +365,35 @@ def _parse_for(
 
 
 def _keep_partial_parse(written: Path, cache: Path) -> None:
-    """dbt wrote ``written`` when it parsed in full: publish it whole or not at all. A
-    cache that cannot take it (its directory pruned meanwhile, a full disk) is passed by:
-    the next run parses in full."""
-    if not written.is_file():
+    """Keep ``written``, the parse of the first run for the cache's key: publish it whole
+    or not at all. A kept parse is never replaced. Every later run starts from it and
+    finds nothing changed (the key holds everything dbt checks it against), but the
+    file such a run writes records other hashes of the vars and the profile than the
+    ones dbt then computes, so a run started from it would parse in full again. A cache
+    that cannot take the file (its directory pruned meanwhile, a full disk) is passed
+    by: the next run parses in full."""
+    kept = cache / PARTIAL_PARSE_FILE
+    if not written.is_file() or kept.is_file():
         return
     staging = cache / f".{uuid.uuid4().hex}.tmp"
     try:
         shutil.copyfile(written, staging)
-        os.replace(staging, cache / PARTIAL_PARSE_FILE)
+        os.replace(staging, kept)
     except OSError:
         staging.unlink(missing_ok=True)
 
 
 def _cache_dir(key: tuple[str, ...]) -> Path | None:
     """A directory of this key's own, or None (and parse in full) when there is none to
-    be had. ``AR_DBT_PARSE_CACHE`` chooses where; an empty value turns the cache off."""
+    be had. ``AR_DBT_PARSE_CACHE`` chooses where; an empty value turns the cache off.
+    The directory belongs to the key with dbt-core's version and the project's files:
+    a parse kept there is the parse of exactly these."""
     configured = os.environ.get(CACHE_ENV)
     if configured == "":
         return None
     home = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
     root = Path(configured) if configured else Path(home) / "ar-pipelines" / "dbt-parse"
-    digest = hashlib.sha256("\x1f".join(key).encode()).hexdigest()[:16]
+    digest = hashlib.sha256("\x1f".join((*key, _project_digest())).encode()).hexdigest()[:16]
     directory = root / digest
     try:
         directory.mkdir(parents=True, exist_ok=True)
@@ -398,6 +402,25 @@ def _cache_dir(key: tuple[str, ...]) -> Path | None:
         return None
     _prune(root, keep=directory)
     return directory
+
+
+def _project_files() -> list[Path]:
+    """The project's own files that dbt parses (not its ``target`` or logs)."""
+    return sorted(
+        path
+        for path in PROJECT_DIR.rglob("*")
+        if path.suffix in PROJECT_FILE_SUFFIXES
+        and not {"target", "logs"} & set(path.relative_to(PROJECT_DIR).parts)
+    )
+
+
+def _project_digest() -> str:
+    """dbt-core's version and the content of the project's files, as one digest."""
+    digest = hashlib.sha256(version("dbt-core").encode())
+    for path in _project_files():
+        digest.update(str(path.relative_to(PROJECT_DIR)).encode() + b"\x00")
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
 
 
 def _prune(root: Path, keep: Path) -> None:

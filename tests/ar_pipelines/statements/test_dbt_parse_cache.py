@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import os
+import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
+from ar_pipelines.statements import dbt
 from ar_pipelines.statements.dbt import (
     CACHE_ENV,
     KEPT_PARSES,
@@ -69,6 +71,36 @@ def test_a_build_that_skipped_parsing_leaves_the_kept_parse_as_it_was(
     practice_build(warehouse, Practice("P1")).keep_parse(tmp_path / "run-2")
 
     assert kept_parse(practice_build(warehouse, Practice("P1")).arguments) == b"parsed for P1"
+
+
+def test_a_later_builds_parse_does_not_replace_the_one_kept(
+    warehouse: Warehouse, tmp_path: Path
+) -> None:
+    # dbt writes a parse after every run; one written after a partial parse records
+    # hashes that would make the next run parse in full.
+    practice_build(warehouse, Practice("P1")).keep_parse(
+        wrote_a_parse(tmp_path / "run-1", b"parsed for P1")
+    )
+    practice_build(warehouse, Practice("P1")).keep_parse(
+        wrote_a_parse(tmp_path / "run-2", b"written after a partial parse")
+    )
+
+    assert kept_parse(practice_build(warehouse, Practice("P1")).arguments) == b"parsed for P1"
+
+
+def test_a_changed_project_file_starts_a_parse_of_its_own(
+    warehouse: Warehouse, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    project = tmp_path / "project"
+    shutil.copytree(dbt.PROJECT_DIR, project, ignore=shutil.ignore_patterns("target", "logs"))
+    monkeypatch.setattr(dbt, "PROJECT_DIR", project)
+    practice_build(warehouse, Practice("P1")).keep_parse(
+        wrote_a_parse(tmp_path / "run-1", b"parsed for P1")
+    )
+    model = project / "models" / "marts" / "statements.sql"
+    model.write_text(model.read_text() + "\n-- edited\n")
+
+    assert kept_parse(practice_build(warehouse, Practice("P1")).arguments) is None
 
 
 def test_another_practices_build_does_not_start_from_a_parse_with_other_vars(
