@@ -10,6 +10,7 @@ import pytest
 from ar_pipelines.clock import utc_now
 from ar_pipelines.warehouse import (
     LEDGER_ENTRIES,
+    PUSH_STATE,
     RAW_TRANSACTIONS,
     TRANSACTION_ROWS,
     Warehouse,
@@ -57,6 +58,31 @@ def test_read_in_reads_the_practices_rows_holding_the_values_in_groups(
     none = warehouse.read_in(TRANSACTION_ROWS, practice_id="P1", column="row_key", values=[])
     assert none.empty
     assert list(none.columns) == list(TRANSACTION_ROWS.column_names)
+
+
+def test_read_in_keeps_to_the_rows_matching_where(warehouse: Warehouse) -> None:
+    state = pd.DataFrame(
+        {
+            "kind": ["customers", "ledger_entries", "ledger_entries"],
+            "external_id": ["P1-1", "P1-1", "P1-2"],
+            "payload_hash": ["c", "l1", "l2"],
+            "last_result": "created",
+            "message": None,
+            "customer_external_id": "P1-C",
+        }
+    )
+    warehouse.upsert(PUSH_STATE, state.assign(practice_id="P1"))
+
+    found = warehouse.read_in(
+        PUSH_STATE,
+        practice_id="P1",
+        column="external_id",
+        values=["P1-1", "P1-2"],
+        columns=["external_id", "payload_hash"],
+        where={"kind": "ledger_entries"},
+    )
+
+    assert sorted(found.itertuples(index=False, name=None)) == [("P1-1", "l1"), ("P1-2", "l2")]
 
 
 def test_existing_names_the_values_the_practice_holds(warehouse: Warehouse) -> None:
