@@ -19,7 +19,7 @@ api = router("sandbox")
 
 @api.get("/executions", summary="List campaign executions (sandbox only)")
 def list_executions(caller: AnyKey, invoice_id: UUID | None = None) -> Envelope[list[ExecutionOut]]:
-    return caller.answer(
+    return caller.read(
         "Executions retrieved",
         lambda s, p: [
             ExecutionOut.of(e)

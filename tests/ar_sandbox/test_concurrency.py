@@ -12,6 +12,7 @@ on SQLite they must queue behind the write lock. Either way no push may fail.
 from __future__ import annotations
 
 import random
+import sqlite3
 import threading
 from collections.abc import Sequence
 from dataclasses import replace
@@ -20,6 +21,7 @@ from decimal import Decimal
 from graphlib import CycleError, TopologicalSorter
 from typing import Any
 
+import httpx
 import pytest
 
 from ar_pipelines.statements.reference import LedgerEntry
@@ -264,3 +266,22 @@ def test_the_isolation_check_refuses_two_pushes_that_each_won_one_entry() -> Non
     assert serial_order([[x1, y1], [x2, y2]], {"X": x2, "Y": y2}) == [0, 1]
     with pytest.raises(CycleError):
         serial_order([[x1, y1], [x2, y2]], {"X": x1, "Y": y2})
+
+
+def test_on_sqlite_a_read_answers_while_a_writer_holds_the_lock(
+    sandbox: RunningSandbox, live: httpx.Client
+) -> None:
+    path = sandbox.database.engine.url.database
+    assert path is not None
+    writer = sqlite3.connect(path, timeout=1, isolation_level=None)
+    writer.execute("BEGIN IMMEDIATE")  # what a push holds while it writes
+    try:
+        statements = live.get("/statements", params={"customer_external_id": "PT-A"}, timeout=5)
+        customers = live.get("/customers", timeout=5)
+    finally:
+        writer.execute("ROLLBACK")
+        writer.close()
+
+    assert statements.status_code == 200, statements.text
+    assert statements.json()["data"]["total"] == 0
+    assert customers.status_code == 200, customers.text
