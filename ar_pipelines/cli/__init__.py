@@ -18,9 +18,15 @@ from ar_pipelines.cli.tour import add_tour_command
 from ar_pipelines.client import ApiError
 from ar_pipelines.sources.base import SourceNotReady
 
+# What ``--help`` says first, as plain text (the module's docstring is for the code).
+DESCRIPTION = (
+    "Move a practice-management source's transactions into Agile Receivables, compute "
+    "the monthly statements locally and reconcile the two. Each command's --help says more."
+)
+
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="ar-pipelines", description=__doc__)
+    parser = argparse.ArgumentParser(prog="ar-pipelines", description=DESCRIPTION)
     commands = parser.add_subparsers(dest="command", required=True)
     add_demo_commands(commands)
     add_tour_command(commands)
