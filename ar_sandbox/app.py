@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi_offline import FastAPIOffline
 
 from ar_sandbox import __version__
 from ar_sandbox.db import Database
@@ -45,7 +46,9 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         yield
         database.dispose()
 
-    app = FastAPI(
+    # /docs and /redoc with their scripts and styles served from the installed
+    # fastapi-offline package (under /static-offline-docs), not a CDN: they work offline.
+    app = FastAPIOffline(
         title="Agile Receivables External API (sandbox)",
         version=__version__,
         description=DESCRIPTION,
