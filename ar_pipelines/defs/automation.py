@@ -11,6 +11,7 @@ deleted rows (the key scan of a database; a full read of the REST API).
 import json
 import os
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from typing import Any
 
 import dagster as dg
@@ -158,7 +159,7 @@ def _report(
     alert = {
         "practice_id": practice,
         "run_id": event.run_id,
-        "at": event.timestamp,
+        "at": datetime.fromtimestamp(event.timestamp, tz=UTC).isoformat(),
         "counts": {status: metadata.get(status) for status in COUNTS},
         "report": str(metadata.get("report", "")),
     }

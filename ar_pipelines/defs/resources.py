@@ -111,4 +111,6 @@ class Settings(dg.ConfigurableResource):  # type: ignore[type-arg]
 
     @property
     def reports_path(self) -> Path:
-        return Path(self.reports_dir)
+        """The reports directory, absolute: the paths in metadata and alerts name the
+        files wherever the reader stands."""
+        return Path(self.reports_dir).resolve()

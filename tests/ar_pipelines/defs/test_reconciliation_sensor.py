@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -116,7 +117,10 @@ def test_a_reconciliation_that_is_not_clean_writes_one_alert_and_says_so(story: 
     assert alert["counts"]["amount_mismatch"] == 1
     assert alert["counts"]["matched"] == materialized(failed, "reconciliation")["matched"]
     assert alert["report"].endswith("reconciliation_P001.html")
+    assert Path(alert["report"]).is_absolute()
     assert Path(alert["report"]).exists()
+    at = datetime.fromisoformat(alert["at"])  # ISO 8601, with its zone
+    assert at.utcoffset() == timedelta(0)
 
     # The next tick starts after what was reported: nothing is alerted twice.
     after = story.after
