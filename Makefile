@@ -9,6 +9,7 @@ export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@echo "installing the project and its dependencies into $(VENV) (first time: a few minutes) ..."
 	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[dev]'
 	touch $(STAMP)
 

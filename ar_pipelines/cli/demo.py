@@ -4,10 +4,11 @@ On first use it generates a Sikka-shaped source (2 practices, 2,500 patients eac
 months, 1% defective rows) and an AR sandbox database with one company per practice,
 keeping their keys beside it. Then, each time: the sandbox is served on a free loopback
 port, every asset of the graph is materialized for each practice (one Dagster run per
-partition, recorded in the demo's own Dagster instance), a summary is printed with the
-reports' paths, and the sandbox is stopped. A second run is incremental: the cursor and
-push state are in the warehouse, so it pushes nothing new. The exit status is 1 when a
-run failed or a reconciliation is not clean.
+partition, recorded in the demo's own Dagster instance) with a line printed as each step
+ends, a summary is printed with the reports' paths, and the sandbox is stopped. The runs'
+logs, in plain text, are appended to ``runs.log`` in the demo's directory. A second run
+is incremental: the cursor and push state are in the warehouse, so it pushes nothing new.
+The exit status is 1 when a run failed or a reconciliation is not clean.
 
 ``ar-pipelines dev`` makes the same source, sandbox and Dagster home, then serves the
 Dagster UI on them.
@@ -229,6 +230,8 @@ def demo_environment(
         "AR_REPORTS_DIR": str(reports),
         "DAGSTER_HOME": str(paths.dagster_home.resolve()),
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+        # dbt's output goes to runs.log: no colour codes in it.
+        "DBT_USE_COLORS": "false",
     }
     for practice, company in companies.items():
         environment[f"AR_API_KEY_{practice}"] = company["live_key"]
@@ -262,31 +265,42 @@ def materialize_practices(
     practice_ids: list[str], log: Path, *, full_reconciliation: bool = False
 ) -> list[PracticeOutcome]:
     """One run of the nightly job (the weekly one with ``full_reconciliation``) per
-    practice, on the instance at ``DAGSTER_HOME``; what the steps print (dbt's output
-    among it) goes to ``log``."""
+    practice, on the instance at ``DAGSTER_HOME``. A line is printed as each step ends
+    (``progress.RunProgress``); ``log`` gets each run's log in plain text, under a header
+    naming the practice, the run and the time, with what the steps print (dbt's output)."""
     import dagster as dg
 
+    from ar_pipelines.cli.progress import LOGGER, PlainText, RunProgress, run_logger
     from ar_pipelines.defs import build_definitions
     from ar_pipelines.defs.automation import NIGHTLY_JOB, WEEKLY_JOB
     from ar_pipelines.run_workers import this_host_tags
 
-    definitions = build_definitions()
-    job = definitions.resolve_job_def(WEEKLY_JOB if full_reconciliation else NIGHTLY_JOB)
     outcomes = []
-    with dg.DagsterInstance.get() as instance:
+    with log.open("a", encoding="utf-8") as file, dg.DagsterInstance.get() as instance:
+        sink = PlainText(file)
+        progress = RunProgress(terminal=sys.stdout, log=sink)
+        # Dagster's console logger stays, for the warnings; beside it, the demo's.
+        loggers = {"console": dg.colored_console_logger, LOGGER: run_logger(progress)}
+        definitions = dg.Definitions.merge(build_definitions(), dg.Definitions(loggers=loggers))
+        job = definitions.resolve_job_def(WEEKLY_JOB if full_reconciliation else NIGHTLY_JOB)
         for practice_id in practice_ids:
             print(f"practice {practice_id}: materializing every asset ...", flush=True)
-            with log.open("a", encoding="utf-8") as sink, redirect_stdout(sink):
+            run_id = progress.start_run(practice_id)
+            with redirect_stdout(sink):
                 result = job.execute_in_process(
                     partition_key=practice_id,
                     instance=instance,
+                    run_id=run_id,
                     # Which process runs it, so a later session can tell it died.
                     tags=this_host_tags(),
                     raise_on_error=False,
-                    # The steps' own log lines stay in the run's record (see them in the UI).
+                    # Every log line is in the run's record too (see them in the UI).
                     run_config={
                         **job.get_run_config_for_partition_key(practice_id),
-                        "loggers": {"console": {"config": {"log_level": "WARNING"}}},
+                        "loggers": {
+                            "console": {"config": {"log_level": "WARNING"}},
+                            LOGGER: {},
+                        },
                     },
                 )
             outcomes.append(_outcome(practice_id, result))
@@ -404,6 +418,16 @@ def run_demo(
     return 0 if all(o.clean for o in outcomes) else 1
 
 
+def dev_lines(paths: DemoPaths, base_url: str, ui_port: int) -> list[str]:
+    """What ``make dev`` prints before the UI starts: where the sandbox, the UI and the
+    demo companies' API keys are (the keys' file, never the keys)."""
+    return [
+        f"sandbox: {base_url}/docs (database {paths.sandbox})",
+        f"sandbox API keys of the demo companies: {paths.keys}",
+        f"Dagster UI: http://127.0.0.1:{ui_port}",
+    ]
+
+
 def run_dev(root: Path, reports: Path, *, sandbox_port: int, ui_port: int) -> int:
     """``make dev``: the Dagster UI on the demo's code location, the sandbox beside it."""
     import subprocess
@@ -414,8 +438,8 @@ def run_dev(root: Path, reports: Path, *, sandbox_port: int, ui_port: int) -> in
     companies = prepare(paths)
     instance_home(paths)
     with serving(f"sqlite:///{paths.sandbox}", port=sandbox_port) as base_url:
-        print(f"sandbox: {base_url}/docs (database {paths.sandbox})")
-        print(f"Dagster UI: http://127.0.0.1:{ui_port}")
+        for line in dev_lines(paths, base_url, ui_port):
+            print(line)
         environment = {**os.environ, **demo_environment(paths, companies, base_url, reports)}
         dagster = Path(sys.executable).with_name("dagster")
         command = [

@@ -2,13 +2,26 @@
 
 from __future__ import annotations
 
+import io
+import json
+import re
+from contextlib import redirect_stdout
+from dataclasses import dataclass
 from pathlib import Path
 
 import dagster as dg
 import httpx
 import pytest
 
-from ar_pipelines.cli.demo import DemoSize, _outcome, print_summary, run_demo
+from ar_pipelines.cli.demo import (
+    DemoPaths,
+    DemoSize,
+    _outcome,
+    dev_lines,
+    print_summary,
+    run_demo,
+)
+from ar_pipelines.cli.progress import LOGGER, RunProgress, run_logger
 from ar_pipelines.client import ApiConnectionError, PushIncompleteError, PushReport
 from ar_pipelines.defs.common import PUSHED_LEDGER, retried_when_transient
 
@@ -22,12 +35,38 @@ def summary_rows(output: str) -> dict[str, list[str]]:
     return rows
 
 
-def test_the_demo_syncs_every_practice_clean_and_a_second_run_pushes_nothing(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+@dataclass(frozen=True)
+class DemoRuns:
+    """Two demo runs on one directory: what each printed and returned."""
+
+    root: Path
+    reports: Path
+    first: str
+    first_status: int
+    again: str
+    again_status: int
+
+
+@pytest.fixture(scope="module")
+def demo_runs(tmp_path_factory: pytest.TempPathFactory) -> DemoRuns:
+    """The demo run twice (the second incremental), shared by this module's tests."""
+    tmp_path = tmp_path_factory.mktemp("demo")
+    root, reports = tmp_path / "demo", tmp_path / "reports"
     size = DemoSize(patients=25, months=4)
-    assert run_demo(tmp_path / "demo", tmp_path / "reports", size=size, show_progress=False) == 0
-    first = capsys.readouterr().out
+    printed = []
+    for _ in range(2):
+        with redirect_stdout(io.StringIO()) as out:
+            status = run_demo(root, reports, size=size, show_progress=False)
+        printed.append((out.getvalue(), status))
+    (first, first_status), (again, again_status) = printed
+    return DemoRuns(root, reports, first, first_status, again, again_status)
+
+
+def test_the_demo_syncs_every_practice_clean_and_a_second_run_pushes_nothing(
+    demo_runs: DemoRuns,
+) -> None:
+    assert demo_runs.first_status == 0
+    first = demo_runs.first
     rows = summary_rows(first)
     assert set(rows) == {"P001", "P002"}
     for cells in rows.values():
@@ -38,16 +77,132 @@ def test_the_demo_syncs_every_practice_clean_and_a_second_run_pushes_nothing(
         assert int(statements.replace(",", "")) > 0
         assert verdict == "clean"
     for practice in ("P001", "P002"):
-        assert str(tmp_path / "reports" / f"reconciliation_{practice}.html") in first
-        assert (tmp_path / "reports" / f"reconciliation_{practice}.csv").exists()
+        assert str(demo_runs.reports / f"reconciliation_{practice}.html") in first
+        assert (demo_runs.reports / f"reconciliation_{practice}.csv").exists()
 
-    assert run_demo(tmp_path / "demo", tmp_path / "reports", size=size, show_progress=False) == 0
-    again = summary_rows(capsys.readouterr().out)
+    assert demo_runs.again_status == 0
+    again = summary_rows(demo_runs.again)
+    assert set(again) == {"P001", "P002"}
     for cells in again.values():
         _transactions, _quarantined, customers, entries, _statements, verdict = cells[:6]
         assert (customers, entries, verdict) == ("0", "0", "clean")
-    keys = tmp_path / "demo" / "keys.json"
+    keys = demo_runs.root / "keys.json"
     assert keys.stat().st_mode & 0o077 == 0  # the demo's keys are the owner's only
+
+
+def steps_of_the_runs(root: Path) -> dict[str, set[str]]:
+    """The steps of every run the demo's Dagster instance recorded, by practice."""
+    steps: dict[str, set[str]] = {}
+    with dg.DagsterInstance.from_config(str(root / "dagster_home")) as instance:
+        for run in instance.get_runs():
+            practice = run.tags["dagster/partition"]
+            stats = instance.get_run_step_stats(run.run_id)
+            steps.setdefault(practice, set()).update(stat.step_key for stat in stats)
+    return steps
+
+
+def step_lines(output: str) -> dict[tuple[str, str], str]:
+    """The demo's lines of a step that ended, by practice and step: what follows the seconds."""
+    found = {}
+    for line in output.splitlines():
+        matched = re.fullmatch(r"  (P\d{3}) +(\S+) +\d+\.\d s(?:  (.*))?", line)
+        if matched:
+            found[(matched[1], matched[2])] = matched[3] or ""
+    return found
+
+
+def test_the_demo_prints_a_line_with_its_seconds_and_counts_as_each_step_ends(
+    demo_runs: DemoRuns,
+) -> None:
+    steps = steps_of_the_runs(demo_runs.root)
+    assert set(steps) == {"P001", "P002"}
+    for output in (demo_runs.first, demo_runs.again):
+        lines = step_lines(output)
+        for practice, keys in steps.items():
+            assert len(keys) >= 8
+            assert {key for p, key in lines if p == practice} == keys
+        # Each line comes before the summary, in the order the steps ended.
+        assert output.index("  P002  reconciliation") < output.index("practice  transactions")
+    first = step_lines(demo_runs.first)
+    for practice in ("P001", "P002"):
+        assert re.search(r"ledger entries [1-9][\d,]*", first[(practice, "normalized")])
+        assert "transactions quarantined" in first[(practice, "normalized")]
+        pushed = first[(practice, "ar__ledger_entries")]
+        assert re.search(r"sent [1-9][\d,]*, created [1-9][\d,]*, updated 0, failed 0", pushed)
+        assert re.fullmatch(
+            r"matched [1-9][\d,]*, mismatched 0", first[(practice, "reconciliation")]
+        )
+        assert re.fullmatch(
+            r"models built \d+, tests passed (\d+) of \1", first[(practice, "statement_models")]
+        )
+    again = step_lines(demo_runs.again)
+    assert again[("P001", "ar__ledger_entries")].startswith("sent 0,")
+
+
+def test_runs_log_holds_each_runs_dagster_lines_and_dbts_output_in_plain_text(
+    demo_runs: DemoRuns,
+) -> None:
+    log = (demo_runs.root / "runs.log").read_text(encoding="utf-8")
+    assert "\x1b" not in log
+    headers = re.findall(
+        r"^=== practice (P\d{3}), run ([0-9a-f-]{36}), \d{4}-\d\d-\d\d .*===$", log, re.M
+    )
+    # Appended: the two demo runs' sections, each practice's run under its own header.
+    assert [practice for practice, _ in headers] == ["P001", "P002", "P001", "P002"]
+    with dg.DagsterInstance.from_config(str(demo_runs.root / "dagster_home")) as instance:
+        assert {run.run_id for run in instance.get_runs()} == {run_id for _, run_id in headers}
+    sections = re.split(r"^=== practice .*===$", log, flags=re.M)[1:]
+    for (practice, _run_id), section in zip(headers, sections, strict=True):
+        for step in ("raw__patients", "normalized", "statement_models", "reconciliation"):
+            assert f"  {practice}  {step}  STEP_START  " in section
+            assert f"  {practice}  {step}  STEP_SUCCESS  " in section
+        assert f"  {practice}  run  RUN_SUCCESS  " in section
+        assert f"  {practice}  reconciliation  ASSET_MATERIALIZATION  " in section
+        assert "Running with dbt=" in section  # dbt's own output, between the steps' lines
+
+
+def test_make_dev_prints_where_the_demo_keys_are_but_not_the_keys(tmp_path: Path) -> None:
+    paths = DemoPaths(tmp_path)
+    key = "ar_live_key_that_must_stay_in_its_file"
+    paths.keys.write_text(json.dumps({"P001": {"live_key": key, "sa_campaign_id": "c1"}}))
+
+    lines = dev_lines(paths, "http://127.0.0.1:8080", 3000)
+
+    printed = "\n".join(lines)
+    assert any(str(paths.keys) in line and "keys" in line for line in lines)
+    assert "http://127.0.0.1:8080/docs" in printed
+    assert "http://127.0.0.1:3000" in printed
+    assert key not in printed
+    assert "c1" not in printed
+
+
+def test_a_failed_step_prints_its_name_and_failed_with_its_cause() -> None:
+    @dg.asset
+    def refused_push() -> None:
+        raise RuntimeError("AR refused the push")
+
+    terminal, log = io.StringIO(), io.StringIO()
+    progress = RunProgress(terminal=terminal, log=log)
+    definitions = dg.Definitions(
+        assets=[refused_push],
+        jobs=[dg.define_asset_job("push")],
+        loggers={LOGGER: run_logger(progress)},
+    )
+    job = definitions.resolve_job_def("push")
+    with dg.DagsterInstance.ephemeral() as instance:
+        run_id = progress.start_run("P001")
+        result = job.execute_in_process(
+            instance=instance,
+            run_id=run_id,
+            raise_on_error=False,
+            run_config={"loggers": {LOGGER: {}}},
+        )
+
+    assert not result.success
+    lines = step_lines(terminal.getvalue())
+    assert lines == {("P001", "refused_push"): "FAILED: AR refused the push"}
+    assert f"=== practice P001, run {run_id}, " in log.getvalue()
+    assert "  P001  refused_push  STEP_FAILURE ERROR  " in log.getvalue()
 
 
 def test_a_demo_source_of_an_earlier_shape_is_told_from_one_in_sikkas_shape(
