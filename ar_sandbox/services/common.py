@@ -128,13 +128,14 @@ def paginate(
     page, per_page = paging.page, paging.per_page
     offset = (page - 1) * per_page
     rows: Sequence[RowT] = []
+    total: int | None = None
     if page == 1:
-        # A first page that is not full holds every row: no count needed (most
-        # listings of one customer's rows are that short).
         rows = session.scalars(query.limit(per_page)).all()
-    if page == 1 and len(rows) < per_page:
-        total = len(rows)
-    else:
+        if len(rows) < per_page:
+            # A first page that is not full holds every row: no count needed (most
+            # listings of one customer's rows are that short).
+            total = len(rows)
+    if total is None:
         total = (
             session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
         )

@@ -179,3 +179,25 @@ def test_search_treats_like_wildcards_literally(live: httpx.Client) -> None:
     push_customers(live, "A_1", "AB1")
     found = data(live.get("/customers", params={"search": "a_1"}))["customers"]
     assert [c["external_id"] for c in found] == ["A_1"]
+
+
+@pytest.mark.parametrize(
+    ("held", "page", "expected"),
+    [
+        (0, 1, (0, 0, 0)),  # nothing: total 0, no pages
+        (1, 1, (1, 1, 1)),  # a short first page is its own total
+        (2, 1, (2, 1, 2)),  # a full first page: counted, not assumed
+        (3, 1, (3, 2, 2)),
+        (3, 2, (3, 2, 1)),
+        (3, 3, (3, 2, 0)),  # past the end: the total still, and no rows
+    ],
+)
+def test_a_page_reports_the_whole_total_however_full_it_is(
+    live: httpx.Client, held: int, page: int, expected: tuple[int, int, int]
+) -> None:
+    if held:
+        push_customers(live, *(f"page-{n}" for n in range(held)))
+
+    body = data(live.get("/customers", params={"page": page, "per_page": 2}))
+
+    assert (body["total"], body["total_pages"], len(body["customers"])) == expected
