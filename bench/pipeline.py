@@ -748,10 +748,9 @@ def run(quick: bool) -> bool:
             continue
         share = case["run_seconds"] / full["run_seconds"]
         met = "met" if share <= target else "MISSED"
-        print(
-            f"  {label} run: {case['run_seconds']:.1f} s = {share:.1%} of the full run "
-            f"(target <= {target:.0%}: {met})"
-        )
+        # The figure's line exactly as the issue words it; the verdict on the next.
+        print(f"  {label} run: {case['run_seconds']:.1f} s = {share:.1%} of the full run")
+        print(f"    {label} target <= {target:.0%}: {met}")
     share = weekly["run_seconds"] / full["run_seconds"]
     print(
         f"  weekly full reconciliation: {weekly['run_seconds']:.1f} s = {share:.0%} of the full run"
