@@ -2,16 +2,27 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed-stamp
+PIP_STAMP := $(VENV)/.installed-stamp
+# dbt's manifest of dbt_project, from which the Dagster assets are defined.
+DBT_MANIFEST := dbt_project/target/manifest.json
+DBT_FILES := $(shell find dbt_project \( -name target -o -name logs -o -name data -o -name dbt_packages \) -prune -o -type f \( -name '*.sql' -o -name '*.yml' \) -print)
+# Installed: the project and its dependencies in .venv (again when pyproject.toml
+# changes), and dbt's manifest prepared (again when a file of dbt_project changes).
+STAMP := $(DBT_MANIFEST)
 export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 
 .PHONY: install demo test lint format bench dev sandbox clean
 
-$(STAMP): pyproject.toml
+$(PIP_STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	@echo "installing the project and its dependencies into $(VENV) (first time: a few minutes) ..."
 	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[dev]'
-	touch $(STAMP)
+	touch $(PIP_STAMP)
+
+# As a deployment's image build prepares it: dbt parse, no warehouse needed.
+$(DBT_MANIFEST): $(PIP_STAMP) $(DBT_FILES)
+	$(BIN)/dagster-dbt project prepare-and-package --file ar_pipelines/defs/statements_dbt.py
+	touch $(DBT_MANIFEST)
 
 install: $(STAMP)
 
@@ -27,6 +38,7 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 	$(BIN)/lint-imports --no-logo
+	VIRTUAL_ENV=$(abspath $(VENV)) $(BIN)/dg check defs
 
 format: $(STAMP)
 	$(BIN)/ruff format .
@@ -41,4 +53,4 @@ dev: $(STAMP)
 	$(BIN)/ar-pipelines dev
 
 clean:
-	rm -rf $(VENV) data .pytest_cache .mypy_cache .ruff_cache .hypothesis .import_linter_cache
+	rm -rf $(VENV) data dbt_project/target dbt_project/logs .pytest_cache .mypy_cache .ruff_cache .hypothesis .import_linter_cache

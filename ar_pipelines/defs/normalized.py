@@ -2,9 +2,11 @@
 assets that run ``sync.normalize_practice`` for a practice and report what it did.
 
 The quarantine's asset check fails when the run quarantined more than the practice's
-``quarantine_threshold`` of the rows it read.
+``quarantine_threshold`` of the rows it read. Their kinds are ``pandas`` (the
+normalizer works on data frames) and the warehouse's (``warehouse_kind``).
 """
 
+import os
 from collections.abc import Iterator
 from dataclasses import asdict
 from typing import Any
@@ -17,12 +19,27 @@ from ar_pipelines.defs.common import (
     QUARANTINE,
     RAW_PATIENTS,
     RAW_TRANSACTIONS,
+    partitioned_checks,
     practice_step,
 )
-from ar_pipelines.defs.resources import Settings, Sources, WarehouseResource
+from ar_pipelines.defs.resources import (
+    DEFAULT_WAREHOUSE_URL,
+    WAREHOUSE_URL_ENV,
+    Settings,
+    Sources,
+    WarehouseResource,
+)
 from ar_pipelines.sync import NormalizeOutcome, normalize_practice
 
 QUARANTINE_SHARE_CHECK = "quarantine_share_under_threshold"
+
+
+def warehouse_kind(url: str | None = None) -> str:
+    """The kind, as Dagster shows it, of the warehouse at ``url`` (default: the
+    environment's ``AR_WAREHOUSE_URL``): ``duckdb`` or ``postgres``. The kind of every
+    asset stored in the warehouse, beside the kind of what computes it."""
+    url = url or os.environ.get(WAREHOUSE_URL_ENV) or DEFAULT_WAREHOUSE_URL
+    return "duckdb" if url.startswith("duckdb") else "postgres"
 
 
 class NormalizeConfig(dg.Config):
@@ -37,6 +54,7 @@ class NormalizeConfig(dg.Config):
 def normalized_assets(
     partitions: dg.PartitionsDefinition, pool: str | None = None
 ) -> list[dg.AssetsDefinition]:
+    kinds = {"pandas", warehouse_kind()}
     as_assets = dg.multi_asset(
         pool=pool,
         specs=[
@@ -44,6 +62,7 @@ def normalized_assets(
                 NORMALIZED_CUSTOMERS,
                 deps=[RAW_PATIENTS],
                 description="One AR customer per pushable patient (or guarantor).",
+                kinds=kinds,
             ),
             dg.AssetSpec(
                 NORMALIZED_LEDGER,
@@ -52,20 +71,27 @@ def normalized_assets(
                     "Every ledger entry of the practice as last loaded, voids included: "
                     "the dbt project's source."
                 ),
+                kinds=kinds,
             ),
             dg.AssetSpec(
                 QUARANTINE,
                 deps=[RAW_TRANSACTIONS, RAW_PATIENTS],
                 description="Source rows that cannot become records, each with its reason.",
+                kinds=kinds,
             ),
         ],
-        check_specs=[
-            dg.AssetCheckSpec(
-                QUARANTINE_SHARE_CHECK,
-                asset=QUARANTINE,
-                description="This run quarantined at most the practice's threshold of its rows.",
-            )
-        ],
+        check_specs=partitioned_checks(
+            [
+                dg.AssetCheckSpec(
+                    QUARANTINE_SHARE_CHECK,
+                    asset=QUARANTINE,
+                    description=(
+                        "This run quarantined at most the practice's threshold of its rows."
+                    ),
+                )
+            ],
+            partitions,
+        ),
         partitions_def=partitions,
         group_name="normalize",
         can_subset=False,

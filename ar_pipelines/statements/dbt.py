@@ -4,10 +4,11 @@ into this package's errors.
 
 Two callers. ``compute_local_statements`` invokes dbt in this process
 (``build_statements``, ``invoke``). The Dagster assets run dbt's command line through
-dagster-dbt, with the arguments and environment of ``practice_build``, and are defined
-from the manifest of ``project_manifest``. The models are incremental: a build computes
-only the customers whose ledger entries changed since the last one, and dbt's
-``--full-refresh`` (``full_refresh=True``) every customer.
+dagster-dbt, with the arguments and environment of ``practice_build``; they are defined
+from the manifest dagster-dbt prepares (``ar_pipelines.defs.statements_dbt``). The
+models are incremental: a build computes only the customers whose ledger entries
+changed since the last one, and dbt's ``--full-refresh`` (``full_refresh=True``) every
+customer.
 
 Parsed manifests, so that most invocations skip parsing the project: a manifest
 depends on the target, the database and schema its relations live in and the vars.
@@ -48,7 +49,6 @@ BUILD = ("build", "--exclude-resource-type", "unit_test")
 STAGING_MODEL = "model.ar_statements.stg_ledger_entries"
 FAILED = frozenset({"error", "fail", "runtime error"})
 PROJECT_FILE_SUFFIXES = frozenset({".sql", ".yml"})
-MANIFEST_FILE = "manifest.json"
 CACHE_ENV = "AR_DBT_PARSE_CACHE"
 PARTIAL_PARSE_FILE = "partial_parse.msgpack"
 KEPT_PARSES = 64  # directories of kept parses, the most recently used
@@ -173,7 +173,7 @@ def dbt_arguments(
     """What every in-process invocation for ``warehouse`` (and ``practice``) is told,
     after its command."""
     return [
-        *_quiet_arguments(work_dir, partial_parse=partial_parse, write_json=False),
+        *_quiet_arguments(work_dir, partial_parse=partial_parse),
         "--target",
         warehouse.dialect,
         "--vars",
@@ -181,7 +181,7 @@ def dbt_arguments(
     ]
 
 
-def _quiet_arguments(work_dir: Path, *, partial_parse: bool, write_json: bool) -> list[str]:
+def _quiet_arguments(work_dir: Path, *, partial_parse: bool) -> list[str]:
     """The project, dbt's files under ``work_dir`` (``target``, ``logs``), and nothing on
     the terminal or in a log file."""
     return [
@@ -198,7 +198,7 @@ def _quiet_arguments(work_dir: Path, *, partial_parse: bool, write_json: bool) -
         "--log-level-file",
         "none",
         "--partial-parse" if partial_parse else "--no-partial-parse",
-        "--write-json" if write_json else "--no-write-json",
+        "--no-write-json",
         "--no-version-check",
         "--no-send-anonymous-usage-stats",
         "--no-use-colors",
@@ -308,16 +308,6 @@ def _message(result: Any) -> str:
 # --- manifests ----------------------------------------------------------------------------
 
 
-def project_manifest() -> Path:
-    """dbt's ``manifest.json`` of the project, in its own ``target`` directory, for the
-    Dagster assets: parsed again, in this process, when a project file is newer."""
-    manifest = PROJECT_DIR / "target" / MANIFEST_FILE
-    newest = max(path.stat().st_mtime for path in _project_files())
-    if not manifest.exists() or manifest.stat().st_mtime < newest:
-        _parse(_quiet_arguments(PROJECT_DIR, partial_parse=True, write_json=True), {})
-    return manifest
-
-
 def _manifest_for(warehouse: Warehouse, work_dir: Path, practice: Practice | None) -> Any:
     """The project's manifest for ``warehouse`` and ``practice``; the caller holds the
     invocation lock."""
@@ -404,20 +394,22 @@ def _cache_dir(key: tuple[str, ...]) -> Path | None:
     return directory
 
 
-def _project_files() -> list[Path]:
-    """The project's own files that dbt parses (not its ``target`` or logs)."""
+def project_files(project_dir: Path | None = None) -> list[Path]:
+    """The files of the project (by default ``PROJECT_DIR``) that dbt parses, not its
+    ``target`` or logs: a parse of the project is out of date when one of them is newer."""
+    root = project_dir or PROJECT_DIR
     return sorted(
         path
-        for path in PROJECT_DIR.rglob("*")
+        for path in root.rglob("*")
         if path.suffix in PROJECT_FILE_SUFFIXES
-        and not {"target", "logs"} & set(path.relative_to(PROJECT_DIR).parts)
+        and not {"target", "logs"} & set(path.relative_to(root).parts)
     )
 
 
 def _project_digest() -> str:
     """dbt-core's version and the content of the project's files, as one digest."""
     digest = hashlib.sha256(version("dbt-core").encode())
-    for path in _project_files():
+    for path in project_files():
         digest.update(str(path.relative_to(PROJECT_DIR)).encode() + b"\x00")
         digest.update(path.read_bytes())
     return digest.hexdigest()

@@ -28,10 +28,10 @@ GRAPH = {
     "normalized/quarantine",
     "ar/customers",
     "ar/ledger_entries",
-    "stg_ledger_entries",
-    "statements",
-    "payment_allocations",
-    "customer_credits",
+    "local/stg_ledger_entries",
+    "local/statements",
+    "local/payment_allocations",
+    "local/customer_credits",
     "ar/statements",
     "reconciliation",
 }
@@ -51,7 +51,7 @@ def test_the_definitions_load_with_the_whole_graph_and_its_checks(pipeline: Pipe
         ("reconciliation", "reconciliation_clean"),
     } <= checks
     # dbt's data tests are asset checks of the models they test.
-    assert any(asset == "statements" and "unique" in name for asset, name in checks)
+    assert any(asset == "local/statements" and "unique" in name for asset, name in checks)
     partitions = graph.get(dg.AssetKey("reconciliation")).partitions_def
     assert partitions is not None
     assert partitions.get_partition_keys() == ["P001", "P002"]
@@ -59,7 +59,7 @@ def test_the_definitions_load_with_the_whole_graph_and_its_checks(pipeline: Pipe
 
 def test_the_dbt_source_is_the_normalized_ledger_asset(pipeline: Pipeline) -> None:
     graph = pipeline.definitions().resolve_asset_graph()
-    staging = graph.get(dg.AssetKey("stg_ledger_entries"))
+    staging = graph.get(dg.AssetKey(["local", "stg_ledger_entries"]))
     assert dg.AssetKey(["normalized", "ledger_entries"]) in staging.parent_keys
 
 

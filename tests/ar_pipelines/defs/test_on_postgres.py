@@ -145,7 +145,12 @@ def test_the_whole_graph_runs_with_its_instance_and_warehouse_on_postgres(
         assert stored.partition == "P001"
         assert stored.metadata["clean"].value is True
         recorded = {"/".join(key.path) for key in reader.get_asset_keys()}
-        assert {"raw/transactions", "ar/ledger_entries", "statements", "reconciliation"} <= recorded
+        assert {
+            "raw/transactions",
+            "ar/ledger_entries",
+            "local/statements",
+            "reconciliation",
+        } <= recorded
 
     # The warehouse was Postgres all along: the DuckDB default was never opened.
     assert not Path(pipeline.warehouse_url.removeprefix("duckdb:///")).exists()
