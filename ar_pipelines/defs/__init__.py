@@ -13,6 +13,11 @@ environment:
 - ``AR_REPORTS_DIR``: reconciliation reports; default ``data/reports``.
 - ``AR_SCHEDULE_TIMEZONE``: the schedules' time zone (nightly and weekly); default ``UTC``.
 - ``AR_RETRY_SECONDS``: the first wait before a step that failed transiently runs again.
+- ``AR_ALERT_SLACK_WEBHOOK_URL``, ``AR_ALERT_WEBHOOK_URL``, ``AR_ALERT_SMTP_URL`` with
+  ``AR_ALERT_EMAIL_FROM`` and ``AR_ALERT_EMAIL_TO``: where alerts go (none by default);
+  ``AR_DAGSTER_UI_URL``: the UI's address, for the link to the run in each alert.
+- ``AR_STALE_AFTER_HOURS``: how old a practice's last clean reconciliation may grow before
+  it is alerted on and the reconciliation counts as stale; default 26.
 """
 
 from __future__ import annotations
@@ -21,15 +26,14 @@ import os
 
 import dagster as dg
 
-from ar_pipelines.defs.automation import (
-    nightly_sync,
-    reconciliation_failures,
-    weekly_reconciliation,
-)
+from ar_pipelines.defs.alerts import reconciliation_failures, run_failures, stale_sources
+from ar_pipelines.defs.automation import nightly_sync, weekly_reconciliation
 from ar_pipelines.defs.common import practice_partitions
 from ar_pipelines.defs.enroll import enroll_job
 from ar_pipelines.defs.extract import extract_assets
+from ar_pipelines.defs.health import health_definitions
 from ar_pipelines.defs.normalized import normalized_assets
+from ar_pipelines.defs.notifications import notifications_from_environment
 from ar_pipelines.defs.practices import PracticesConfig, load_practices
 from ar_pipelines.defs.push import push_assets
 from ar_pipelines.defs.reconciliation import reconciliation_assets
@@ -63,6 +67,7 @@ def default_resources(config: PracticesConfig) -> dict[str, object]:
             reports_dir=os.environ.get(REPORTS_DIR_ENV) or DEFAULT_REPORTS_DIR,
         ),
         "dbt": dbt_resource(),
+        "notifications": notifications_from_environment(),
     }
 
 
@@ -81,11 +86,12 @@ def build_definitions(
             *reconciliation_assets(partitions, pool),
         ],
         jobs=[enroll_job(partitions, config)],
-        sensors=[reconciliation_failures],
+        sensors=[reconciliation_failures, run_failures, stale_sources],
         resources={**default_resources(config), **(resources or {})},
     )
     return dg.Definitions.merge(
         nightly_sync(partitions, config),
+        health_definitions(config),
         weekly_reconciliation(partitions, config),
         everything_else,
     )

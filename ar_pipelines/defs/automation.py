@@ -1,6 +1,5 @@
-"""The nightly sync and the weekly full reconciliation (each a job and a schedule that
-starts a run per practice partition), and the sensor that reports reconciliations that
-are not clean.
+"""The nightly sync and the weekly full reconciliation: each a job and a schedule that
+starts a run per practice partition. (The sensors that raise alerts are in ``alerts``.)
 
 Each night verifies what that night changed: the statements of the customers its push
 touched. Each week a full run verifies everything: it reads back and reconciles every
@@ -8,31 +7,30 @@ statement AR holds, rebuilds every local statement, and scans the source in full
 deleted rows (the key scan of a database; a full read of the REST API).
 """
 
-import json
 import os
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from typing import Any
 
 import dagster as dg
 
-from ar_pipelines.defs.common import AR_KEY_TAG, RECONCILIATION, tagged_by_ar_key
+from ar_pipelines.defs.common import AR_KEY_TAG, tagged_by_ar_key
 from ar_pipelines.defs.practices import Practice, PracticesConfig
-from ar_pipelines.defs.resources import Settings
 
 TIMEZONE_ENV = "AR_SCHEDULE_TIMEZONE"
 NIGHTLY_JOB = "nightly_sync"
 NIGHTLY_CRON = "0 2 * * *"
 WEEKLY_JOB = "weekly_reconciliation"
 WEEKLY_CRON = "0 3 * * 0"  # Sundays at 03:00
-ALERTS_FILE = "alerts.jsonl"
+# A practice's assets: every asset but the health page over all practices (group health),
+# which refreshes after the runs on its own.
+PRACTICE_ASSETS = dg.AssetSelection.all() - dg.AssetSelection.groups("health")
 
 
 def nightly_sync(partitions: dg.PartitionsDefinition, config: PracticesConfig) -> dg.Definitions:
     """The nightly job, a practice's whole sync, and the schedule that starts it."""
     job = dg.define_asset_job(
         NIGHTLY_JOB,
-        selection=dg.AssetSelection.all(),
+        selection=PRACTICE_ASSETS,
         description="A practice's whole sync: extract, normalize, push, statements, reconcile.",
         config=tagged_by_ar_key(partitions, config),
     )
@@ -52,7 +50,7 @@ def weekly_reconciliation(
     """The weekly job, a practice's whole sync verified in full, and its schedule."""
     job = dg.define_asset_job(
         WEEKLY_JOB,
-        selection=dg.AssetSelection.all(),
+        selection=PRACTICE_ASSETS,
         description=(
             "A practice's whole sync, verified in full: the source scanned for deleted rows, "
             "every local statement rebuilt, every statement in AR read back and reconciled."
@@ -112,62 +110,3 @@ def _every_practice(
             )
 
     return every_practice
-
-
-# Reconciliations read per tick: a backlog (many practices at once, or a sensor started on
-# an instance with history) is worked through over several ticks, not one long one.
-RECONCILIATIONS_PER_TICK = 100
-COUNTS = ("matched", "amount_mismatch", "paid_mismatch", "missing_in_ar", "unexpected_in_ar")
-
-
-@dg.sensor(
-    name="reconciliation_failures",
-    default_status=dg.DefaultSensorStatus.RUNNING,
-    description="Reports each reconciliation that is not clean, with its counts and report.",
-)
-def reconciliation_failures(
-    context: dg.SensorEvaluationContext, settings: Settings
-) -> dg.SkipReason:
-    # Every reconciliation since the cursor, oldest first, whatever its partition. An asset
-    # sensor would see only the latest one: a practice that failed, followed by another
-    # that reconciled clean before the next tick, would never be reported.
-    after = int(context.cursor) if context.cursor else None
-    records = context.instance.fetch_materializations(
-        dg.AssetRecordsFilter(asset_key=RECONCILIATION, after_storage_id=after),
-        limit=RECONCILIATIONS_PER_TICK,
-        ascending=True,
-    ).records
-    if not records:
-        return dg.SkipReason("no reconciliation since the last tick")
-    verdicts = [_report(context, record.event_log_entry, settings) for record in records]
-    # Moved only once the alerts are written: a tick that fails repeats them, never loses them.
-    context.update_cursor(str(records[-1].storage_id))
-    return dg.SkipReason("; ".join(verdicts))
-
-
-def _report(
-    context: dg.SensorEvaluationContext, event: dg.EventLogEntry, settings: Settings
-) -> str:
-    """Appends an alert for a reconciliation that is not clean; says what it found."""
-    materialization = event.asset_materialization
-    if materialization is None:
-        return "an event without a materialization"
-    metadata = {key: value.value for key, value in materialization.metadata.items()}
-    practice = materialization.partition or "?"
-    if metadata.get("clean") is True:
-        return f"practice {practice}: reconciliation clean"
-    alert = {
-        "practice_id": practice,
-        "run_id": event.run_id,
-        "at": datetime.fromtimestamp(event.timestamp, tz=UTC).isoformat(),
-        "counts": {status: metadata.get(status) for status in COUNTS},
-        "report": str(metadata.get("report", "")),
-    }
-    settings.reports_path.mkdir(parents=True, exist_ok=True)
-    with (settings.reports_path / ALERTS_FILE).open("a", encoding="utf-8") as alerts:
-        alerts.write(json.dumps(alert, default=str) + "\n")
-    message = (
-        f"practice {practice}: reconciliation NOT clean {alert['counts']}; report {alert['report']}"
-    )
-    context.log.error(message)
-    return message

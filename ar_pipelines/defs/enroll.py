@@ -14,6 +14,8 @@ from ar_pipelines.defs.practices import PracticesConfig
 from ar_pipelines.defs.resources import ArApi, Settings
 from ar_pipelines.sync.enroll import enroll_waiting_statements
 
+ENROLL_JOB = "enroll_statements"
+
 
 def enroll_job(partitions: dg.PartitionsDefinition, config: PracticesConfig) -> dg.JobDefinition:
     @dg.op
@@ -51,7 +53,7 @@ def enroll_job(partitions: dg.PartitionsDefinition, config: PracticesConfig) -> 
         )
 
     @dg.job(
-        name="enroll_statements",
+        name=ENROLL_JOB,
         config=tagged_by_ar_key(partitions, config),
         description=__doc__,
     )

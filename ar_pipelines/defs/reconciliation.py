@@ -5,7 +5,9 @@ and a CSV of every statement) goes under the reports directory; the asset's meta
 holds the summary, and its check fails, with samples, unless every statement matched.
 """
 
+import os
 from collections.abc import Iterator
+from datetime import timedelta
 from typing import Any
 
 import dagster as dg
@@ -24,6 +26,29 @@ from ar_pipelines.reconcile import read_back_statements, reconcile_practice
 from ar_pipelines.statements.dbt import practice_schema
 
 RECONCILIATION_CLEAN = "reconciliation_clean"
+# How old a practice's last reconciliation may grow: a nightly run a day apart, and two
+# hours' slack for a slow night. The stale-source alert reads the same variable.
+STALE_AFTER_HOURS_ENV = "AR_STALE_AFTER_HOURS"
+DEFAULT_STALE_AFTER_HOURS = 26.0
+# The mismatches a reconciliation's metadata carries for alerts (the check carries more).
+ALERT_MISMATCHES = 10
+
+
+def stale_after() -> timedelta:
+    """The age past which a practice's last reconciliation is stale (``AR_STALE_AFTER_HOURS``)."""
+    hours = os.environ.get(STALE_AFTER_HOURS_ENV, "").strip()
+    return timedelta(hours=float(hours) if hours else DEFAULT_STALE_AFTER_HOURS)
+
+
+def reconciliation_freshness() -> dg.FreshnessPolicy:
+    """Fails once the last reconciliation is older than ``stale_after()``; warns two hours
+    before (when that leaves a warning window)."""
+    fail = stale_after()
+    warn = fail - timedelta(hours=2)
+    return dg.FreshnessPolicy.time_window(
+        fail_window=fail, warn_window=warn if warn > timedelta(0) else None
+    )
+
 
 RECONCILE = Stage("reconcile", kinds=frozenset({"api"}))
 
@@ -78,8 +103,12 @@ def ar_statements(
             RECONCILIATION_CLEAN,
             asset=RECONCILIATION,
             description="Every statement matches AR to the cent: amount and paid.",
+            # A reconciliation that is not clean fails its run: the run is red in the UI,
+            # and its alert goes out (see ``alerts``).
+            blocking=True,
         )
     ],
+    freshness_policy=reconciliation_freshness(),
     description="AR against the local statements, statement by statement, for finance.",
 )
 def reconciliation(
@@ -109,6 +138,7 @@ def reconciliation(
             "summary": dg.MetadataValue.json(summary),
             "report": dg.MetadataValue.path(str(files.html)),
             "csv": dg.MetadataValue.path(str(files.csv)),
+            "first_mismatches": dg.MetadataValue.json(result.mismatches(limit=ALERT_MISMATCHES)),
         },
     )
     yield dg.AssetCheckResult(

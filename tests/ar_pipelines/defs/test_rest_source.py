@@ -10,12 +10,15 @@ import pytest
 from sqlalchemy import delete, insert, select, update
 
 from ar_demo.catalog import REFUND_PAYMENT_TYPE
+from ar_pipelines.defs.notifications import Notifications
 from ar_pipelines.normalize import PracticeSettings, normalize
 from ar_pipelines.sources import schema
 from ar_pipelines.sources.frames import as_practice
 from ar_pipelines.sources.sql_reader import SqlLayout, SqlSource
 from ar_pipelines.warehouse import open_warehouse
 from tests.ar_pipelines.defs.conftest import Pipeline, materialized
+from tests.ar_pipelines.defs.sensors import tick
+from tests.ar_pipelines.notify.receivers import HttpReceiver, http_receiver
 from tests.ar_pipelines.sources.sikka_server import (
     Credentials,
     RunningSikka,
@@ -24,6 +27,7 @@ from tests.ar_pipelines.sources.sikka_server import (
 )
 
 CREDENTIALS = Credentials()
+HOOK = "/hooks/stale"
 PRACTICE, SIKKA_PRACTICE = "P002", "2"
 
 
@@ -52,6 +56,12 @@ def sikka(pipeline: Pipeline, monkeypatch: pytest.MonkeyPatch) -> Iterator[Runni
             + "\n"
         )
         yield api
+
+
+@pytest.fixture
+def receiver() -> Iterator[HttpReceiver]:
+    with http_receiver() as state:
+        yield state
 
 
 def _ledger(pipeline: Pipeline) -> dict[str, object]:
@@ -102,7 +112,7 @@ def _a_days_changes(pipeline: Pipeline, synced: dict[str, object]) -> tuple[str,
 
 
 def test_a_practice_read_through_the_rest_api_syncs_clean_and_a_nights_changes_push_exactly_those(
-    pipeline: Pipeline, sikka: RunningSikka
+    pipeline: Pipeline, sikka: RunningSikka, receiver: HttpReceiver
 ) -> None:
     first = pipeline.run(PRACTICE)
     assert first.success
@@ -143,3 +153,14 @@ def test_a_practice_read_through_the_rest_api_syncs_clean_and_a_nights_changes_p
     assert str(after[f"{PRACTICE}-{edited}"]) == "123.00"
     assert str(after[f"{PRACTICE}-{deleted}"]) == "0.00"
     assert materialized(night, "reconciliation")["clean"] is True
+
+    # The office is not refreshing: the stale-source sensor alerts once, not every tick.
+    notifications = Notifications(webhook_url=receiver.url(HOOK), retry_delays=[])
+    first_tick = tick(pipeline, "stale_sources", notifications=notifications)
+    [alert] = receiver.on(HOOK)
+    assert alert.body["practice_id"] == PRACTICE
+    assert alert.body["title"] == "source not refreshing"
+    assert "not_refresh" in alert.body["text"]
+    again = tick(pipeline, "stale_sources", first_tick.cursor, notifications=notifications)
+    assert len(receiver.on(HOOK)) == 1
+    assert again.skip_message == "nothing new; already alerted: P002 source_not_refreshing"
