@@ -344,7 +344,9 @@ def print_summary(outcomes: list[PracticeOutcome], reports: Path) -> None:
         "  reconciliation"
     )
     for o in outcomes:
-        if not o.success:
+        # A run that reconciled and then failed, failed on its blocking check: the
+        # reconciliation is not clean, and the row says how.
+        if not o.success and "reconciliation" not in o.metadata:
             print(f"{o.practice_id:<8}  run FAILED")
             for line in (o.error or "").splitlines():
                 print(f"          {line}")

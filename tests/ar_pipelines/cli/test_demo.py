@@ -16,6 +16,7 @@ import pytest
 from ar_pipelines.cli.demo import (
     DemoPaths,
     DemoSize,
+    PracticeOutcome,
     _outcome,
     dev_lines,
     print_summary,
@@ -265,3 +266,23 @@ def test_a_failed_runs_summary_line_names_the_practice_step_and_innermost_cause(
     printed = capsys.readouterr().out
     assert line in printed
     assert "max_retries" not in printed
+
+
+def test_the_summary_of_a_run_failed_by_its_unclean_reconciliation_says_how_it_is_not_clean(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    outcome = PracticeOutcome(
+        "P001",
+        success=False,
+        metadata={
+            "reconciliation": {"clean": False, "amount_mismatch": 2, "matched": 40},
+        },
+        checks={"reconciliation:reconciliation_clean": False},
+        error="practice P001: step reconciliation: check reconciliation_clean failed",
+    )
+
+    print_summary([outcome], tmp_path)
+
+    printed = capsys.readouterr().out
+    assert "run FAILED" not in printed
+    assert "NOT clean: 2 amount_mismatch" in printed
