@@ -9,16 +9,25 @@ queue. Two things look for such runs:
   A worker on this host is alive while its process is; a run whose process is gone is
   marked failed, which frees its slot, and the run-failure path (run retries, sensors)
   follows. A worker on another host cannot be seen from here: its run is left to the
-  runtime limit.
+  runtime limit. (Dagster's default launcher checks nothing itself: its code server
+  fails a run whose worker died only while the server lives, and a code server killed
+  with its workers, as when their machine or container goes down, leaves the run
+  STARTED.)
 - ``fail_dead_runs``, called by the demo and ``make dev`` before they start, for the runs
   of their own instance that a killed earlier session left behind.
 
 A worker's process is the one Dagster records when it starts the run ("Started process
 for run"), or the one a run launched in-process names in ``WORKER_PID_TAG``.
+
+Only Dagster's public API is used. The health check's answer is ``WorkerHealth``, read
+by run monitoring as it reads Dagster's own answer (not exported): its ``status``, which
+it compares with Dagster's worker statuses, and its text, which goes into the failure's
+message. ``WorkerStatus`` compares equal to Dagster's status of the same name.
 """
 
 from __future__ import annotations
 
+import enum
 import json
 import os
 import socket
@@ -26,11 +35,11 @@ from dataclasses import dataclass
 
 import dagster as dg
 import psutil
-from dagster._core.launcher import CheckRunHealthResult, DefaultRunLauncher, WorkerStatus
-from dagster._core.storage.tags import GRPC_INFO_TAG
 
 WORKER_PID_TAG = "ar_pipelines/worker_pid"
 WORKER_HOST_TAG = "ar_pipelines/worker_host"
+# Where the code server that started a run listens, as Dagster's default launcher tags it.
+GRPC_INFO_TAG = ".dagster/grpc_info"
 LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
 STARTED_PROCESS = "Started process for run"
 IN_PROGRESS = (
@@ -40,6 +49,36 @@ IN_PROGRESS = (
 )
 # A process that began after the run recorded it is another one under a reused pid.
 PID_REUSE_SLACK_SECONDS = 2.0
+
+
+class WorkerStatus(enum.Enum):
+    """A run worker's state, as run monitoring is told it: equal to Dagster's own worker
+    status of the same value, which is what run monitoring compares it with."""
+
+    RUNNING = "RUNNING"
+    FAILED = "FAILED"
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, enum.Enum):
+            return bool(self.value == other.value)
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(self.value)
+
+
+@dataclass(frozen=True)
+class WorkerHealth:
+    """The health check's answer, with the fields of Dagster's own: run monitoring fails
+    the run unless ``status`` is running, and its message says ``str(self)``."""
+
+    status: WorkerStatus
+    msg: str
+    transient: bool | None = None
+    run_worker_id: str | None = None
+
+    def __str__(self) -> str:
+        return f"{self.status.value}: '{self.msg}'"
 
 
 @dataclass(frozen=True)
@@ -99,24 +138,26 @@ def dead_worker_message(worker: Worker) -> str:
     )
 
 
-class WatchedRunLauncher(DefaultRunLauncher):
+class WatchedRunLauncher(dg.DefaultRunLauncher):
     """Dagster's default launcher, whose runs' workers run monitoring can check."""
 
     @property
     def supports_check_run_worker_health(self) -> bool:
         return True
 
-    def check_run_worker_health(self, run: dg.DagsterRun) -> CheckRunHealthResult:
+    # Dagster declares its own answer's type, which it does not export; run monitoring
+    # reads this one as it reads that (see WorkerHealth).
+    def check_run_worker_health(self, run: dg.DagsterRun) -> WorkerHealth:  # type: ignore[override]
         if not worker_on_this_host(run):
-            return CheckRunHealthResult(
+            return WorkerHealth(
                 WorkerStatus.RUNNING, "the worker is on another host: its runtime limit applies"
             )
         worker = worker_of(self._instance, run)
         if worker is None:
-            return CheckRunHealthResult(WorkerStatus.RUNNING, "the worker has not started yet")
+            return WorkerHealth(WorkerStatus.RUNNING, "the worker has not started yet")
         if is_alive(worker):
-            return CheckRunHealthResult(WorkerStatus.RUNNING, f"pid {worker.pid} is running")
-        return CheckRunHealthResult(WorkerStatus.FAILED, dead_worker_message(worker))
+            return WorkerHealth(WorkerStatus.RUNNING, f"pid {worker.pid} is running")
+        return WorkerHealth(WorkerStatus.FAILED, dead_worker_message(worker))
 
 
 def fail_dead_runs(instance: dg.DagsterInstance) -> list[str]:

@@ -31,6 +31,7 @@ MYSQL_ENV = "AR_TEST_MYSQL_URL"
 # when the other is nearly done.
 HEAVIEST_FIRST = (
     "tests/ar_pipelines/defs/test_daemon.py",
+    "tests/ar_pipelines/defs/test_deployment.py",
     "tests/ar_pipelines/defs/test_nightly_sync.py",
     "tests/ar_pipelines/cli/test_demo.py",
     "tests/bench/test_bench.py",

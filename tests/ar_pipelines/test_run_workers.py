@@ -1,9 +1,12 @@
 """Runs whose worker died: found by the launcher's health check (run monitoring asks it)
-and by the demo's start-up, on a real instance."""
+and by the demo's start-up, on a real instance. The launcher uses Dagster's public API
+only, so its answers are checked against Dagster's own statuses and run monitoring."""
 
 from __future__ import annotations
 
+import ast
 import json
+import logging
 import os
 import subprocess
 import sys
@@ -16,7 +19,9 @@ from dagster._core.events import EngineEventData
 from dagster._core.launcher import WorkerStatus
 from dagster._core.storage.tags import GRPC_INFO_TAG
 from dagster._core.test_utils import instance_for_test
+from dagster._daemon.monitoring.run_monitoring import monitor_started_run
 
+from ar_pipelines import run_workers
 from ar_pipelines.cli.demo import DemoPaths, instance_home
 from ar_pipelines.run_workers import (
     WORKER_HOST_TAG,
@@ -40,7 +45,10 @@ def a_job() -> None:
 @pytest.fixture
 def instance() -> Iterator[dg.DagsterInstance]:
     launcher = {"module": "ar_pipelines.run_workers", "class": "WatchedRunLauncher"}
-    with instance_for_test(overrides={"run_launcher": launcher}) as instance:
+    # As both instance files set it: a dead worker's run fails, it is never resumed.
+    monitoring = {"enabled": True, "max_resume_run_attempts": 0}
+    overrides = {"run_launcher": launcher, "run_monitoring": monitoring}
+    with instance_for_test(overrides=overrides) as instance:
         yield instance
 
 
@@ -95,6 +103,68 @@ def test_the_launcher_leaves_a_worker_on_another_host_to_the_runtime_limit(
     run = started_by_code_server(instance, a_gone_pid(), "code-server.internal")
 
     assert launcher_of(instance).check_run_worker_health(run).status == WorkerStatus.RUNNING
+
+
+def status_of(instance: dg.DagsterInstance, run: dg.DagsterRun) -> dg.DagsterRunStatus:
+    stored = instance.get_run_by_id(run.run_id)
+    assert stored is not None
+    return stored.status
+
+
+def monitored(instance: dg.DagsterInstance, run: dg.DagsterRun) -> None:
+    """One pass of Dagster's own run monitoring (as the daemon runs it) over the run."""
+    record = instance.get_run_record_by_id(run.run_id)
+    assert record is not None
+    # The workspace is only for resuming a run, which these instances never do.
+    monitor_started_run(instance, None, record, logging.getLogger("run_monitoring"))
+
+
+def test_dagsters_run_monitoring_fails_the_run_whose_worker_the_launcher_finds_gone(
+    instance: dg.DagsterInstance,
+) -> None:
+    pid = a_gone_pid()
+    run = started_by_code_server(instance, pid, "localhost")
+
+    monitored(instance, run)
+
+    assert status_of(instance, run) == dg.DagsterRunStatus.FAILURE
+    failures = instance.all_logs(run.run_id, of_type=dg.DagsterEventType.RUN_FAILURE)
+    assert f"FAILED: 'the run's worker process (pid {pid}) is gone" in failures[0].message
+
+
+def test_dagsters_run_monitoring_leaves_started_the_run_whose_worker_runs(
+    instance: dg.DagsterInstance,
+) -> None:
+    run = started_by_code_server(instance, os.getpid(), "127.0.0.1")
+
+    monitored(instance, run)
+
+    assert status_of(instance, run) == dg.DagsterRunStatus.STARTED
+
+
+def test_the_launchers_statuses_equal_dagsters_statuses_of_the_same_name_only() -> None:
+    assert run_workers.WorkerStatus.RUNNING == WorkerStatus.RUNNING
+    assert WorkerStatus.FAILED == run_workers.WorkerStatus.FAILED
+    assert run_workers.WorkerStatus.RUNNING not in [WorkerStatus.FAILED, WorkerStatus.SUCCESS]
+    assert run_workers.WorkerStatus.FAILED not in [WorkerStatus.RUNNING, WorkerStatus.SUCCESS]
+    assert run_workers.GRPC_INFO_TAG == GRPC_INFO_TAG
+
+
+def test_the_run_launcher_imports_no_private_module_of_dagster() -> None:
+    tree = ast.parse(Path(run_workers.__file__).read_text())
+    imported = [
+        name
+        for node in ast.walk(tree)
+        for name in (
+            [alias.name for alias in node.names]
+            if isinstance(node, ast.Import)
+            else [node.module or ""]
+            if isinstance(node, ast.ImportFrom)
+            else []
+        )
+    ]
+    assert "dagster" in imported
+    assert [name for name in imported if name.startswith(("dagster._", "dagster.core"))] == []
 
 
 def test_start_up_marks_failed_the_runs_whose_process_is_gone_and_only_those(
