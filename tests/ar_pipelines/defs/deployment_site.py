@@ -122,11 +122,10 @@ class Topology:
 
 
 @contextmanager
-def fresh_database(base_url: str) -> Iterator[PostgresLocation]:
-    """A new database on the server of ``base_url``, dropped afterwards, connections or not."""
-    server = parse_location(base_url)
-    assert isinstance(server, PostgresLocation)
-    name = f"dagster_deploy_{uuid.uuid4().hex[:12]}"
+def fresh_database(server: PostgresLocation, prefix: str) -> Iterator[PostgresLocation]:
+    """A new database on ``server`` (its name ``prefix`` and a random suffix), dropped
+    afterwards, open connections or not."""
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
     with psycopg.connect(**server.connect_kwargs(), autocommit=True) as connection:
         connection.execute(sql.SQL("create database {}").format(sql.Identifier(name)))
     try:
@@ -288,7 +287,9 @@ def production_topology(
     workspace = production_workspace(root, code_port)
     processes: list[Process] = []
     with ExitStack() as stack:
-        database = stack.enter_context(fresh_database(postgres_url))
+        server = parse_location(postgres_url)
+        assert isinstance(server, PostgresLocation)
+        database = stack.enter_context(fresh_database(server, "dagster_deploy"))
         base_url = stack.enter_context(serving(f"sqlite:///{paths.sandbox}"))
         stack.callback(stop, processes)
         variables = {**postgres_variables(database), "DAGSTER_HOME": str(home)}

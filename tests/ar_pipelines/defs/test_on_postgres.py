@@ -24,6 +24,7 @@ from ar_pipelines.defs.resources import WarehouseResource
 from ar_pipelines.warehouse import open_warehouse
 from ar_pipelines.warehouse.location import PostgresLocation, parse_location
 from tests.ar_pipelines.defs.conftest import Pipeline, materialized
+from tests.ar_pipelines.defs.deployment_site import fresh_database
 from tests.conftest import POSTGRES_ENV
 
 pytestmark = pytest.mark.postgres
@@ -53,16 +54,8 @@ def postgres() -> PostgresLocation:
 def dagster_database(postgres: PostgresLocation) -> Iterator[PostgresLocation]:
     """A new database for the Dagster instance alone, so that no other test's or session's
     runs mix with this one's; dropped afterwards, open connections or not."""
-    name = f"dagster_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(**postgres.connect_kwargs(), autocommit=True) as connection:
-        connection.execute(sql.SQL("create database {}").format(sql.Identifier(name)))
-    try:
-        yield dataclasses.replace(postgres, database=name)
-    finally:
-        with psycopg.connect(**postgres.connect_kwargs(), autocommit=True) as connection:
-            connection.execute(
-                sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(name))
-            )
+    with fresh_database(postgres, "dagster") as database:
+        yield database
 
 
 @pytest.fixture
