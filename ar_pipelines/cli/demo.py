@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from ar_pipelines._environment import environment_set
+from ar_pipelines.health import PAGE_NAME
 
 DEMO_PRACTICES = ("P001", "P002")
 DEMO_PATIENTS = 2_500
@@ -273,6 +274,7 @@ def materialize_practices(
     from ar_pipelines.cli.progress import LOGGER, PlainText, RunProgress, run_logger
     from ar_pipelines.defs import build_definitions
     from ar_pipelines.defs.automation import NIGHTLY_JOB, WEEKLY_JOB
+    from ar_pipelines.defs.health import HEALTH_JOB
     from ar_pipelines.run_workers import this_host_tags
 
     outcomes = []
@@ -304,6 +306,12 @@ def materialize_practices(
                     },
                 )
             outcomes.append(_outcome(practice_id, result))
+        # The page of how every practice stands, as the health sensor refreshes it after
+        # the nights of a deployment.
+        with redirect_stdout(sink):
+            definitions.resolve_job_def(HEALTH_JOB).execute_in_process(
+                instance=instance, tags=this_host_tags(), raise_on_error=False
+            )
     return outcomes
 
 
@@ -415,6 +423,9 @@ def run_demo(
                 full_reconciliation=full_reconciliation,
             )
     print_summary(outcomes, reports)
+    page = reports / PAGE_NAME
+    if page.exists():
+        print(f"how each practice stands: {page}")
     print(f"warehouse: {paths.warehouse}; what the steps printed: {paths.root / 'runs.log'}")
     print(f"Dagster runs: {paths.dagster_home} (open them with make dev)")
     return 0 if all(o.clean for o in outcomes) else 1
