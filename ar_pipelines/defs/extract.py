@@ -13,11 +13,12 @@ from ar_pipelines.defs.common import (
     Stage,
     practice_step,
 )
-from ar_pipelines.defs.resources import Settings, Sources, WarehouseResource
+from ar_pipelines.defs.resources import Settings, Sources, WarehouseResource, warehouse_kind
 from ar_pipelines.sources.base import SourceStatus
 from ar_pipelines.sync import extract_patients, extract_transactions
 
-EXTRACT = Stage("extract", kinds=frozenset({"sql"}))
+# Read with SQL (or the REST API), stored in the warehouse.
+EXTRACT = Stage("extract", kinds=frozenset({"sql", warehouse_kind()}))
 
 
 @EXTRACT.asset(

@@ -3,10 +3,9 @@ assets that run ``sync.normalize_practice`` for a practice and report what it di
 
 The quarantine's asset check fails when the run quarantined more than the practice's
 ``quarantine_threshold`` of the rows it read. Their kinds are ``pandas`` (the
-normalizer works on data frames) and the warehouse's (``warehouse_kind``).
+normalizer works on data frames) and the warehouse's (``resources.warehouse_kind``).
 """
 
-import os
 from collections.abc import Iterator
 from dataclasses import asdict
 from typing import Any
@@ -22,24 +21,10 @@ from ar_pipelines.defs.common import (
     partitioned_checks,
     practice_step,
 )
-from ar_pipelines.defs.resources import (
-    DEFAULT_WAREHOUSE_URL,
-    WAREHOUSE_URL_ENV,
-    Settings,
-    Sources,
-    WarehouseResource,
-)
+from ar_pipelines.defs.resources import Settings, Sources, WarehouseResource, warehouse_kind
 from ar_pipelines.sync import NormalizeOutcome, normalize_practice
 
 QUARANTINE_SHARE_CHECK = "quarantine_share_under_threshold"
-
-
-def warehouse_kind(url: str | None = None) -> str:
-    """The kind, as Dagster shows it, of the warehouse at ``url`` (default: the
-    environment's ``AR_WAREHOUSE_URL``): ``duckdb`` or ``postgres``. The kind of every
-    asset stored in the warehouse, beside the kind of what computes it."""
-    url = url or os.environ.get(WAREHOUSE_URL_ENV) or DEFAULT_WAREHOUSE_URL
-    return "duckdb" if url.startswith("duckdb") else "postgres"
 
 
 class NormalizeConfig(dg.Config):

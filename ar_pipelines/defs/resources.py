@@ -39,6 +39,14 @@ def warehouse_pool(url: str | None = None) -> str | None:
     return DUCKDB_POOL if url.startswith("duckdb") else None
 
 
+def warehouse_kind(url: str | None = None) -> str:
+    """The kind, as Dagster shows it, of the warehouse at ``url`` (default: the
+    environment's ``AR_WAREHOUSE_URL``): ``duckdb`` or ``postgres``. The kind of every
+    asset stored in the warehouse, beside the kind of what computes it."""
+    url = url or os.environ.get(WAREHOUSE_URL_ENV) or DEFAULT_WAREHOUSE_URL
+    return "duckdb" if url.startswith("duckdb") else "postgres"
+
+
 def _secret(name: str, practice: Practice, what: str) -> str:
     value = os.environ.get(name)
     if not value:

@@ -51,8 +51,7 @@ from ar_pipelines.defs.common import (
     practice_of,
     retried_when_transient,
 )
-from ar_pipelines.defs.normalized import warehouse_kind
-from ar_pipelines.defs.resources import Settings, WarehouseResource
+from ar_pipelines.defs.resources import Settings, WarehouseResource, warehouse_kind
 from ar_pipelines.statements.dbt import (
     PROJECT_DIR,
     dbt_environment,

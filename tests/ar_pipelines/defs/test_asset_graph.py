@@ -15,8 +15,8 @@ import pytest
 
 from ar_pipelines.cli.demo import practices_file
 from ar_pipelines.defs import build_definitions
-from ar_pipelines.defs.normalized import warehouse_kind
 from ar_pipelines.defs.practices import load_practices
+from ar_pipelines.defs.resources import warehouse_kind
 from ar_pipelines.defs.statements_dbt import DBT_PROJECT, check_description
 
 UNIQUE_ID = "dagster_dbt/unique_id"  # dagster-dbt's metadata of a dbt node's asset
