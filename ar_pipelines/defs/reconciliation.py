@@ -3,6 +3,9 @@
 The report (HTML with a chart of billed, paid and outstanding by month, local against AR,
 and a CSV of every statement) goes under the reports directory; the asset's metadata
 holds the summary, and its check fails, with samples, unless every statement matched.
+When it is not clean, AR is asked why (``reconcile.why``): the causes go into a CSV
+beside the report, into the page, and, counted, into the metadata of the asset and
+its check.
 """
 
 import os
@@ -22,7 +25,7 @@ from ar_pipelines.defs.common import (
     practice_step,
 )
 from ar_pipelines.defs.resources import ArApi, Settings, WarehouseResource
-from ar_pipelines.reconcile import read_back_statements, reconcile_practice
+from ar_pipelines.reconcile import Causes, read_back_statements, reconcile_practice
 from ar_pipelines.statements.dbt import practice_schema
 
 RECONCILIATION_CLEAN = "reconciliation_clean"
@@ -113,6 +116,7 @@ def ar_statements(
 )
 def reconciliation(
     context: dg.AssetExecutionContext,
+    ar: ArApi,
     warehouse: WarehouseResource,
     settings: Settings,
 ) -> Iterator[dg.MaterializeResult[Any] | dg.AssetCheckResult]:
@@ -123,9 +127,15 @@ def reconciliation(
             practice_id=practice.id,
             local_schema=practice_schema(practice, store.schema_prefix),
             reports_dir=settings.reports_path,
+            # Opened only when some statement differs, to ask AR why.
+            open_client=lambda: ar.client(practice),
         )
-    result, files, coverage = done.result, done.files, done.coverage
+    result, files, coverage, causes = done.result, done.files, done.coverage, done.causes
     summary = result.summary()
+    why = _causes_metadata(causes, files.causes)
+    if done.causes_error is not None:
+        context.log.warning(f"AR could not be asked why statements differ: {done.causes_error}")
+        why["causes_error"] = done.causes_error
     yield dg.MaterializeResult(
         asset_key=RECONCILIATION,
         metadata={
@@ -138,7 +148,10 @@ def reconciliation(
             "summary": dg.MetadataValue.json(summary),
             "report": dg.MetadataValue.path(str(files.html)),
             "csv": dg.MetadataValue.path(str(files.csv)),
-            "first_mismatches": dg.MetadataValue.json(result.mismatches(limit=ALERT_MISMATCHES)),
+            "first_mismatches": dg.MetadataValue.json(
+                _with_causes(result.mismatches(limit=ALERT_MISMATCHES), causes)
+            ),
+            **why,
         },
     )
     yield dg.AssetCheckResult(
@@ -148,10 +161,35 @@ def reconciliation(
         metadata={
             **{status: count for status, count in result.counts().items()},
             "full": coverage.full,
-            "mismatches": dg.MetadataValue.json(result.mismatches(limit=20)),
+            "mismatches": dg.MetadataValue.json(_with_causes(result.mismatches(limit=20), causes)),
             "report": dg.MetadataValue.path(str(files.html)),
+            **why,
         },
     )
+
+
+def _causes_metadata(causes: Causes | None, path: object) -> dict[str, Any]:
+    """The causes counted, whether the limit cut them, and their CSV (nothing when the
+    reconciliation was clean)."""
+    if causes is None:
+        return {}
+    return {
+        "causes": dg.MetadataValue.json(causes.counts()),
+        "causes_capped": causes.capped,
+        "causes_csv": dg.MetadataValue.path(str(path)),
+    }
+
+
+def _with_causes(rows: list[dict[str, object]], causes: Causes | None) -> list[dict[str, object]]:
+    """Each mismatch with its causes (``cause``: comma-separated, ``None`` when not
+    looked at)."""
+    if causes is None:
+        return rows
+    found = causes.by_statement()
+    return [
+        {**row, "cause": ", ".join(found[str(row["key"])]) if str(row["key"]) in found else None}
+        for row in rows
+    ]
 
 
 reconciliation_assets = RECONCILE.assets

@@ -37,6 +37,12 @@ The report, written by ``write_report`` into a directory:
   (the first 1,000; the CSV has them all).
 
 Totals are ``Decimal`` sums of the same rows in the CSV, the page and ``summary()``.
+
+Why each statement differs (``why.explain``; ``reconcile_practice`` does it when the
+reconciliation is not clean and it is given ``open_client``): the differing ledger
+entries and allocations, local against AR, one row per entry and field, in
+``reconciliation_{practice_id}_causes.csv`` and in the page's "Why" column and
+drill-downs (``docs/reconciliation-causes.md``).
 """
 
 from ar_pipelines.reconcile.compare import reconcile
@@ -51,8 +57,11 @@ from ar_pipelines.reconcile.practice import (
 )
 from ar_pipelines.reconcile.report import ReportFiles, write_report
 from ar_pipelines.reconcile.result import Reconciliation, Status
+from ar_pipelines.reconcile.why import Cause, Causes, explain
 
 __all__ = [
+    "Cause",
+    "Causes",
     "Coverage",
     "LastFull",
     "Listing",
@@ -63,6 +72,7 @@ __all__ = [
     "ReportFiles",
     "Status",
     "ar_statements_frame",
+    "explain",
     "read_back_statements",
     "reconcile",
     "reconcile_practice",

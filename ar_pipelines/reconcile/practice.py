@@ -16,6 +16,8 @@ the push did not touch, is seen by the next full read-back.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 from enum import StrEnum
@@ -25,6 +27,7 @@ from typing import Any
 import pandas as pd
 
 from ar_pipelines.client import ARClient
+from ar_pipelines.client.errors import ApiError
 from ar_pipelines.clock import naive_utc, utc_now
 from ar_pipelines.reconcile import stored
 from ar_pipelines.reconcile.compare import reconcile
@@ -38,6 +41,7 @@ from ar_pipelines.reconcile.readback import (
 )
 from ar_pipelines.reconcile.report import ReportFiles, report_name, write_report
 from ar_pipelines.reconcile.result import Reconciliation
+from ar_pipelines.reconcile.why import DEFAULT_LIMIT, Causes, explain
 from ar_pipelines.warehouse import AR_STATEMENTS, LEDGER_ENTRIES, TOUCHED_CUSTOMERS, Warehouse
 
 CUSTOMER = "customer_external_id"
@@ -77,11 +81,15 @@ class ReadBack:
 
 @dataclass(frozen=True)
 class PracticeReconciliation:
-    """The reconciliation of one practice, what it verified, and the report files."""
+    """The reconciliation of one practice, what it verified, the report files, and the
+    causes of its mismatches (when it was not clean and AR could be asked; else, when
+    asking failed, ``causes_error`` says how)."""
 
     result: Reconciliation
     files: ReportFiles
     coverage: Coverage
+    causes: Causes | None = None
+    causes_error: str | None = None
 
 
 def read_back_statements(
@@ -128,7 +136,13 @@ def read_back_statements(
 
 
 def reconcile_practice(
-    warehouse: Warehouse, *, practice_id: str, local_schema: str, reports_dir: Path
+    warehouse: Warehouse,
+    *,
+    practice_id: str,
+    local_schema: str,
+    reports_dir: Path,
+    open_client: Callable[[], AbstractContextManager[ARClient]] | None = None,
+    cause_limit: int = DEFAULT_LIMIT,
 ) -> PracticeReconciliation:
     """The practice's local statements (the ``statements`` model dbt built in
     ``local_schema``) against its copy of AR's, merged into its stored reconciliation,
@@ -137,7 +151,13 @@ def reconcile_practice(
     After a full read-back (or when nothing is stored yet) every statement is compared;
     after a nightly one, the statements of the customers it read back, whose rows then
     replace theirs in the stored reconciliation. A full reconciliation is remembered
-    beside the report as the last full one."""
+    beside the report as the last full one.
+
+    When the reconciliation is not clean and ``open_client`` is given, a client is
+    opened and the causes of the first ``cause_limit`` mismatches (largest first) are
+    looked for (``why.explain``) and written beside the report. An error of AR's API
+    while doing so leaves the reconciliation and its report as they are, without
+    causes, and is told in ``causes_error``."""
     coverage = _coverage(warehouse, practice_id, reports_dir)
     read_at = warehouse.get_cursor(practice_id, READ_BACK)
     verified = _touched(warehouse, practice_id, until=read_at)
@@ -155,13 +175,29 @@ def reconcile_practice(
         last = LastFull(at=read_at or utc_now(), clean=result.clean, counts=result.counts())
         last.save(last_full_path(reports_dir, practice_id))
         coverage = replace(coverage, last_full=last)
+    causes, causes_error = None, None
+    if not result.clean and open_client is not None:
+        try:
+            with open_client() as client:
+                causes = explain(
+                    client,
+                    warehouse,
+                    practice_id=practice_id,
+                    local_schema=local_schema,
+                    differing=result.differing(),
+                    limit=cause_limit,
+                )
+        except ApiError as error:
+            # The reconciliation stands without its causes: AR could not be asked why.
+            causes_error = f"{type(error).__name__}: {error}".splitlines()[0]
     files = write_report(
         result,
         reports_dir,
         coverage=coverage,
         write_csv=lambda path: stored.write_csv(warehouse, practice_id, path),
+        causes=causes,
     )
-    return PracticeReconciliation(result, files, coverage)
+    return PracticeReconciliation(result, files, coverage, causes, causes_error)
 
 
 def last_full_path(reports_dir: Path, practice_id: str) -> Path:

@@ -17,14 +17,18 @@ from ar_pipelines.reconcile.coverage import Coverage
 from ar_pipelines.reconcile.html import render_html
 from ar_pipelines.reconcile.inputs import ObjectArray
 from ar_pipelines.reconcile.result import MONEY_COLUMNS, Reconciliation, money_text
+from ar_pipelines.reconcile.why import Causes
 
 UNSAFE_IN_FILE_NAME = re.compile(r"[^A-Za-z0-9._-]")
 
 
 @dataclass(frozen=True)
 class ReportFiles:
+    """The report's files; ``causes`` when the causes of the mismatches were looked for."""
+
     csv: Path
     html: Path
+    causes: Path | None = None
 
 
 def write_report(
@@ -34,19 +38,35 @@ def write_report(
     generated_at: datetime | None = None,
     coverage: Coverage | None = None,
     write_csv: Callable[[Path], object] | None = None,
+    causes: Causes | None = None,
 ) -> ReportFiles:
     """Write ``reconciliation_{practice_id}.csv`` (every statement; money as plain
-    two-decimal text, dates ISO, a missing side empty) and ``.html`` into ``out_dir``."""
+    two-decimal text, dates ISO, a missing side empty) and ``.html`` into ``out_dir``;
+    with ``causes``, also ``reconciliation_{practice_id}_causes.csv`` (one row per
+    differing entry and field). Without them, an earlier causes file is removed: it
+    would explain mismatches that are no longer these."""
     out_dir.mkdir(parents=True, exist_ok=True)
     stem = f"reconciliation_{report_name(result.practice_id)}"
-    files = ReportFiles(csv=out_dir / f"{stem}.csv", html=out_dir / f"{stem}.html")
+    causes_path = out_dir / f"{stem}_causes.csv"
+    files = ReportFiles(
+        csv=out_dir / f"{stem}.csv",
+        html=out_dir / f"{stem}.html",
+        causes=causes_path if causes is not None else None,
+    )
+    if causes is not None:
+        causes.write_csv(causes_path)
+    else:
+        causes_path.unlink(missing_ok=True)
     if write_csv is not None:  # every row, where ``result`` holds only those that differ
         write_csv(files.csv)
     else:
         csv_frame(result).to_csv(files.csv, index=False, lineterminator="\n")
     when = generated_at or utc_now()
     files.html.write_text(
-        render_html(result, generated_at=when, csv_name=files.csv.name, coverage=coverage), "utf-8"
+        render_html(
+            result, generated_at=when, csv_name=files.csv.name, coverage=coverage, causes=causes
+        ),
+        "utf-8",
     )
     return files
 
