@@ -148,6 +148,11 @@ def reconciliation(
             "summary": dg.MetadataValue.json(summary),
             "report": dg.MetadataValue.path(str(files.html)),
             "csv": dg.MetadataValue.path(str(files.csv)),
+            **(
+                {"workbook": dg.MetadataValue.path(str(files.workbook))}
+                if files.workbook is not None
+                else {}
+            ),
             "first_mismatches": dg.MetadataValue.json(
                 _with_causes(result.mismatches(limit=ALERT_MISMATCHES), causes)
             ),

@@ -329,14 +329,23 @@ def _raw_amounts(texts: Iterable[str]) -> list[str | None]:
 # Aging --------------------------------------------------------------------------------
 
 
-def statement_rows(warehouse: Warehouse, practice_id: str) -> pd.DataFrame:
-    """Every statement of the practice's stored reconciliation (``ROW_COLUMNS``, by
-    statement number), money as ``Decimal`` or ``None``: what ``aging`` and the workbook
-    need where a reconciliation read from the warehouse holds only the rows that differ."""
-    rows = warehouse.read(RECONCILED, practice_id=practice_id, columns=list(ROW_COLUMNS))
+# What ``aging`` reads of each statement: a narrow read where the workbook is not written.
+AGING_COLUMNS_READ = ("key", "period_start", "local_outstanding", "ar_outstanding")
+
+
+def statement_rows(
+    warehouse: Warehouse, practice_id: str, columns: Iterable[str] = ROW_COLUMNS
+) -> pd.DataFrame:
+    """Every statement of the practice's stored reconciliation (``columns``, by default
+    ``ROW_COLUMNS``; by statement number), money as ``Decimal`` or ``None``: what
+    ``aging`` (``AGING_COLUMNS_READ``) and the workbook need where a reconciliation read
+    from the warehouse holds only the rows that differ."""
+    wanted = list(columns)
+    rows = warehouse.read(RECONCILED, practice_id=practice_id, columns=wanted)
     rows = rows.sort_values("key", kind="stable").reset_index(drop=True)
     for column in MONEY_COLUMNS:
-        rows[column] = rows[column].astype(object).where(rows[column].notna(), None)
+        if column in wanted:
+            rows[column] = rows[column].astype(object).where(rows[column].notna(), None)
     return rows
 
 

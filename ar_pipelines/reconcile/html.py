@@ -61,9 +61,11 @@ def render_html(
     limit: int = TABLE_LIMIT,
     coverage: Coverage | None = None,
     causes: Causes | None = None,
+    finance: str = "",
 ) -> str:
     """The page; with ``causes``, the differing statements carry their causes ("Why")
-    and a drill-down per statement looked at, its entries local against AR."""
+    and a drill-down per statement looked at, its entries local against AR. ``finance``
+    (``finance.finance_html``: the totals, the source tie-out, the aging) goes first."""
     practice = html.escape(result.practice_id)
     return "\n".join(
         [
@@ -77,6 +79,7 @@ def render_html(
             f" {html.escape(generated_at.isoformat(timespec='seconds'))}.</p>",
             _headline(result),
             _coverage(coverage),
+            finance,
             "<h2>Statements by status</h2>",
             _counts_table(result),
             "<h2>Totals</h2>",

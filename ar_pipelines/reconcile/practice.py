@@ -32,6 +32,12 @@ from ar_pipelines.clock import naive_utc, utc_now
 from ar_pipelines.reconcile import stored
 from ar_pipelines.reconcile.compare import reconcile
 from ar_pipelines.reconcile.coverage import Coverage, LastFull
+from ar_pipelines.reconcile.finance import (
+    AGING_COLUMNS_READ,
+    aging,
+    source_tie_out,
+    statement_rows,
+)
 from ar_pipelines.reconcile.inputs import KEY, customers_in_numbers
 from ar_pipelines.reconcile.readback import (
     listing_requests,
@@ -40,9 +46,15 @@ from ar_pipelines.reconcile.readback import (
     read_statements,
 )
 from ar_pipelines.reconcile.report import ReportFiles, report_name, write_report
-from ar_pipelines.reconcile.result import Reconciliation
+from ar_pipelines.reconcile.result import ROW_COLUMNS, Reconciliation
 from ar_pipelines.reconcile.why import DEFAULT_LIMIT, Causes, explain
-from ar_pipelines.warehouse import AR_STATEMENTS, LEDGER_ENTRIES, TOUCHED_CUSTOMERS, Warehouse
+from ar_pipelines.warehouse import (
+    AR_STATEMENTS,
+    LEDGER_ENTRIES,
+    QUARANTINE,
+    TOUCHED_CUSTOMERS,
+    Warehouse,
+)
 
 CUSTOMER = "customer_external_id"
 # The practice's cursors (``push.cursors``): when AR's statements were last read back,
@@ -157,7 +169,11 @@ def reconcile_practice(
     opened and the causes of the first ``cause_limit`` mismatches (largest first) are
     looked for (``why.explain``) and written beside the report. An error of AR's API
     while doing so leaves the reconciliation and its report as they are, without
-    causes, and is told in ``causes_error``."""
+    causes, and is told in ``causes_error``.
+
+    The page opens with the source's tie-out and the aging of outstanding
+    (``finance``); the finance workbook is written with a full reconciliation and with
+    one that is not clean."""
     coverage = _coverage(warehouse, practice_id, reports_dir)
     read_at = warehouse.get_cursor(practice_id, READ_BACK)
     verified = _touched(warehouse, practice_id, until=read_at)
@@ -190,12 +206,22 @@ def reconcile_practice(
         except ApiError as error:
             # The reconciliation stands without its causes: AR could not be asked why.
             causes_error = f"{type(error).__name__}: {error}".splitlines()[0]
+    # The finance workbook holds every statement: written when finance needs it (a
+    # reconciliation that is not clean) and with each full one, not every clean night.
+    with_workbook = coverage.full or not result.clean
+    statements = statement_rows(
+        warehouse, practice_id, ROW_COLUMNS if with_workbook else AGING_COLUMNS_READ
+    )
     files = write_report(
         result,
         reports_dir,
         coverage=coverage,
         write_csv=lambda path: stored.write_csv(warehouse, practice_id, path),
         causes=causes,
+        tie_out=source_tie_out(warehouse, practice_id),
+        aging=aging(statements, utc_now().date()),
+        quarantine=warehouse.read(QUARANTINE, practice_id=practice_id) if with_workbook else None,
+        statements=statements if with_workbook else None,
     )
     return PracticeReconciliation(result, files, coverage, causes, causes_error)
 

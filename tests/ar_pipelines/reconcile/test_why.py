@@ -15,6 +15,7 @@ from pathlib import Path
 import dagster as dg
 import pandas as pd
 import pytest
+from openpyxl import load_workbook  # type: ignore[import-untyped]
 from sqlalchemy import select
 
 from ar_pipelines.client import ARClient
@@ -33,6 +34,7 @@ from tests.ar_pipelines.defs.conftest import (  # noqa: F401 - the module's pipe
     materialized,
     shared_pipeline,
 )
+from tests.ar_pipelines.reconcile.test_workbook import cents, html_value, summary_row
 
 PRACTICE = "P001"
 # Added in AR, with characters the page must escape.
@@ -328,3 +330,24 @@ def test_when_ar_cannot_be_asked_why_the_report_is_still_written_without_causes(
     assert done.files.html.exists()
     assert not (tmp_path / f"reconciliation_{PRACTICE}_causes.csv").exists()
     assert "<th>Why</th>" not in done.files.html.read_text(encoding="utf-8")
+
+
+def test_the_unclean_run_writes_the_finance_workbook_whose_totals_are_the_csvs_and_the_pages(
+    reconciled: Reconciled,
+) -> None:
+    metadata = materialized(reconciled.run, "reconciliation")
+    book = load_workbook(metadata["workbook"])
+    frame = pd.read_csv(metadata["csv"], dtype=str, keep_default_na=False)
+    page = Path(metadata["report"]).read_text(encoding="utf-8")
+
+    assert book.sheetnames == ["Summary", "Statements", "Mismatches", "Causes", "Quarantine"]
+    assert book["Causes"].max_row - 1 == len(reconciled.causes.rows)
+    assert book["Statements"].max_row - 1 == len(frame)
+    for measure, local_column, ar_column in (
+        ("Billed", "local_amount", "ar_amount"),
+        ("Outstanding", "local_outstanding", "ar_outstanding"),
+    ):
+        _, local, ar, *_ = summary_row(book["Summary"], measure)
+        assert cents(local) == sum((Decimal(v) for v in frame[local_column] if v), Decimal(0))
+        assert cents(ar) == sum((Decimal(v) for v in frame[ar_column] if v), Decimal(0))
+        assert cents(ar) == html_value(page, f"finance-ar_{measure.lower()}")
