@@ -34,6 +34,7 @@ from ar_pipelines.defs.extract import extract_assets
 from ar_pipelines.defs.health import health_definitions
 from ar_pipelines.defs.normalized import normalized_assets
 from ar_pipelines.defs.notifications import notifications_from_environment
+from ar_pipelines.defs.plan import push_plan_assets
 from ar_pipelines.defs.practices import PracticesConfig, load_practices
 from ar_pipelines.defs.push import push_assets
 from ar_pipelines.defs.reconciliation import reconciliation_assets
@@ -82,6 +83,7 @@ def build_definitions(
             *extract_assets(partitions, pool),
             *normalized_assets(partitions, pool),
             *push_assets(partitions, pool),
+            *push_plan_assets(partitions, pool),
             *dbt_statement_assets(partitions, pool),
             *reconciliation_assets(partitions, pool),
         ],

@@ -21,11 +21,13 @@ read from the environment when a run needs them.
 from __future__ import annotations
 
 import difflib
+import math
 import os
 import re
 import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +43,11 @@ from ar_pipelines.normalize.settings import (
 )
 from ar_pipelines.sources.schema import normalize_url
 from ar_pipelines.sources.sql_reader import SqlLayout
+from ar_pipelines.sync.plan import (
+    DEFAULT_MAX_STATEMENT_REMOVAL_SHARE,
+    DEFAULT_MAX_VOID_SHARE,
+    PlanLimits,
+)
 
 PRACTICES_FILE_ENV = "AR_PRACTICES_FILE"
 DEFAULT_PRACTICES_FILE = Path("practices.toml")
@@ -89,6 +96,9 @@ class Practice:
     sa_campaign_id: str | None = None
     sa_campaign_env: str | None = None
     quarantine_threshold: float = DEFAULT_QUARANTINE_THRESHOLD
+    max_void_share: float = DEFAULT_MAX_VOID_SHARE
+    max_statement_removal_share: float = DEFAULT_MAX_STATEMENT_REMOVAL_SHARE
+    max_outstanding_change: Decimal | None = None
     mapping: PracticeSettings = field(default_factory=PracticeSettings)
 
     @property
@@ -103,6 +113,14 @@ class Practice:
     @property
     def phone_region(self) -> str:
         return self.mapping.phone_region
+
+    def plan_limits(self) -> PlanLimits:
+        """How far a push of the practice may go before it waits for approval."""
+        return PlanLimits(
+            max_void_share=self.max_void_share,
+            max_statement_removal_share=self.max_statement_removal_share,
+            max_outstanding_change=self.max_outstanding_change,
+        )
 
     def variables(self) -> tuple[str, ...]:
         """Every environment variable the practice names, its AR key's first: what a run
@@ -266,6 +284,24 @@ def _share(value: Any) -> float:
     return float(value)
 
 
+def _amount(value: Any) -> Decimal:
+    """A sum of money of at least 0, to the cent: a number, or text such as "2500.00"."""
+    wanted = 'must be an amount of at least 0, such as 2500 or "2500.00"'
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise ValueError(wanted)
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ValueError(wanted)
+    try:
+        amount = Decimal(repr(value) if isinstance(value, float) else str(value).strip())
+    except InvalidOperation:
+        raise ValueError(wanted) from None
+    if not amount.is_finite() or amount < 0:
+        raise ValueError(wanted)
+    if amount != amount.quantize(Decimal("0.01")):
+        raise ValueError("must be an amount to the cent (at most two decimal places)")
+    return amount.quantize(Decimal("0.01"))
+
+
 def _region(value: Any) -> str:
     supported = phonenumbers.SUPPORTED_REGIONS
     if not isinstance(value, str) or value.upper() not in supported:
@@ -298,6 +334,9 @@ FIELDS: dict[str, Check] = {
     "sa_campaign_id": _text,
     "sa_campaign_env": _ENV,
     "quarantine_threshold": _share,
+    "max_void_share": _share,
+    "max_statement_removal_share": _share,
+    "max_outstanding_change": _amount,
     "bill_to": _one_of("patient", "guarantor"),
     "phone_region": _region,
     "sikka_practice_id": _text,
@@ -395,6 +434,11 @@ def _practice(entry: Any, defaults: dict[str, Any], path: Path, number: int) -> 
         sa_campaign_id=merged.get("sa_campaign_id"),
         sa_campaign_env=merged.get("sa_campaign_env"),
         quarantine_threshold=merged.get("quarantine_threshold", DEFAULT_QUARANTINE_THRESHOLD),
+        max_void_share=merged.get("max_void_share", DEFAULT_MAX_VOID_SHARE),
+        max_statement_removal_share=merged.get(
+            "max_statement_removal_share", DEFAULT_MAX_STATEMENT_REMOVAL_SHARE
+        ),
+        max_outstanding_change=merged.get("max_outstanding_change"),
         mapping=PracticeSettings(
             bill_to=merged.get("bill_to", "patient"),
             phone_region=merged.get("phone_region", "US"),

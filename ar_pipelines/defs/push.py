@@ -3,9 +3,10 @@
 
 The push state in the warehouse (external id, payload hash, last result) decides what is
 new or changed; rejected and failed records wait in the dead letter and are tried again
-on every run. A push that could not send everything fails the step
-(and Dagster retries it); records refused by AR fail the asset check instead, with the
-server's messages in its metadata.
+on every run. A push that could not send everything fails the step (and Dagster retries
+it); records refused by AR fail the asset check instead, with the server's messages in
+its metadata. Both pushes wait for the push plan (``ar/push_plan``, ``defs.plan``):
+when its blocking check refuses the plan, nothing is pushed.
 """
 
 from collections.abc import Callable, Iterator
@@ -22,6 +23,7 @@ from ar_pipelines.defs.common import (
     Stage,
     practice_step,
 )
+from ar_pipelines.defs.plan import PUSH_PLAN
 from ar_pipelines.defs.resources import ArApi, Settings, WarehouseResource
 from ar_pipelines.sync import SyncReport, push_customers, push_ledger_entries
 
@@ -65,13 +67,13 @@ def _push_asset(
 
 _push_asset(
     PUSHED_CUSTOMERS,
-    deps=[NORMALIZED_CUSTOMERS],
+    deps=[NORMALIZED_CUSTOMERS, PUSH_PLAN],
     description="The practice's customers as AR holds them: new and changed ones pushed.",
     push=push_customers,
 )
 _push_asset(
     PUSHED_LEDGER,
-    deps=[NORMALIZED_LEDGER, PUSHED_CUSTOMERS],
+    deps=[NORMALIZED_LEDGER, PUSHED_CUSTOMERS, PUSH_PLAN],
     description=(
         "The practice's ledger entries as AR holds them: new, changed and voided ones "
         "pushed; AR re-aggregates the statements of every customer touched."

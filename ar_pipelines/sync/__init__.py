@@ -16,8 +16,10 @@ from the source), and its statements enrolled (``sync.enroll``).
     report = sync.push_ledger_entries(client, warehouse, practice_id="P1")
     report.clean, report.summary()          # counts, for Dagster metadata
 
-``push_changes`` pushes any frame of records of one kind. State lives in the warehouse
-(``push.state``, ``push.dead_letter``, ``push.cursors``). No Dagster here.
+``plan_practice`` works out what the next push will send and what it will do to AR's
+statements, without sending anything; ``judge`` holds the plan against the practice's
+``PlanLimits``. ``push_changes`` pushes any frame of records of one kind. State lives in
+the warehouse (``push.state``, ``push.dead_letter``, ``push.cursors``). No Dagster here.
 """
 
 from ar_pipelines.sync.extract import (
@@ -28,6 +30,18 @@ from ar_pipelines.sync.extract import (
 )
 from ar_pipelines.sync.normalized import NormalizeOutcome, normalize_practice
 from ar_pipelines.sync.payloads import Kind, payload_hashes, records_frame
+from ar_pipelines.sync.plan import (
+    Breach,
+    PlanLimits,
+    PlannedKind,
+    PushPlan,
+    StatementPlan,
+    compare_statements,
+    judge,
+    plan_kind,
+    plan_practice,
+    write_plan_files,
+)
 from ar_pipelines.sync.practice import PracticeIds, SourcedPractice
 from ar_pipelines.sync.push import (
     DEFAULT_SLICE_SIZE,
@@ -40,22 +54,32 @@ from ar_pipelines.sync.voids import voids_for_missing
 
 __all__ = [
     "DEFAULT_SLICE_SIZE",
+    "Breach",
     "Kind",
     "NormalizeOutcome",
     "PatientsExtract",
+    "PlanLimits",
+    "PlannedKind",
     "PracticeIds",
+    "PushPlan",
     "SourcedPractice",
+    "StatementPlan",
     "SyncCounts",
     "SyncIncompleteError",
     "SyncReport",
     "TransactionsExtract",
+    "compare_statements",
     "extract_patients",
     "extract_transactions",
+    "judge",
     "normalize_practice",
     "payload_hashes",
+    "plan_kind",
+    "plan_practice",
     "push_changes",
     "push_customers",
     "push_ledger_entries",
     "records_frame",
     "voids_for_missing",
+    "write_plan_files",
 ]
