@@ -201,6 +201,23 @@ def test_an_approved_plan_is_pushed_and_the_approval_is_recorded(
     assert materialized(result, "reconciliation")["clean"] is True
 
 
+def test_the_plans_predicted_statements_are_what_ar_shows_after_the_push(
+    approved: Night,
+) -> None:
+    plan = materialized(approved.result, "ar/push_plan")
+    after = materialized(approved.result, "reconciliation")
+    totals = after["summary"]["totals"]  # AR's side, read back after the push
+    counts = after["summary"]["counts"]
+
+    assert plan["statements_billed_after"] == totals["ar_billed"]
+    assert plan["statements_paid_after"] == totals["ar_paid"]
+    assert plan["statements_outstanding_after"] == totals["ar_outstanding"]
+    held_after = plan["statements_held_in_ar"] + plan["statements_created"]
+    held_after -= plan["statements_removed"]
+    assert held_after == counts["total"] - counts["zeroed_in_ar"]
+    assert plan["statements_removed"] > 0  # the voids emptied some months
+
+
 def test_the_plan_sits_between_normalization_and_the_push_in_every_practice_job(
     shared_pipeline: Pipeline,
 ) -> None:
