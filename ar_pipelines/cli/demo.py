@@ -8,7 +8,8 @@ partition, recorded in the demo's own Dagster instance) with a line printed as e
 ends, a summary is printed with the reports' paths, and the sandbox is stopped. The runs'
 logs, in plain text, are appended to ``runs.log`` in the demo's directory. A second run
 is incremental: the cursor and push state are in the warehouse, so it pushes nothing new.
-The exit status is 1 when a run failed or a reconciliation is not clean.
+The exit status is 0 when every practice ends clean, 4 when the guard refused a
+practice's push plan (``--approve-plan`` pushes it anyway), 1 otherwise.
 
 ``ar-pipelines dev`` makes the same source, sandbox and Dagster home, then serves the
 Dagster UI on them.
@@ -21,7 +22,7 @@ import json
 import os
 import stat
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from contextlib import redirect_stdout
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,6 +36,12 @@ DEMO_PATIENTS = 2_500
 DEMO_MONTHS = 24
 DEMO_SEED = 20_241_121
 DEMO_DEFECT_RATE = 0.01
+# The push plan and its guard's check (``defs.plan``), as the outcome names them.
+PLAN = "ar/push_plan"
+GUARD_CHECK = f"{PLAN}:plan_within_limits"
+PLAN_STEP = "ar__push_plan"
+# The exit status when a guard refused a plan: approve it with --approve-plan.
+REFUSED_STATUS = 4
 LOCAL_INSTANCE = Path(__file__).resolve().parents[2] / "deploy" / "dagster.local.yaml"
 
 
@@ -53,6 +60,11 @@ def add_demo_commands(commands: argparse._SubParsersAction[argparse.ArgumentPars
         help="run what the weekly job runs: the full deletion scan, every local statement "
         "rebuilt, every statement in AR read back and reconciled",
     )
+    demo.add_argument(
+        "--approve-plan",
+        action="store_true",
+        help="push a plan the guard refused (too many voids or statements removed) anyway",
+    )
     demo.set_defaults(run=run_demo_command)
     dev = commands.add_parser(
         "dev", help="the Dagster UI on the demo's code location, with the sandbox beside it"
@@ -70,6 +82,7 @@ def run_demo_command(args: argparse.Namespace) -> int:
         Path(args.reports),
         show_progress=sys.stderr.isatty(),
         full_reconciliation=args.full_reconciliation,
+        approve_plan=args.approve_plan,
     )
 
 
@@ -128,6 +141,11 @@ class PracticeOutcome:
     @property
     def clean(self) -> bool:
         return self.success and self.value("reconciliation", "clean", False) is True
+
+    @property
+    def refused(self) -> bool:
+        """The guard refused the practice's push plan, and nothing was pushed."""
+        return self.checks.get(GUARD_CHECK) is False and not self.value(PLAN, "approved", False)
 
 
 def prepare(
@@ -263,7 +281,11 @@ def instance_home(paths: DemoPaths) -> Path:
 
 
 def materialize_practices(
-    practice_ids: list[str], log: Path, *, full_reconciliation: bool = False
+    practice_ids: list[str],
+    log: Path,
+    *,
+    full_reconciliation: bool = False,
+    approve_plan: bool = False,
 ) -> list[PracticeOutcome]:
     """One run of the nightly job (the weekly one with ``full_reconciliation``) per
     practice, on the instance at ``DAGSTER_HOME``. A line is printed as each step ends
@@ -298,7 +320,9 @@ def materialize_practices(
                     raise_on_error=False,
                     # Every log line is in the run's record too (see them in the UI).
                     run_config={
-                        **job.get_run_config_for_partition_key(practice_id),
+                        **_approved(
+                            job.get_run_config_for_partition_key(practice_id), approve_plan
+                        ),
                         "loggers": {
                             "console": {"config": {"log_level": "WARNING"}},
                             LOGGER: {},
@@ -313,6 +337,14 @@ def materialize_practices(
                 instance=instance, tags=this_host_tags(), raise_on_error=False
             )
     return outcomes
+
+
+def _approved(run_config: Mapping[str, Any], approve_plan: bool) -> dict[str, Any]:
+    """``run_config`` with the practice's push plan approved, when ``approve_plan``."""
+    if not approve_plan:
+        return dict(run_config)
+    ops = {**run_config.get("ops", {}), PLAN_STEP: {"config": {"approve_plan": True}}}
+    return {**run_config, "ops": ops}
 
 
 def _outcome(practice_id: str, result: Any) -> PracticeOutcome:
@@ -352,6 +384,16 @@ def print_summary(outcomes: list[PracticeOutcome], reports: Path) -> None:
         "  reconciliation"
     )
     for o in outcomes:
+        if o.refused:
+            plan = o.metadata.get(PLAN, {})
+            print(f"{o.practice_id:<8}  push REFUSED by the guard: nothing was sent")
+            print(
+                f"          {plan.get('ledger_entries_void', '?')} voids "
+                f"({float(plan.get('void_share', 0)):.1%} of the entries AR holds); "
+                f"plan: {plan.get('report', '')}"
+            )
+            print("          run again with --approve-plan to push it anyway")
+            continue
         # A run that reconciled and then failed, failed on its blocking check: the
         # reconciliation is not clean, and the row says how.
         if not o.success and "reconciliation" not in o.metadata:
@@ -405,9 +447,12 @@ def run_demo(
     size: DemoSize = DemoSize(),
     show_progress: bool = True,
     full_reconciliation: bool = False,
+    approve_plan: bool = False,
 ) -> int:
     """The demo: the job runs for each practice, the nightly one, or with
-    ``full_reconciliation`` the weekly one. Returns 1 unless every practice is clean."""
+    ``full_reconciliation`` the weekly one; ``approve_plan`` pushes a plan the guard
+    refused. Returns 0 when every practice ends clean, 4 when a guard refused a plan
+    (nothing of that practice was pushed), 1 otherwise."""
     from ar_pipelines.local_sandbox import serving
 
     paths = DemoPaths(root)
@@ -421,6 +466,7 @@ def run_demo(
                 list(size.practice_ids),
                 paths.root / "runs.log",
                 full_reconciliation=full_reconciliation,
+                approve_plan=approve_plan,
             )
     print_summary(outcomes, reports)
     page = reports / PAGE_NAME
@@ -428,6 +474,8 @@ def run_demo(
         print(f"how each practice stands: {page}")
     print(f"warehouse: {paths.warehouse}; what the steps printed: {paths.root / 'runs.log'}")
     print(f"Dagster runs: {paths.dagster_home} (open them with make dev)")
+    if any(o.refused for o in outcomes):
+        return REFUSED_STATUS
     return 0 if all(o.clean for o in outcomes) else 1
 
 
