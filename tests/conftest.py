@@ -37,6 +37,7 @@ HEAVIEST_FIRST = (
     "tests/ar_pipelines/cli/test_demo_guard.py",
     "tests/ar_pipelines/reconcile/test_why.py",
     "tests/ar_pipelines/defs/test_push_plan.py",
+    "tests/ar_pipelines/defs/test_repair.py",
     "tests/bench/test_bench.py",
     "tests/bench/test_pipeline_bench.py",
     "tests/ar_pipelines/defs/test_alerts.py",

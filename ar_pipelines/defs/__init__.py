@@ -38,6 +38,7 @@ from ar_pipelines.defs.plan import push_plan_assets
 from ar_pipelines.defs.practices import PracticesConfig, load_practices
 from ar_pipelines.defs.push import push_assets
 from ar_pipelines.defs.reconciliation import reconciliation_assets
+from ar_pipelines.defs.repair import repair_definitions
 from ar_pipelines.defs.resources import (
     DEFAULT_REPORTS_DIR,
     DEFAULT_WAREHOUSE_URL,
@@ -94,6 +95,7 @@ def build_definitions(
     return dg.Definitions.merge(
         nightly_sync(partitions, config),
         health_definitions(config),
+        repair_definitions(partitions, config),
         weekly_reconciliation(partitions, config),
         everything_else,
     )

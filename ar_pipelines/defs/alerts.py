@@ -3,8 +3,9 @@
 - ``reconciliation_failures``: one alert per reconciliation that is not clean, for its
   practice, with its counts, its first mismatches, the run and the report;
 - ``run_failures``: one alert per failed run of the nightly sync, the weekly full
-  reconciliation or the enrollment job, naming the steps that failed and why (a run that
-  failed only on an unclean reconciliation is left to the sensor above: one alert each);
+  reconciliation, the enrollment job or a repair, naming the steps that failed and why (a
+  run that failed only on an unclean reconciliation is left to the sensor above: one alert
+  each; a push plan the guard refused fails its run, and is alerted here);
 - ``stale_sources``: an alert when Sikka reports that a practice's office is not
   refreshing, or when a practice's last clean reconciliation is older than
   ``AR_STALE_AFTER_HOURS`` (26 hours by default).
@@ -29,6 +30,7 @@ from ar_pipelines.defs.enroll import ENROLL_JOB
 from ar_pipelines.defs.health import HEALTH_JOB, practice_health_rows
 from ar_pipelines.defs.notifications import Notifications, delivered_to, raise_alert
 from ar_pipelines.defs.reconciliation import stale_after
+from ar_pipelines.defs.repair import REPAIR_JOB
 from ar_pipelines.defs.resources import Settings
 from ar_pipelines.health import PracticeHealth, describe_age
 from ar_pipelines.notify import Message
@@ -38,7 +40,7 @@ from ar_pipelines.notify import Message
 RECONCILIATIONS_PER_TICK = 100
 COUNTS = ("matched", "amount_mismatch", "paid_mismatch", "missing_in_ar", "unexpected_in_ar")
 PARTITION_TAG = "dagster/partition"
-WATCHED_JOBS = frozenset({NIGHTLY_JOB, WEEKLY_JOB, ENROLL_JOB})
+WATCHED_JOBS = frozenset({NIGHTLY_JOB, WEEKLY_JOB, ENROLL_JOB, REPAIR_JOB})
 # The step of the reconciliation asset: a run that failed there only because its check
 # found the reconciliation not clean is reported by ``reconciliation_failures``.
 RECONCILIATION_STEP = "reconciliation"
@@ -166,8 +168,8 @@ def _mismatch_line(row: Any) -> str:
     name="run_failures",
     default_status=dg.DefaultSensorStatus.RUNNING,
     description=(
-        "Alerts on each failed run of the nightly sync, the weekly full reconciliation or "
-        "the enrollment job: the practice, the steps that failed and why."
+        "Alerts on each failed run of the nightly sync, the weekly full reconciliation, the "
+        "enrollment job or a repair: the practice, the steps that failed and why."
     ),
 )
 def run_failures(

@@ -50,6 +50,7 @@ from ar_pipelines.defs.common import (
 from ar_pipelines.defs.enroll import ENROLL_JOB
 from ar_pipelines.defs.practices import Practice, PracticesConfig
 from ar_pipelines.defs.reconciliation import stale_after
+from ar_pipelines.defs.repair import REPAIR_JOB
 from ar_pipelines.defs.resources import Settings
 from ar_pipelines.health import (
     COUNT_NAMES,
@@ -65,7 +66,7 @@ HEALTH_GROUP = "health"
 HEALTH_JOB = "practices_health_job"
 HEALTH_SENSOR = "practices_health_refresh"
 # The runs of a practice the page follows; a run of any of them ending refreshes it.
-MONITORED_JOBS = (NIGHTLY_JOB, WEEKLY_JOB, ENROLL_JOB)
+MONITORED_JOBS = (NIGHTLY_JOB, WEEKLY_JOB, ENROLL_JOB, REPAIR_JOB)
 PARTITION_TAG = "dagster/partition"
 # Tag of a refresh run: the run whose end asked for it.
 AFTER_RUN_TAG = "ar_pipelines/after_run"

@@ -99,6 +99,7 @@ class Practice:
     max_void_share: float = DEFAULT_MAX_VOID_SHARE
     max_statement_removal_share: float = DEFAULT_MAX_STATEMENT_REMOVAL_SHARE
     max_outstanding_change: Decimal | None = None
+    auto_repair: bool = False
     mapping: PracticeSettings = field(default_factory=PracticeSettings)
 
     @property
@@ -302,6 +303,12 @@ def _amount(value: Any) -> Decimal:
     return amount.quantize(Decimal("0.01"))
 
 
+def _flag(value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise ValueError("must be true or false")
+    return value
+
+
 def _region(value: Any) -> str:
     supported = phonenumbers.SUPPORTED_REGIONS
     if not isinstance(value, str) or value.upper() not in supported:
@@ -337,6 +344,7 @@ FIELDS: dict[str, Check] = {
     "max_void_share": _share,
     "max_statement_removal_share": _share,
     "max_outstanding_change": _amount,
+    "auto_repair": _flag,
     "bill_to": _one_of("patient", "guarantor"),
     "phone_region": _region,
     "sikka_practice_id": _text,
@@ -439,6 +447,7 @@ def _practice(entry: Any, defaults: dict[str, Any], path: Path, number: int) -> 
             "max_statement_removal_share", DEFAULT_MAX_STATEMENT_REMOVAL_SHARE
         ),
         max_outstanding_change=merged.get("max_outstanding_change"),
+        auto_repair=merged.get("auto_repair", False),
         mapping=PracticeSettings(
             bill_to=merged.get("bill_to", "patient"),
             phone_region=merged.get("phone_region", "US"),

@@ -18,8 +18,10 @@ from the source), and its statements enrolled (``sync.enroll``).
 
 ``plan_practice`` works out what the next push will send and what it will do to AR's
 statements, without sending anything; ``judge`` holds the plan against the practice's
-``PlanLimits``. ``push_changes`` pushes any frame of records of one kind. State lives in
-the warehouse (``push.state``, ``push.dead_letter``, ``push.cursors``). No Dagster here.
+``PlanLimits``. ``plan_repair`` and ``apply_repair`` repair in AR what a reconciliation
+explained (``docs/repair.md``). ``push_changes`` pushes any frame of records of one kind.
+State lives in the warehouse (``push.state``, ``push.dead_letter``, ``push.cursors``).
+No Dagster here.
 """
 
 from ar_pipelines.sync.extract import (
@@ -49,6 +51,13 @@ from ar_pipelines.sync.push import (
     push_customers,
     push_ledger_entries,
 )
+from ar_pipelines.sync.repair import (
+    Refusal,
+    RepairOutcome,
+    RepairPlan,
+    apply_repair,
+    plan_repair,
+)
 from ar_pipelines.sync.report import SyncCounts, SyncIncompleteError, SyncReport
 from ar_pipelines.sync.voids import voids_for_missing
 
@@ -62,12 +71,16 @@ __all__ = [
     "PlannedKind",
     "PracticeIds",
     "PushPlan",
+    "Refusal",
+    "RepairOutcome",
+    "RepairPlan",
     "SourcedPractice",
     "StatementPlan",
     "SyncCounts",
     "SyncIncompleteError",
     "SyncReport",
     "TransactionsExtract",
+    "apply_repair",
     "compare_statements",
     "extract_patients",
     "extract_transactions",
@@ -76,6 +89,7 @@ __all__ = [
     "payload_hashes",
     "plan_kind",
     "plan_practice",
+    "plan_repair",
     "push_changes",
     "push_customers",
     "push_ledger_entries",
