@@ -61,6 +61,12 @@ def add_demo_commands(commands: argparse._SubParsersAction[argparse.ArgumentPars
         "rebuilt, every statement in AR read back and reconciled",
     )
     demo.add_argument(
+        "--repair",
+        action="store_true",
+        help="run repair_ar for each practice whose reconciliation found repairable causes, "
+        "then reconcile again",
+    )
+    demo.add_argument(
         "--approve-plan",
         action="store_true",
         help="push a plan the guard refused (too many voids or statements removed) anyway",
@@ -83,6 +89,7 @@ def run_demo_command(args: argparse.Namespace) -> int:
         show_progress=sys.stderr.isatty(),
         full_reconciliation=args.full_reconciliation,
         approve_plan=args.approve_plan,
+        repair=args.repair,
     )
 
 
@@ -134,13 +141,27 @@ class PracticeOutcome:
     metadata: dict[str, dict[str, Any]] = field(default_factory=dict)
     checks: dict[str, bool] = field(default_factory=dict)
     error: str | None = None
+    # What ``repair_ar`` did after the run (``--repair``): its output, with ``after``.
+    repaired: dict[str, Any] | None = None
 
     def value(self, asset: str, name: str, default: Any = 0) -> Any:
         return self.metadata.get(asset, {}).get(name, default)
 
     @property
     def clean(self) -> bool:
+        if self.repaired is not None:  # the reconciliation after the repair decides
+            return self.repaired.get("after", {}).get("clean") is True
         return self.success and self.value("reconciliation", "clean", False) is True
+
+    @property
+    def repairable(self) -> bool:
+        """The run reconciled, not clean, with causes ``repair_ar`` acts on."""
+        from ar_pipelines.defs.repair import repairable
+
+        causes = self.value("reconciliation", "causes", {})
+        return self.value("reconciliation", "clean", True) is False and (
+            isinstance(causes, dict) and repairable(causes) > 0
+        )
 
     @property
     def refused(self) -> bool:
@@ -286,6 +307,7 @@ def materialize_practices(
     *,
     full_reconciliation: bool = False,
     approve_plan: bool = False,
+    repair: bool = False,
 ) -> list[PracticeOutcome]:
     """One run of the nightly job (the weekly one with ``full_reconciliation``) per
     practice, on the instance at ``DAGSTER_HOME``. A line is printed as each step ends
@@ -329,7 +351,10 @@ def materialize_practices(
                         },
                     },
                 )
-            outcomes.append(_outcome(practice_id, result))
+            outcome = _outcome(practice_id, result)
+            if repair and outcome.repairable:
+                outcome.repaired = _repair(definitions, instance, practice_id, sink)
+            outcomes.append(outcome)
         # The page of how every practice stands, as the health sensor refreshes it after
         # the nights of a deployment.
         with redirect_stdout(sink):
@@ -337,6 +362,36 @@ def materialize_practices(
                 instance=instance, tags=this_host_tags(), raise_on_error=False
             )
     return outcomes
+
+
+def _repair(definitions: Any, instance: Any, practice_id: str, sink: Any) -> dict[str, Any]:
+    """``repair_ar`` for the practice, and a line of what it repaired and refused."""
+    from ar_pipelines.defs.repair import REPAIR_JOB
+    from ar_pipelines.run_workers import this_host_tags
+
+    print(f"practice {practice_id}: repairing what the reconciliation explained ...", flush=True)
+    job = definitions.resolve_job_def(REPAIR_JOB)
+    with redirect_stdout(sink):
+        result = job.execute_in_process(
+            partition_key=practice_id,
+            instance=instance,
+            tags=this_host_tags(),
+            raise_on_error=False,
+            run_config=job.get_run_config_for_partition_key(practice_id),
+        )
+    if not result.success:
+        lines = _failure_lines(practice_id, result) or [f"practice {practice_id}: repair failed"]
+        print("\n".join(f"  {line}" for line in lines))
+        return {"after": {"clean": False}, "failed": True}
+    done: dict[str, Any] = result.output_for_node("repair_practice")
+    repaired = ", ".join(f"{n} {cause}" for cause, n in done.get("repaired", {}).items() if n)
+    refused = len(done.get("refused", []))
+    after = "clean" if done["after"]["clean"] else "NOT clean"
+    print(
+        f"  {practice_id}  repair_ar  repaired {repaired or 'nothing'}; refused {refused};"
+        f" reconciliation after: {after}"
+    )
+    return done
 
 
 def _approved(run_config: Mapping[str, Any], approve_plan: bool) -> dict[str, Any]:
@@ -403,7 +458,7 @@ def print_summary(outcomes: list[PracticeOutcome], reports: Path) -> None:
             continue
         counts = o.metadata.get("reconciliation", {})
         verdict = (
-            "clean"
+            ("clean after repair_ar" if o.repaired is not None else "clean")
             if o.clean
             else (
                 "NOT clean: "
@@ -426,7 +481,7 @@ def print_summary(outcomes: list[PracticeOutcome], reports: Path) -> None:
             f"  {o.value('reconciliation', 'total'):>10,}  {verdict}"
         )
         failed_checks = [name for name, passed in o.checks.items() if not passed]
-        if failed_checks:
+        if failed_checks and o.repaired is None:
             print(f"          failed checks: {', '.join(failed_checks)}")
     print()
     for o in outcomes:
@@ -448,10 +503,12 @@ def run_demo(
     show_progress: bool = True,
     full_reconciliation: bool = False,
     approve_plan: bool = False,
+    repair: bool = False,
 ) -> int:
     """The demo: the job runs for each practice, the nightly one, or with
     ``full_reconciliation`` the weekly one; ``approve_plan`` pushes a plan the guard
-    refused. Returns 0 when every practice ends clean, 4 when a guard refused a plan
+    refused; ``repair`` runs ``repair_ar`` where the reconciliation found repairable
+    causes. Returns 0 when every practice ends clean, 4 when a guard refused a plan
     (nothing of that practice was pushed), 1 otherwise."""
     from ar_pipelines.local_sandbox import serving
 
@@ -467,6 +524,7 @@ def run_demo(
                 paths.root / "runs.log",
                 full_reconciliation=full_reconciliation,
                 approve_plan=approve_plan,
+                repair=repair,
             )
     print_summary(outcomes, reports)
     page = reports / PAGE_NAME
