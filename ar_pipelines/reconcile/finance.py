@@ -437,9 +437,9 @@ def _totals_table(result: Reconciliation) -> str:
         local, ar = totals[f"local_{measure}"], totals[f"ar_{measure}"]
         rows.append(
             f"<tr><th>{measure.capitalize()}</th>"
-            f"{_money(local, f'finance-local_{measure}')}"
-            f"{_money(ar, f'finance-ar_{measure}')}"
-            f"{_money(ar - local, f'finance-difference_{measure}')}</tr>"
+            f"{money_cell(local, f'finance-local_{measure}')}"
+            f"{money_cell(ar, f'finance-ar_{measure}')}"
+            f"{money_cell(ar - local, f'finance-difference_{measure}')}</tr>"
         )
     head = "<tr><th></th><th>Local</th><th>AR</th><th>AR - local</th></tr>"
     return f'<table id="finance-totals">{head}{"".join(rows)}</table>'
@@ -455,18 +455,18 @@ def _tie_out_table(tie_out: TieOut) -> str:
         f"<td>{html.escape(line.reason)}</td>"
         f'<td class="money">{line.rows:,}</td>'
         f'<td class="money">{line.rows_without_amount:,}</td>'
-        f"{_money(line.source_amount, f'tie-out-{line.outcome}-{line.reason}'.rstrip('-'))}"
-        f"{_money(line.ledger_amount)}</tr>"
+        f"{money_cell(line.source_amount, f'tie-out-{line.outcome}-{line.reason}'.rstrip('-'))}"
+        f"{money_cell(line.ledger_amount)}</tr>"
         for line in tie_out.lines
     ]
     rows.append(
         f'<tr><th>Read</th><td></td><td class="money">{tie_out.read_rows:,}</td>'
         f'<td class="money">{tie_out.read_without_amount:,}</td>'
-        f"{_money(tie_out.read_amount, 'tie-out-read')}<td></td></tr>"
+        f"{money_cell(tie_out.read_amount, 'tie-out-read')}<td></td></tr>"
     )
     rows.append(
         "<tr><th>Read - accounted for</th><td></td><td></td><td></td>"
-        f"{_money(tie_out.difference, 'tie-out-difference')}<td></td></tr>"
+        f"{money_cell(tie_out.difference, 'tie-out-difference')}<td></td></tr>"
     )
     verdict = (
         "Ties: every row and every cent read is in the ledger or the quarantine."
@@ -501,19 +501,19 @@ def _aging_table(aging: Aging) -> str:
         rows.append(
             f"<tr><td>{html.escape(label)}</td>"
             f'<td class="money">{bucket["local_statements"]:,}</td>'
-            f"{_money(bucket['local_outstanding'], f'aging-local-{label}')}"
+            f"{money_cell(bucket['local_outstanding'], f'aging-local-{label}')}"
             f'<td class="money">{bucket["ar_statements"]:,}</td>'
-            f"{_money(bucket['ar_outstanding'], f'aging-ar-{label}')}"
-            f"{_money(bucket['outstanding_difference'])}</tr>"
+            f"{money_cell(bucket['ar_outstanding'], f'aging-ar-{label}')}"
+            f"{money_cell(bucket['outstanding_difference'])}</tr>"
         )
     totals = aging.totals()
     rows.append(
         "<tr><th>Total</th>"
         f'<td class="money">{totals["local_statements"]:,}</td>'
-        f"{_money(totals['local_outstanding'], 'aging-local-total')}"
+        f"{money_cell(totals['local_outstanding'], 'aging-local-total')}"
         f'<td class="money">{totals["ar_statements"]:,}</td>'
-        f"{_money(totals['ar_outstanding'], 'aging-ar-total')}"
-        f"{_money(totals['outstanding_difference'])}</tr>"
+        f"{money_cell(totals['ar_outstanding'], 'aging-ar-total')}"
+        f"{money_cell(totals['outstanding_difference'])}</tr>"
     )
     note = (
         "Age: days from the end of the statement's month to the date above; a month not"
@@ -522,7 +522,7 @@ def _aging_table(aging: Aging) -> str:
     return f'<table id="aging">{head}{"".join(rows)}</table><p class="note">{html.escape(note)}</p>'
 
 
-def _money(value: object, cell_id: str | None = None) -> str:
+def money_cell(value: object, cell_id: str | None = None) -> str:
     """A right-aligned amount with separators, its plain text in ``data-value`` (as the
     page's other amounts)."""
     if not isinstance(value, Decimal):

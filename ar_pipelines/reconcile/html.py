@@ -8,17 +8,16 @@ from __future__ import annotations
 
 import html
 from datetime import datetime
-from decimal import Decimal
 
 import pandas as pd
 
 from ar_pipelines.reconcile.chart import monthly_chart_svg
 from ar_pipelines.reconcile.coverage import Coverage
+from ar_pipelines.reconcile.finance import finance_html, money_cell
 from ar_pipelines.reconcile.result import (
     STATUS_MEANINGS,
     Reconciliation,
     Status,
-    money_text,
 )
 from ar_pipelines.reconcile.why import CAUSE_MEANINGS, Cause, Causes, Pair, value_text
 
@@ -61,11 +60,12 @@ def render_html(
     limit: int = TABLE_LIMIT,
     coverage: Coverage | None = None,
     causes: Causes | None = None,
-    finance: str = "",
+    finance: str | None = None,
 ) -> str:
     """The page; with ``causes``, the differing statements carry their causes ("Why")
     and a drill-down per statement looked at, its entries local against AR. ``finance``
-    (``finance.finance_html``: the totals, the source tie-out, the aging) goes first."""
+    (``finance.finance_html``: the totals, the source tie-out, the aging) goes first;
+    without it, the totals alone."""
     practice = html.escape(result.practice_id)
     return "\n".join(
         [
@@ -79,11 +79,9 @@ def render_html(
             f" {html.escape(generated_at.isoformat(timespec='seconds'))}.</p>",
             _headline(result),
             _coverage(coverage),
-            finance,
+            finance if finance is not None else finance_html(result),
             "<h2>Statements by status</h2>",
             _counts_table(result),
-            "<h2>Totals</h2>",
-            _totals_table(result),
             "<h2>By month</h2>",
             monthly_chart_svg(result.by_month),
             _monthly_table(result),
@@ -132,21 +130,6 @@ def _counts_table(result: Reconciliation) -> str:
     return f"<table>{head}{''.join(rows)}</table>{zeroed}"
 
 
-def _totals_table(result: Reconciliation) -> str:
-    totals = result.totals()
-    rows = []
-    for measure in ("billed", "paid", "outstanding"):
-        local, ar = totals[f"local_{measure}"], totals[f"ar_{measure}"]
-        rows.append(
-            f"<tr><th>{measure.capitalize()}</th>"
-            f"{_money_cell(local, f'total-local_{measure}')}"
-            f"{_money_cell(ar, f'total-ar_{measure}')}"
-            f"{_money_cell(ar - local, f'total-difference_{measure}')}</tr>"
-        )
-    head = "<tr><th></th><th>Local</th><th>AR</th><th>AR - local</th></tr>"
-    return f"<table>{head}{''.join(rows)}</table>"
-
-
 def _monthly_table(result: Reconciliation) -> str:
     names = [
         f"{side}_{measure}"
@@ -156,7 +139,7 @@ def _monthly_table(result: Reconciliation) -> str:
     head = "".join(f"<th>{html.escape(n.replace('_', ' '))}</th>" for n in names)
     rows = [
         f"<tr><td>{html.escape(format(month['month'], '%Y-%m'))}</td>"
-        + "".join(_money_cell(month[n]) for n in names)
+        + "".join(money_cell(month[n]) for n in names)
         + "</tr>"
         for month in result.by_month.to_dict("records")
     ]
@@ -178,7 +161,7 @@ def _differing_table(
     rows = []
     for row in differing.head(limit).to_dict("records"):
         cells = [
-            _money_cell(row[name]) if is_money else f"<td>{_text(row[name])}</td>"
+            money_cell(row[name]) if is_money else f"<td>{_text(row[name])}</td>"
             for name, _, is_money in DIFFERING_COLUMNS
         ]
         if causes is not None:
@@ -274,7 +257,7 @@ def _pair_row(pair: Pair, differs: bool) -> str:
         date_text = "" if pair.kind == "allocation" else side.transaction_date.isoformat()
         cells.append(f"<td>{html.escape(date_text)}</td>")
         cells.append(f"<td>{html.escape(side.transaction_type)}</td>")
-        cells.append(_money_cell(side.amount))
+        cells.append(money_cell(side.amount))
     marked = ' class="differs"' if differs else ""
     return f"<tr{marked}>{''.join(cells)}</tr>"
 
@@ -282,16 +265,6 @@ def _pair_row(pair: Pair, differs: bool) -> str:
 def _anchor(key: str) -> str:
     """A statement number as an element id: letters, digits, ``-`` and ``_`` only."""
     return "".join(c if c.isalnum() or c in "-_" else "_" for c in key)
-
-
-def _money_cell(value: object, cell_id: str | None = None) -> str:
-    """A right-aligned amount with separators; ``data-value`` holds the plain text that
-    the CSV and ``summary()`` carry."""
-    if not isinstance(value, Decimal):
-        return '<td class="money"></td>'
-    id_attribute = f' id="{html.escape(cell_id)}"' if cell_id else ""
-    plain = html.escape(money_text(value))
-    return f'<td class="money"{id_attribute} data-value="{plain}">{value:,.2f}</td>'
 
 
 def _text(value: object) -> str:

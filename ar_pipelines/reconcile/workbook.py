@@ -41,17 +41,9 @@ from ar_pipelines.reconcile.result import (
     Reconciliation,
     Status,
 )
+from ar_pipelines.reconcile.why import CAUSE_COLUMNS
 
 SHEETS = ("Summary", "Statements", "Mismatches", "Causes", "Quarantine")
-CAUSE_COLUMNS = (
-    "external_invoice_id",
-    "status",
-    "cause",
-    "entry_external_id",
-    "field",
-    "local_value",
-    "ar_value",
-)
 MONEY_FORMAT = "#,##0.00"
 DATE_FORMAT = "yyyy-mm-dd"
 DATETIME_FORMAT = "yyyy-mm-dd hh:mm:ss"

@@ -127,10 +127,10 @@ def test_totals_are_the_same_decimals_in_the_csv_the_page_and_the_summary(
 
     for name, column in TOTALS.items():
         from_csv = sum((Decimal(r[column]) for r in read if r[column]), Decimal("0.00"))
-        assert cell(page, f"total-{name}") == totals[name] == str(from_csv), name
+        assert cell(page, f"finance-{name}") == totals[name] == str(from_csv), name
     assert totals["local_billed"] == "1480.10"
     assert totals["ar_billed"] == "257.55"
-    assert cell(page, "total-difference_billed") == "-1222.55"
+    assert cell(page, "finance-difference_billed") == "-1222.55"
     assert 'data-value="1480.10">1,480.10</td>' in page
 
 
