@@ -79,11 +79,10 @@ def push_plan(
 ) -> Iterator[dg.MaterializeResult[Any] | dg.AssetCheckResult]:
     with practice_step(context, settings, warehouse, lambda _: nullcontext()) as held:
         practice, store, _ = held
-        local = store.read_model(practice_schema(practice, store.schema_prefix), "statements")
         plan = plan_practice(
             store,
             practice_id=practice.id,
-            local_statements=local,
+            local_schema=practice_schema(practice, store.schema_prefix),
             full_customers=_full_repush(context, "customers"),
             full_ledger_entries=_full_repush(context, "ledger_entries"),
         )

@@ -30,7 +30,7 @@ from __future__ import annotations
 import csv
 import html
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
@@ -352,6 +352,7 @@ def plan_practice(
     *,
     practice_id: str,
     local_statements: pd.DataFrame | None = None,
+    local_schema: str | None = None,
     full_customers: bool = False,
     full_ledger_entries: bool = False,
 ) -> PushPlan:
@@ -359,7 +360,10 @@ def plan_practice(
     to it: what ``push_customers`` and ``push_ledger_entries`` will send (every record
     of a kind whose ``full_*`` is set, as those push with ``full``); with
     ``local_statements`` (the dbt mart), what the push does to AR's statements as last
-    read back."""
+    read back. With ``local_schema`` instead (the schema of the practice's dbt models),
+    only the statements of the customers whose entries the push sends are read and
+    compared, the statements of the others standing as AR holds them: a night costs
+    what it changes (every statement is compared when most customers are touched)."""
     customers_spec, ledger_spec = kind_spec("customers"), kind_spec("ledger_entries")
     customers = warehouse.read(CUSTOMERS, practice_id=practice_id, columns=CUSTOMER_COLUMNS)
     since = None if full_ledger_entries else warehouse.get_cursor(practice_id, PUSHED_THROUGH)
@@ -377,19 +381,85 @@ def plan_practice(
         f" and last_result in ({', '.join([mark] * len(LANDED))})",
         [practice_id, ledger_spec.kind, *LANDED],
     )
+    ledger_entries = _planned(
+        warehouse, practice_id, entries, ledger_spec, full=full_ledger_entries
+    )
     statements = None
     if local_statements is not None:
         ar = warehouse.read(AR_STATEMENTS, practice_id=practice_id)
         statements = compare_statements(local_statements, ar)
+    elif local_schema is not None:
+        statements = _touched_statements(
+            warehouse, practice_id, local_schema, ledger_entries.records
+        )
     return PushPlan(
         practice_id=practice_id,
         customers=_planned(warehouse, practice_id, customers, customers_spec, full=full_customers),
-        ledger_entries=_planned(
-            warehouse, practice_id, entries, ledger_spec, full=full_ledger_entries
-        ),
+        ledger_entries=ledger_entries,
         pushed_entries=int(landed["landed"].iloc[0]),
         statements=statements,
     )
+
+
+# Past this many touched customers, every statement is read and compared: one scan
+# costs less than lists of customers that long.
+TOUCHED_SCOPE_LIMIT = 20_000
+
+
+def _touched_statements(
+    warehouse: Warehouse, practice_id: str, local_schema: str, sent: pd.DataFrame
+) -> StatementPlan:
+    """``compare_statements`` over the customers of the entries to send; AR's other
+    statements are counted and summed in the database, and stand as they are."""
+    local_relation = warehouse.qualified(local_schema, "statements")
+    touched = sorted({str(c) for c in sent.get(CUSTOMER, pd.Series(dtype=object)).dropna()})
+    if len(touched) > TOUCHED_SCOPE_LIMIT:
+        local = warehouse.query(f"select * from {local_relation}")  # noqa: S608 - dbt's
+        return compare_statements(local, warehouse.read(AR_STATEMENTS, practice_id=practice_id))
+    mark = warehouse.placeholder
+    marks = ", ".join([mark] * len(touched)) or "null"
+    local = warehouse.query(
+        f"select * from {local_relation} where {CUSTOMER} in ({marks})",  # noqa: S608
+        touched,
+    )
+    ar = warehouse.read_in(AR_STATEMENTS, practice_id=practice_id, column=CUSTOMER, values=touched)
+    scoped = compare_statements(local, ar)
+    everything = _ar_totals(warehouse, practice_id)
+    untouched = {
+        name: everything[name] - getattr(scoped, name)
+        for name in ("ar_billed", "ar_paid", "ar_outstanding")
+    }
+    return replace(
+        scoped,
+        held=everything["held"],
+        ar_billed=everything["ar_billed"],
+        ar_paid=everything["ar_paid"],
+        ar_outstanding=everything["ar_outstanding"],
+        local_billed=untouched["ar_billed"] + scoped.local_billed,
+        local_paid=untouched["ar_paid"] + scoped.local_paid,
+        local_outstanding=untouched["ar_outstanding"] + scoped.local_outstanding,
+    )
+
+
+def _ar_totals(warehouse: Warehouse, practice_id: str) -> dict[str, Any]:
+    """AR's statements as last read back, counted and summed in the database: those
+    carrying money (``held``) and the billed, paid and outstanding of all."""
+    mark = warehouse.placeholder
+    held = "sum(case when amount <> 0 or paid_amount <> 0 then 1 else 0 end)"
+    outstanding = "sum(coalesce(outstanding, amount - paid_amount))"
+    sums = (
+        f"coalesce({held}, 0) as held, coalesce(sum(amount), 0) as billed,"
+        f" coalesce(sum(paid_amount), 0) as paid, coalesce({outstanding}, 0) as outstanding"
+    )
+    relation = warehouse.relation(AR_STATEMENTS)
+    sql = f"select {sums} from {relation} where practice_id = {mark}"  # noqa: S608
+    found = warehouse.query(sql, [practice_id]).iloc[0]
+    return {
+        "held": int(found["held"]),
+        "ar_billed": money(found["billed"]),
+        "ar_paid": money(found["paid"]),
+        "ar_outstanding": money(found["outstanding"]),
+    }
 
 
 def _planned(
