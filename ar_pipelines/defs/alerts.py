@@ -25,7 +25,7 @@ from typing import Any
 import dagster as dg
 
 from ar_pipelines.defs.automation import NIGHTLY_JOB, WEEKLY_JOB
-from ar_pipelines.defs.common import RECONCILIATION
+from ar_pipelines.defs.common import RECONCILIATION, reconciliations_since
 from ar_pipelines.defs.enroll import ENROLL_JOB
 from ar_pipelines.defs.health import HEALTH_JOB, practice_health_rows
 from ar_pipelines.defs.notifications import Notifications, delivered_to, raise_alert
@@ -35,9 +35,6 @@ from ar_pipelines.defs.resources import Settings
 from ar_pipelines.health import PracticeHealth, describe_age
 from ar_pipelines.notify import Message
 
-# Reconciliations read per tick: a backlog (many practices at once, or a sensor started on
-# an instance with history) is worked through over several ticks, not one long one.
-RECONCILIATIONS_PER_TICK = 100
 COUNTS = ("matched", "amount_mismatch", "paid_mismatch", "missing_in_ar", "unexpected_in_ar")
 PARTITION_TAG = "dagster/partition"
 WATCHED_JOBS = frozenset({NIGHTLY_JOB, WEEKLY_JOB, ENROLL_JOB, REPAIR_JOB})
@@ -58,15 +55,7 @@ ALERTED_TAG = "ar_pipelines/alerted"
 def reconciliation_failures(
     context: dg.SensorEvaluationContext, settings: Settings, notifications: Notifications
 ) -> dg.SkipReason | dg.SensorResult:
-    # Every reconciliation since the cursor, oldest first, whatever its partition. An asset
-    # sensor would see only the latest one: a practice that failed, followed by another
-    # that reconciled clean before the next tick, would never be reported.
-    after = int(context.cursor) if context.cursor else None
-    records = context.instance.fetch_materializations(
-        dg.AssetRecordsFilter(asset_key=RECONCILIATION, after_storage_id=after),
-        limit=RECONCILIATIONS_PER_TICK,
-        ascending=True,
-    ).records
+    records = reconciliations_since(context)
     if not records:
         return dg.SkipReason("no reconciliation since the last tick")
     verdicts: list[str] = []

@@ -246,6 +246,26 @@ def retried_when_transient(
         ) from err
 
 
+# Reconciliations a sensor reads per tick: a backlog (many practices at once, or a sensor
+# started on an instance with history) is worked through over several ticks, not one.
+RECONCILIATIONS_PER_TICK = 100
+
+
+def reconciliations_since(
+    context: dg.SensorEvaluationContext,
+) -> Sequence[dg.EventLogRecord]:
+    """Every reconciliation after the sensor's cursor (a storage id), oldest first, whatever
+    its partition, at most ``RECONCILIATIONS_PER_TICK``. An asset sensor would see only the
+    latest one: a practice that failed, followed by another that reconciled clean before
+    the next tick, would never be seen."""
+    after = int(context.cursor) if context.cursor else None
+    return context.instance.fetch_materializations(
+        dg.AssetRecordsFilter(asset_key=RECONCILIATION, after_storage_id=after),
+        limit=RECONCILIATIONS_PER_TICK,
+        ascending=True,
+    ).records
+
+
 def practice_partitions(config: PracticesConfig) -> dg.StaticPartitionsDefinition:
     return dg.StaticPartitionsDefinition(config.ids)
 

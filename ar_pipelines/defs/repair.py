@@ -17,8 +17,8 @@ from typing import Any
 import dagster as dg
 
 from ar_pipelines.defs.common import (
-    RECONCILIATION,
     practice_of,
+    reconciliations_since,
     retried_when_transient,
     tagged_by_ar_key,
 )
@@ -31,8 +31,6 @@ from ar_pipelines.sync.repair import REPAIRABLE, apply_repair, plan_repair
 
 REPAIR_JOB = "repair_ar"
 AUTO_REPAIR_SENSOR = "auto_repair"
-# Reconciliations a tick of the sensor reads at most; the rest wait for the next tick.
-RECONCILIATIONS_PER_TICK = 100
 
 
 class RepairConfig(dg.Config):
@@ -150,12 +148,7 @@ def auto_repair_sensor(config: PracticesConfig) -> dg.SensorDefinition:
         ),
     )
     def auto_repair(context: dg.SensorEvaluationContext) -> dg.SensorResult | dg.SkipReason:
-        after = int(context.cursor) if context.cursor else None
-        records = context.instance.fetch_materializations(
-            dg.AssetRecordsFilter(asset_key=RECONCILIATION, after_storage_id=after),
-            limit=RECONCILIATIONS_PER_TICK,
-            ascending=True,
-        ).records
+        records = reconciliations_since(context)
         if not records:
             return dg.SkipReason("no reconciliation since the last tick")
         requests = []

@@ -28,6 +28,7 @@ from ar_pipelines.defs.repair import (
 )
 from ar_pipelines.reconcile import explain
 from ar_pipelines.reconcile.stored import stored_result
+from ar_pipelines.reconcile.why import CAUSE_COLUMNS
 from ar_pipelines.statements.dbt import practice_schema
 from ar_pipelines.sync.payloads import KINDS, payload_hashes, records_frame
 from ar_pipelines.sync.plan import PlanLimits
@@ -229,15 +230,7 @@ def test_an_entry_of_another_prefix_named_as_extra_is_refused_and_never_planned(
     statement = f"STMT-{changes.extra_month:%Y-%m}-{changes.extra_customer}"
     causes = pd.DataFrame(
         [[statement, "amount_mismatch", "entry_extra_in_ar", FOREIGN, None, None, Decimal(0)]],
-        columns=[
-            "external_invoice_id",
-            "status",
-            "cause",
-            "entry_external_id",
-            "field",
-            "local_value",
-            "ar_value",
-        ],
+        columns=list(CAUSE_COLUMNS),
     )
     key = shared_pipeline.companies[PRACTICE]["live_key"]
     with (
